@@ -1,0 +1,38 @@
+# The README's two commands: `make demo` and `make test`. Both set everything up.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lint sysdeps bench package clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[all,test]'
+	touch $@
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/lens run --demo
+
+# System packages the test suite needs (Chromium, Prometheus, PostgreSQL), installed
+# only when missing. CI runs as root on a Debian machine.
+sysdeps:
+	bash scripts/sysdeps.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check lens tests bench lambdas
+
+test: $(STAMP) sysdeps
+	$(BIN)/ruff check lens tests bench lambdas
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache

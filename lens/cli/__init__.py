@@ -1,0 +1,63 @@
+"""The ``lens`` command. Thin: parse flags, call the library, turn LensError into a message.
+
+Each command group lives in its own module with a ``register(subparsers)`` function that
+adds its subcommands and sets ``func`` (``args -> int`` exit code). Modules are imported
+lazily by name, so a missing optional extra only breaks the commands that need it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from lens.errors import LensError
+
+# Command modules, in help order. Each defines register(subparsers) -> None.
+COMMAND_MODULES: tuple[str, ...] = (
+    "lens.cli.run",  # run, sim
+    "lens.cli.store_cmds",  # runs, show, export, import, prune, backup
+    "lens.cli.analysis_cmds",  # report, compare, gate
+    "lens.cli.fleet_cmds",  # schedules
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from lens import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="lens",
+        description="LLM Latency Lens: profile latency, throughput and cost of LLM APIs.",
+    )
+    parser.add_argument("--version", action="version", version=f"lens {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # command module not written yet
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except LensError as err:
+        print(f"lens: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lens: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
