@@ -16,7 +16,8 @@ from lens.errors import LensError
 
 # Command modules, in help order. Each defines register(subparsers) -> None.
 COMMAND_MODULES: tuple[str, ...] = (
-    "lens.cli.run",  # run, sim
+    "lens.cli.run",  # run
+    "lens.cli.sim_cmd",  # sim
     "lens.cli.store_cmds",  # runs, show, export, import, prune, backup
     "lens.cli.analysis_cmds",  # report, compare, gate
     "lens.cli.fleet_cmds",  # schedules
