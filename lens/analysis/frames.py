@@ -2,7 +2,7 @@
 
 Dtypes follow lens.probe.record: ``category`` columns are pandas categoricals, ``int`` are
 nullable ``Int64``, ``float`` are ``float64`` (NaN for null), ``bool`` are nullable
-``boolean``, ``timestamp`` is ``datetime64[ns, UTC]``, ``str`` is ``object`` (str or None).
+``boolean``, ``timestamp`` is ``datetime64[us, UTC]`` (microseconds, pandas 3's default), ``str`` is ``object`` (str or None).
 Every loader returns frames through ``conform`` so the same query gives the same dtypes
 whatever the source (SQLite, Parquet, CSV, JSONL, S3, Athena).
 """
@@ -29,7 +29,7 @@ _PANDAS: dict[str, Any] = {
     "int": "Int64",
     "float": "float64",
     "bool": "boolean",
-    "timestamp": "datetime64[ns, UTC]",
+    "timestamp": "datetime64[us, UTC]",
 }
 
 REQUEST_DTYPES: dict[str, Any] = {c.name: _PANDAS[c.type] for c in REQUEST_FIELDS}
@@ -40,7 +40,9 @@ COST_DTYPES: dict[str, Any] = {c.name: _PANDAS[c.type] for c in COST_FIELDS}
 def _conform_column(s: pd.Series, col: Column) -> pd.Series:
     kind = col.type
     if kind == "timestamp":
-        return pd.to_datetime(s, utc=True, format="mixed") if len(s) else s.astype(_PANDAS[kind])
+        if not len(s):
+            return s.astype(_PANDAS[kind])
+        return pd.to_datetime(s, utc=True, format="mixed").astype(_PANDAS[kind])
     if kind == "str":
         return s.astype("object").where(s.notna(), None)
     if kind == "bool":
