@@ -1,0 +1,50 @@
+"""Wire-format dialects and their registry.
+
+``get_dialect(name, **kwargs)`` returns a Dialect for one of ``lens.config.DIALECTS``.
+Dialects are stateless per stream (per-stream state lives in the framer), so one instance
+can serve every concurrent request of a target. ``bedrock`` is imported lazily so that
+``import lens.probe`` never imports botocore; its kwargs are ``credentials=``,
+``session=`` and ``region=`` (see lens.probe.dialects.bedrock.BedrockDialect).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from lens.errors import ConfigError
+from lens.probe.dialects.base import Dialect, Framer, HttpRequest, RawEvent
+
+__all__ = ["DIALECT_CLASSES", "Dialect", "Framer", "HttpRequest", "RawEvent", "get_dialect"]
+
+# name -> (module, class); modules are imported on first use.
+DIALECT_CLASSES: dict[str, tuple[str, str]] = {
+    "openai_chat": ("lens.probe.dialects.openai_chat", "OpenAIChatDialect"),
+    "openai_responses": ("lens.probe.dialects.openai_responses", "OpenAIResponsesDialect"),
+    "anthropic": ("lens.probe.dialects.anthropic", "AnthropicDialect"),
+    "gemini": ("lens.probe.dialects.gemini", "GeminiDialect"),
+    "openai_compat": ("lens.probe.dialects.openai_compat", "OpenAICompatDialect"),
+    "bedrock": ("lens.probe.dialects.bedrock", "BedrockDialect"),
+}
+
+
+def get_dialect(name: str, **kwargs: Any) -> Dialect:
+    """Return a new dialect instance by name; ``kwargs`` go to its constructor
+    (only bedrock takes any)."""
+    try:
+        module_name, cls_name = DIALECT_CLASSES[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown dialect {name!r}",
+            field="dialect",
+            hint=f"use one of: {', '.join(DIALECT_CLASSES)}",
+        ) from None
+    cls = getattr(importlib.import_module(module_name), cls_name)
+    if kwargs and name != "bedrock":
+        raise ConfigError(
+            f"dialect {name!r} takes no options (got {', '.join(sorted(kwargs))})",
+            field="dialect",
+            hint="options such as credentials=, session=, region= apply to bedrock only",
+        )
+    dialect: Dialect = cls(**kwargs)
+    return dialect

@@ -1,0 +1,143 @@
+"""OpenAI Chat Completions streaming (``POST {base_url}/chat/completions``).
+
+Each SSE ``data:`` line is a ``chat.completion.chunk``; the stream ends with
+``data: [DONE]``. With ``stream_options.include_usage`` the last chunk before ``[DONE]``
+has empty ``choices`` and the ``usage`` object (``prompt_tokens_details.cached_tokens``,
+``completion_tokens_details.reasoning_tokens``). A failure after HTTP 200 arrives as a
+``data:`` line holding ``{"error": {...}}``.
+
+The chunk parser also reads ``delta.reasoning_content`` / ``delta.reasoning`` (vLLM,
+DeepSeek, OpenRouter, Ollama, Groq) so the OpenAI-compatible dialect reuses it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lens.probe.dialects._common import (
+    build_headers,
+    encode_body,
+    error_delta,
+    guarded,
+    join_url,
+    loads,
+    merge_body,
+    not_object,
+)
+from lens.probe.dialects.base import HttpRequest, RawEvent
+from lens.probe.record import Delta, Usage
+from lens.probe.sse import SSEParser
+
+if TYPE_CHECKING:
+    from lens.config import TargetSpec
+
+_AUTH = "Authorization"
+
+
+def openai_usage(u: dict[str, Any]) -> Usage:
+    """Usage from an OpenAI-style ``usage`` object (prompt/completion token names)."""
+    pd = u.get("prompt_tokens_details") or {}
+    cd = u.get("completion_tokens_details") or {}
+    return Usage(
+        input_tokens=u.get("prompt_tokens"),
+        cached_input_tokens=pd.get("cached_tokens"),
+        output_tokens=u.get("completion_tokens"),
+        reasoning_tokens=cd.get("reasoning_tokens"),
+    )
+
+
+@guarded
+def parse_chat_chunk(event: RawEvent) -> list[Delta]:
+    """Parse one Chat Completions SSE event into deltas (shared with openai_compat)."""
+    data = event.data
+    if data == "[DONE]":
+        return [Delta("done")]
+    obj, bad = loads(data)
+    if bad is not None:
+        return [bad]
+    if not isinstance(obj, dict):
+        return [not_object(obj)]
+    err = obj.get("error")
+    if err:
+        return [error_delta(err)]
+    out: list[Delta] = []
+    finish: str | None = None
+    choices = obj.get("choices")
+    if choices:
+        text = ""
+        reasoning = ""
+        for choice in choices:
+            delta = choice.get("delta")
+            if delta:
+                content = delta.get("content")
+                if content:
+                    text += content  # TypeError on a non-str: guarded
+                r = delta.get("reasoning_content") or delta.get("reasoning")
+                if r and isinstance(r, str):
+                    reasoning += r
+            fr = choice.get("finish_reason")
+            if fr:
+                finish = fr
+        if reasoning:
+            out.append(Delta("reasoning", text=reasoning))
+        if text:
+            out.append(Delta("text", text=text, finish_reason=finish))
+            finish = None
+    usage = obj.get("usage")
+    if not usage:
+        x_groq = obj.get("x_groq")  # Groq puts usage here on the final chunk
+        usage = x_groq.get("usage") if isinstance(x_groq, dict) else None
+    if usage and isinstance(usage, dict):
+        out.append(Delta("usage", usage=openai_usage(usage), finish_reason=finish))
+        finish = None
+    if not out or finish:
+        # Role-only, empty, filter (empty choices) chunks: timed, but never text.
+        out.append(Delta("other", finish_reason=finish))
+    return out
+
+
+class OpenAIChatDialect:
+    """OpenAI Chat Completions with ``stream_options.include_usage``."""
+
+    name = "openai_chat"
+    path = "/chat/completions"
+    max_tokens_field = "max_completion_tokens"
+
+    def build_request(
+        self,
+        target: TargetSpec,
+        prompt: str,
+        *,
+        max_tokens: int,
+        temperature: float | None,
+        api_key: str | None,
+        stream: bool = True,
+    ) -> HttpRequest:
+        """POST /chat/completions with Bearer auth (only when a key is given)."""
+        body: dict[str, Any] = {
+            "model": target.model,
+            "messages": [{"role": "user", "content": prompt}],
+            self.max_tokens_field: max_tokens,
+            "stream": stream,
+        }
+        if stream:
+            body["stream_options"] = {"include_usage": True}
+        if temperature is not None:
+            body["temperature"] = temperature
+        merge_body(body, target.extra_body)
+        secret = {_AUTH: f"Bearer {api_key}"} if api_key else {}
+        return HttpRequest(
+            "POST",
+            join_url(target.resolved_base_url, self.path),
+            build_headers(
+                target.headers, secret, accept="text/event-stream" if stream else "application/json"
+            ),
+            encode_body(body),
+            frozenset(secret),
+        )
+
+    def new_framer(self) -> SSEParser:
+        return SSEParser()
+
+    def parse(self, event: RawEvent) -> list[Delta]:
+        return parse_chat_chunk(event)
