@@ -1,0 +1,192 @@
+"""Runner settings from the Lambda environment (Terraform sets these; see ENV_VARS).
+
+Everything a Lambda event must not be able to choose lives here: where results go,
+which base URLs may be called (SSRF allow-list), how hard a burst may push, and where
+API keys come from. ``Settings.from_env`` validates the environment with pydantic and
+names the variable and the fix on error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+# The environment contract with terraform/modules/runner (its contract test reads this).
+ENV_VARS: tuple[str, ...] = (
+    "LENS_RESULTS_BUCKET",
+    "LENS_RESULTS_PREFIX",
+    "LENS_GLUE_DATABASE",
+    "LENS_GLUE_TABLE_REQUESTS",
+    "LENS_GLUE_TABLE_CHUNKS",
+    "LENS_ALLOWED_BASE_URLS",
+    "LENS_MAX_CONCURRENCY",
+    "LENS_MAX_REQUESTS",
+    "LENS_API_KEY_SECRETS",
+    "LENS_API_KEY_PARAMS",
+    "LENS_REGION_LABEL",
+    "LENS_DEADLINE_MARGIN_MS",
+    # Region of the results bucket and its Glue catalog, when runners sit in other regions.
+    "LENS_RESULTS_REGION",
+)
+
+# env var -> Settings field
+_FIELDS: dict[str, str] = {
+    "LENS_RESULTS_BUCKET": "results_bucket",
+    "LENS_RESULTS_PREFIX": "results_prefix",
+    "LENS_GLUE_DATABASE": "glue_database",
+    "LENS_GLUE_TABLE_REQUESTS": "glue_table_requests",
+    "LENS_GLUE_TABLE_CHUNKS": "glue_table_chunks",
+    "LENS_ALLOWED_BASE_URLS": "allowed_base_urls",
+    "LENS_MAX_CONCURRENCY": "max_concurrency",
+    "LENS_MAX_REQUESTS": "max_requests",
+    "LENS_API_KEY_SECRETS": "api_key_secrets",
+    "LENS_API_KEY_PARAMS": "api_key_params",
+    "LENS_REGION_LABEL": "region_label",
+    "LENS_DEADLINE_MARGIN_MS": "deadline_margin_ms",
+    "LENS_RESULTS_REGION": "results_region",
+}
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True)
+class UrlPrefix:
+    """One allow-list entry, parsed: scheme, exact host, port, and a path prefix."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str  # no trailing slash; "" matches every path
+
+    def matches(self, url: str) -> bool:
+        """True when ``url`` is on this host and under this path, segment-wise.
+
+        Compared after parsing, so 'https://api.openai.com.evil.com', 'https://api.openai.com@evil',
+        'https://api.openai.com:8443' and '/v1/../admin' do not pass for 'https://api.openai.com/v1'.
+        """
+        try:
+            other = parse_prefix(url)
+        except ValueError:
+            return False
+        if (other.scheme, other.host, other.port) != (self.scheme, self.host, self.port):
+            return False
+        return other.path == self.path or other.path.startswith(self.path + "/")
+
+
+def parse_prefix(url: str) -> UrlPrefix:
+    """Parse a URL strictly (used for allow-list entries and for the URLs checked against them).
+
+    Refuses user-info, non-http(s) schemes, dot segments and encoded slashes, which could
+    make a string that starts like an allowed URL reach a different host or path.
+    """
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.netloc:
+        raise ValueError(f"{url!r} is not an http(s) URL with a host")
+    if "@" in parts.netloc or parts.username or parts.password:
+        raise ValueError(f"{url!r} carries user-info ('user@host'); give a plain host")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{url!r} has a query or fragment; give scheme://host[:port][/path]")
+    host = (parts.hostname or "").lower().rstrip(".")
+    if not host:
+        raise ValueError(f"{url!r} has no host")
+    try:
+        port = parts.port or _DEFAULT_PORTS[scheme]
+    except ValueError:
+        raise ValueError(f"{url!r} has an invalid port") from None
+    raw_path = parts.path
+    decoded = unquote(raw_path)
+    if "\\" in decoded or "%2f" in raw_path.lower() or "%5c" in raw_path.lower():
+        raise ValueError(f"{url!r} has an encoded slash or backslash in its path")
+    segments = [s for s in decoded.split("/") if s]
+    if any(s in (".", "..") for s in segments):
+        raise ValueError(f"{url!r} has '.' or '..' path segments")
+    path = posixpath.join("/", *segments) if segments else ""
+    return UrlPrefix(scheme, host, port, path.rstrip("/"))
+
+
+def url_allowed(url: str, prefixes: tuple[str, ...]) -> bool:
+    """True when ``url`` falls under one of the allow-list ``prefixes``."""
+    return any(parse_prefix(p).matches(url) for p in prefixes)
+
+
+class SettingsError(ValueError):
+    """The runner's environment is invalid; the message names the variable and the fix."""
+
+
+class Settings(BaseModel):
+    """Validated runner configuration. Build it with :meth:`from_env`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    results_bucket: str | None = None
+    results_prefix: str = "lens"
+    glue_database: str | None = None
+    glue_table_requests: str = "requests"
+    glue_table_chunks: str = "chunks"
+    allowed_base_urls: tuple[str, ...] = ()
+    max_concurrency: int = Field(default=16, gt=0)
+    max_requests: int = Field(default=200, gt=0)
+    api_key_secrets: dict[str, str] = Field(default_factory=dict)
+    api_key_params: dict[str, str] = Field(default_factory=dict)
+    region_label: str = "local"
+    deadline_margin_ms: int = Field(default=5000, ge=0)
+    results_region: str | None = None  # None: the runner's own region
+
+    @field_validator("allowed_base_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return tuple(p.strip() for p in v.split(",") if p.strip())
+        return v
+
+    @field_validator("allowed_base_urls")
+    @classmethod
+    def _urls_parse(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for prefix in v:
+            parse_prefix(prefix)  # raises ValueError naming the prefix
+        return v
+
+    @field_validator("api_key_secrets", "api_key_params", mode="before")
+    @classmethod
+    def _json_object(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            if not v.strip():
+                return {}
+            try:
+                v = json.loads(v)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not valid JSON ({exc.msg})") from None
+            if not isinstance(v, dict) or not all(
+                isinstance(k, str) and isinstance(x, str) for k, x in v.items()
+            ):
+                raise ValueError('must be a JSON object of strings: {"OPENAI_API_KEY": "arn:..."}')
+        return v
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read the LENS_* variables (unset or empty means the default)."""
+        env = os.environ if env is None else env
+        data: dict[str, Any] = {}
+        for var, name in _FIELDS.items():
+            value = env.get(var)
+            if value is not None and value.strip() != "":
+                data[name] = value.strip()
+        if "region_label" not in data:
+            data["region_label"] = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "local"
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = str(first["loc"][0]) if first["loc"] else "?"
+            var = next((k for k, v in _FIELDS.items() if v == field), field)
+            msg = first["msg"].removeprefix("Value error, ")
+            raise SettingsError(f"environment variable {var}: {msg}") from None
