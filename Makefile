@@ -34,5 +34,17 @@ test: $(STAMP) sysdeps
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# Lambda runner zip for python3.12: arm64 by default, `make package ARCH=x86_64` for x86_64.
+ARCH ?= arm64
+package: $(STAMP)
+	$(BIN)/python -m lambdas.runner.build --arch $(ARCH)
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
+
+# Terraform security checks (checkov in its own venv, offline scan); part of `make test`.
+.PHONY: checkov
+checkov:
+	bash scripts/checkov.sh
+
+test: checkov

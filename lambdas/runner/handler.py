@@ -364,6 +364,7 @@ def run(event: Mapping[str, Any], context: Any, *, state: Container | None = Non
             boto3_session=state.results_session(),
             glue_database=settings.glue_database,
             tables={"requests": settings.glue_table_requests, "chunks": settings.glue_table_chunks},
+            create_missing=settings.glue_create_tables,
         )
     response: dict[str, Any] = {
         "ok": burst_error is None,

@@ -34,6 +34,9 @@ ENV_VARS: tuple[str, ...] = (
     "LENS_DEADLINE_MARGIN_MS",
     # Region of the results bucket and its Glue catalog, when runners sit in other regions.
     "LENS_RESULTS_REGION",
+    # Create the Glue database/tables when missing. Off on AWS (Terraform owns the schema
+    # and the role may not create it); on for the local fleet and tests against moto.
+    "LENS_GLUE_CREATE_TABLES",
 )
 
 # env var -> Settings field
@@ -51,6 +54,7 @@ _FIELDS: dict[str, str] = {
     "LENS_REGION_LABEL": "region_label",
     "LENS_DEADLINE_MARGIN_MS": "deadline_margin_ms",
     "LENS_RESULTS_REGION": "results_region",
+    "LENS_GLUE_CREATE_TABLES": "glue_create_tables",
 }
 
 
@@ -140,6 +144,7 @@ class Settings(BaseModel):
     region_label: str = "local"
     deadline_margin_ms: int = Field(default=5000, ge=0)
     results_region: str | None = None  # None: the runner's own region
+    glue_create_tables: bool = False
 
     @field_validator("allowed_base_urls", mode="before")
     @classmethod

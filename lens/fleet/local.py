@@ -188,6 +188,7 @@ class LocalFleet:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
             "PYTHONPATH": os.pathsep.join([str(root), *filter(None, [os.environ.get("PYTHONPATH")])]),
             "LENS_RESULTS_BUCKET": self.bucket,
+            "LENS_GLUE_CREATE_TABLES": "true",
             "LENS_RESULTS_PREFIX": self.prefix,
             "LENS_ALLOWED_BASE_URLS": allowed,
             "LENS_REGION_LABEL": region.name,

@@ -47,7 +47,7 @@ def written(moto_server: Moto) -> Iterator[dict]:
         out: dict[str, list] = {}
         for region, profile, n in (("us-east-1", "a", 5), ("ap-south-1", "b", 3)):
             H.configure(session=session, env={
-                "LENS_RESULTS_BUCKET": BUCKET, "LENS_GLUE_DATABASE": "lensdb",
+                "LENS_RESULTS_BUCKET": BUCKET, "LENS_GLUE_CREATE_TABLES": "true", "LENS_GLUE_DATABASE": "lensdb",
                 "LENS_ALLOWED_BASE_URLS": sim.url, "LENS_REGION_LABEL": region,
             })
             ev = json.loads((EVENTS / "valid.json").read_text())

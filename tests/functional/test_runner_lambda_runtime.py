@@ -57,7 +57,7 @@ def runtime(moto_server: Moto, sim) -> Iterator[RuntimeApi]:
     env.update({
         "AWS_LAMBDA_RUNTIME_API": api.address,
         "PYTHONPATH": str(root),
-        "LENS_RESULTS_BUCKET": BUCKET,
+        "LENS_RESULTS_BUCKET": BUCKET, "LENS_GLUE_CREATE_TABLES": "true",
         "LENS_RESULTS_PREFIX": "lake",
         "LENS_GLUE_DATABASE": "lensdb",
         "LENS_ALLOWED_BASE_URLS": f"{sim.url}/p/keyed,{sim.url}/p/slowish",

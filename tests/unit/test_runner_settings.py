@@ -73,6 +73,9 @@ def test_settings_from_env_and_env_contract() -> None:
     assert s.allowed_base_urls == ("https://a.example/v1", "http://h:1")
     assert s.region_label == "eu-west-1" and s.results_prefix == "lens" and s.glue_database is None
     assert s.max_requests == 50 and s.deadline_margin_ms == 5000
+    assert s.glue_create_tables is False  # Terraform owns the schema on AWS
+    env = {"LENS_RESULTS_BUCKET": "b", "LENS_ALLOWED_BASE_URLS": "https://a.example/v1"}
+    assert Settings.from_env({**env, "LENS_GLUE_CREATE_TABLES": "true"}).glue_create_tables is True
     for env, needle in [({"LENS_MAX_CONCURRENCY": "0"}, "LENS_MAX_CONCURRENCY"),
                         ({"LENS_API_KEY_PARAMS": "{oops"}, "LENS_API_KEY_PARAMS"),
                         ({"LENS_ALLOWED_BASE_URLS": "ftp://x"}, "LENS_ALLOWED_BASE_URLS"),

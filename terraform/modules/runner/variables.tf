@@ -1,0 +1,249 @@
+variable "name_prefix" {
+  description = "Function name and prefix of every resource of this runner (regional, so it may repeat across regions)."
+  type        = string
+  default     = "lens-runner"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z][a-zA-Z0-9-]{1,40}$", var.name_prefix))
+    error_message = "name_prefix must be 2-41 letters, digits or '-', starting with a letter."
+  }
+}
+
+variable "package_zip" {
+  description = "Path to the deployment zip built by `make package` (lambdas/runner/dist/runner-arm64.zip)."
+  type        = string
+}
+
+variable "handler" {
+  description = "Handler inside the zip."
+  type        = string
+  default     = "handler.handler"
+}
+
+variable "architecture" {
+  description = "arm64 (default, cheaper per GB-s) or x86_64; the zip and the layer must match."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture must be arm64 or x86_64."
+  }
+}
+
+variable "memory_mb" {
+  description = "Lambda memory (MB); CPU and network share scale with it."
+  type        = number
+  default     = 1024
+
+  validation {
+    condition     = var.memory_mb >= 256 && var.memory_mb <= 10240
+    error_message = "memory_mb must be between 256 and 10240."
+  }
+}
+
+variable "timeout_s" {
+  description = "Lambda timeout (s). The runner stops starting requests LENS_DEADLINE_MARGIN_MS before it."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.timeout_s >= 30 && var.timeout_s <= 900
+    error_message = "timeout_s must be between 30 and 900."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrent executions: a hard cap on parallel bursts (and on spend) in this region."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.reserved_concurrency >= 1
+    error_message = "reserved_concurrency must be at least 1 (0 would disable the function)."
+  }
+}
+
+variable "pandas_layer_versions" {
+  description = <<-EOT
+    Version of the AWS SDK for pandas managed layer (AWSSDKPandas-Python312[-Arm64], account 336392948345) per
+    region. Versions differ by region and release: take them from the table at
+    https://aws-sdk-pandas.readthedocs.io/en/stable/layers.html (one release for every region), or check one with
+    `aws lambda get-layer-version-by-arn --arn <arn>`. The defaults were seen in public use, not verified here.
+  EOT
+  type        = map(number)
+  default = {
+    "us-east-1"  = 20
+    "eu-west-1"  = 15
+    "ap-south-1" = 16
+  }
+}
+
+variable "pandas_layer_arn" {
+  description = "Full layer ARN overriding pandas_layer_versions (e.g. a layer you built)."
+  type        = string
+  default     = null
+}
+
+variable "results_bucket" {
+  description = "Results bucket name (results module output)."
+  type        = string
+}
+
+variable "results_bucket_arn" {
+  description = "Results bucket ARN."
+  type        = string
+}
+
+variable "results_prefix" {
+  description = "Lake key prefix; the runner may only PutObject under it."
+  type        = string
+  default     = "lens"
+}
+
+variable "results_kms_key_arn" {
+  description = "KMS key of the results bucket (the runner needs GenerateDataKey/Decrypt on it)."
+  type        = string
+}
+
+variable "glue_database" {
+  description = "Glue database of the lake."
+  type        = string
+}
+
+variable "glue_tables" {
+  description = "Lake table names: {requests = \"requests\", chunks = \"chunks\"}."
+  type        = map(string)
+  default = {
+    requests = "requests"
+    chunks   = "chunks"
+  }
+
+  validation {
+    condition     = alltrue([for k in ["requests", "chunks"] : contains(keys(var.glue_tables), k)])
+    error_message = "glue_tables must name both the requests and the chunks table."
+  }
+}
+
+variable "results_region" {
+  description = "Region of the results bucket and of the Glue catalog holding the lake tables."
+  type        = string
+}
+
+variable "allowed_base_urls" {
+  description = "SSRF allow-list: the only base URLs a burst may call (scheme://host[:port][/path] prefixes)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.allowed_base_urls) > 0 && alltrue([for u in var.allowed_base_urls : can(regex("^https?://[^/@?#,]+(/[^?#,]*)?$", u))])
+    error_message = "allowed_base_urls must be non-empty http(s) URL prefixes without user-info, query or commas."
+  }
+}
+
+variable "max_concurrency" {
+  description = "Upper bound on a burst's concurrency, whatever the event asks for."
+  type        = number
+  default     = 16
+}
+
+variable "max_requests" {
+  description = "Upper bound on a burst's request count, whatever the event asks for."
+  type        = number
+  default     = 200
+}
+
+variable "deadline_margin_ms" {
+  description = "Stop starting requests this long before the Lambda deadline."
+  type        = number
+  default     = 5000
+}
+
+variable "region_label" {
+  description = "Region label written into rows and partitions. null: this provider's region."
+  type        = string
+  default     = null
+}
+
+variable "api_key_secrets" {
+  description = "Provider key env var name -> Secrets Manager secret ARN in this region (secrets module output)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "secrets_kms_key_arn" {
+  description = "KMS key encrypting those secrets (the runner may Decrypt only via Secrets Manager). null: none."
+  type        = string
+  default     = null
+}
+
+variable "api_key_params" {
+  description = "Provider key env var name -> SSM SecureString parameter name in this region (alternative to secrets)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "ssm_kms_key_arn" {
+  description = "Customer managed key of those SSM parameters, if not aws/ssm. null: none."
+  type        = string
+  default     = null
+}
+
+variable "log_retention_days" {
+  description = "Retention of the runner's log group."
+  type        = number
+  default     = 365
+}
+
+variable "max_event_age_s" {
+  description = "Drop asynchronous (scheduled) invocations older than this: stale measurements are not wanted."
+  type        = number
+  default     = 3600
+}
+
+variable "async_retry_attempts" {
+  description = "Retries of failed asynchronous invocations (a retry re-fires the whole burst; keys are idempotent)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.async_retry_attempts >= 0 && var.async_retry_attempts <= 2
+    error_message = "async_retry_attempts must be 0, 1 or 2."
+  }
+}
+
+variable "schedules" {
+  description = <<-EOT
+    Scheduled bursts: name -> { schedule_expression = "rate(1 hour)" | "cron(...)", spec = JSON text of a BurstSpec
+    (jsonencode({...}) or jsonencode(yamldecode(file("spec.yaml")))), timezone, enabled, description }.
+    Each fires {"spec": ..., "run_id": "<name>-<execution id>", "region": <label>, "shard": 0} at this runner.
+  EOT
+  type = map(object({
+    schedule_expression = string
+    spec                = string
+    timezone            = optional(string, "UTC")
+    enabled             = optional(bool, true)
+    description         = optional(string, "")
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for k, s in var.schedules : can(regex("^[a-z0-9][a-z0-9-]{0,19}$", k))])
+    error_message = "schedule names must be 1-20 lowercase letters, digits or '-' (they prefix run ids, max 64 chars)."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.schedules : can(regex("^(rate|cron|at)\\(.+\\)$", s.schedule_expression))])
+    error_message = "schedule_expression must be rate(...), cron(...) or at(...)."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.schedules : can(keys(jsondecode(s.spec)))])
+    error_message = "each schedule's spec must be a JSON object (use jsonencode({...}))."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}
