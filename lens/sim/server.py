@@ -1,0 +1,424 @@
+"""The simulated LLM endpoint: an aiohttp.web server speaking every provider's wire format.
+
+Routes (also under ``/p/{profile}/...`` to pick a latency profile; the root uses the
+profile named "default"):
+
+  POST /v1/chat/completions                          openai_chat / openai_compat
+  POST /v1/responses                                 openai_responses
+  POST /v1/messages                                  anthropic
+  POST /v1beta/models/{model}:streamGenerateContent  gemini (SSE; ?alt=sse)
+  POST /v1beta/models/{model}:generateContent        gemini, non-streaming
+  POST /v1/models/{model}:(stream)GenerateContent    gemini (google-genai with a base_url)
+  POST /model/{modelId}/converse-stream              bedrock (AWS event-stream)
+  POST /model/{modelId}/converse                     bedrock, non-streaming
+  GET  /_sim/health, /_sim/truth, /_sim/truth/{id}, /_sim/profiles
+
+Per request: parse the body (max tokens, prompt text), draw a fault, build an absolute
+plan (lens.sim.latency), send headers after ``header_ms``, wait for a capacity slot, then
+write each event at ``t0 + offset`` with one write, recording write times as ground truth.
+``x-sim-fault: <kind>`` forces a fault (``none`` forces none); ``x-sim-fault-after: N``
+places a mid-stream fault before token event N.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+
+from lens.sim.latency import (
+    PrefixCache,
+    choose_fault,
+    estimate_tokens,
+    fault_position,
+    make_plan,
+    request_rng,
+    token_text,
+)
+from lens.sim.profiles import FAULT_KINDS, PRESETS, Profile, coerce_profile
+from lens.sim.truth import SimTruth, TruthStore
+from lens.sim.wire import WRITERS, UsageOut, WireWriter
+
+_now = time.perf_counter_ns
+
+# (path, dialect, stream) ; stream None = from the request body
+ROUTES: tuple[tuple[str, str, bool | None], ...] = (
+    ("/v1/chat/completions", "openai_chat", None),
+    ("/v1/responses", "openai_responses", None),
+    ("/v1/messages", "anthropic", None),
+    ("/v1beta/models/{model:[^/:]+}:streamGenerateContent", "gemini", True),
+    ("/v1beta/models/{model:[^/:]+}:generateContent", "gemini", False),
+    # google-genai uses api version v1 when given a custom base_url.
+    ("/v1/models/{model:[^/:]+}:streamGenerateContent", "gemini", True),
+    ("/v1/models/{model:[^/:]+}:generateContent", "gemini", False),
+    ("/model/{model}/converse-stream", "bedrock", True),
+    ("/model/{model}/converse", "bedrock", False),
+)
+_MIDSTREAM = frozenset({"midstream_error", "reset", "stall", "truncate"})
+
+
+def base_url_for(url: str, dialect: str, profile: str | None = None) -> str:
+    """The TargetSpec base_url for ``dialect`` on a sim at ``url`` (SDK conventions)."""
+    prefix = url.rstrip("/") + (f"/p/{profile}" if profile else "")
+    if dialect in ("openai_chat", "openai_compat", "openai_responses"):
+        return prefix + "/v1"
+    if dialect in ("anthropic", "gemini", "bedrock"):
+        return prefix
+    raise ValueError(f"unknown dialect {dialect!r}")
+
+
+async def _sleep_until(target_ns: int) -> None:
+    delay = target_ns - _now()
+    if delay > 0:
+        await asyncio.sleep(delay / 1e9)
+
+
+class SimServer:
+    """The simulated endpoint. Use as ``async with SimServer(...) as sim: sim.url``.
+
+    ``profiles`` maps profile names to a Profile, a preset name, or a dict (see
+    Profile.from_dict). ``/p/{name}/`` resolves a name from ``profiles``, then from the
+    presets. The root routes use ``profiles["default"]`` (else the "default" preset).
+    ``seed`` makes latency draws and faults reproducible (seed + per-request counter).
+    """
+
+    def __init__(
+        self,
+        profiles: Mapping[str, Profile | str | Mapping[str, Any]] | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: int = 0,
+        max_truths: int = 100_000,
+        shutdown_timeout: float = 2.0,
+    ) -> None:
+        self.profiles: dict[str, Profile] = {
+            name: coerce_profile(p, source=f"profile {name!r}") for name, p in (profiles or {}).items()
+        }
+        self.host = host
+        self.seed = seed
+        self._port = port
+        self._shutdown_timeout = shutdown_timeout
+        self._truths = TruthStore(max_truths)
+        self._counter = itertools.count(1)
+        self._token = os.urandom(3).hex()
+        self._sems: dict[str, asyncio.Semaphore] = {}
+        self._caches: dict[str, PrefixCache] = {}
+        self._runner: web.AppRunner | None = None
+        self._created = int(time.time())
+        self.active = 0
+        self.queued = 0
+        self.served = 0
+
+    # ---- lifecycle -------------------------------------------------------------------
+    def build_app(self) -> web.Application:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        for prefix in ("", "/p/{profile}"):
+            for path, dialect, stream in ROUTES:
+                app.router.add_post(prefix + path, self._route(dialect, stream))
+        app.router.add_get("/_sim/health", self._health)
+        app.router.add_get("/_sim/profiles", self._profiles)
+        app.router.add_get("/_sim/truth", self._truth_all)
+        app.router.add_get("/_sim/truth/{id}", self._truth_one)
+        return app
+
+    async def start(self) -> None:
+        runner = web.AppRunner(
+            self.build_app(), access_log=None, handle_signals=False, shutdown_timeout=self._shutdown_timeout
+        )
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self._port, backlog=4096)
+        await site.start()
+        self._runner = runner
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        if sockets:
+            self._port = sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+
+    async def __aenter__(self) -> SimServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # ---- addresses and truth -----------------------------------------------------------
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self._port}"
+
+    def base_url(self, dialect: str, profile: str | None = None) -> str:
+        """base_url for a TargetSpec of ``dialect`` (``profile`` selects /p/{profile})."""
+        return base_url_for(self.url, dialect, profile)
+
+    def truth(self, request_id: str) -> SimTruth:
+        """Ground truth of one request (KeyError if unknown or evicted)."""
+        return self._truths.get(request_id)
+
+    def truths(self) -> list[SimTruth]:
+        """All kept truths, oldest first."""
+        return self._truths.all()
+
+    def clear_truths(self) -> None:
+        self._truths.clear()
+
+    def profile(self, name: str) -> Profile | None:
+        if name in self.profiles:
+            return self.profiles[name]
+        return PRESETS.get(name)
+
+    # ---- HTTP handlers -----------------------------------------------------------------
+    def _route(self, dialect: str, stream: bool | None) -> Any:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            return await self._handle(request, dialect, stream)
+
+        return handler
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.json_response({
+            "ok": True, "requests": len(self._truths), "served": self.served, "active": self.active,
+            "queued": self.queued, "profiles": sorted(set(self.profiles) | set(PRESETS)), "seed": self.seed,
+        })
+
+    async def _profiles(self, request: web.Request) -> web.Response:
+        names = sorted(set(self.profiles) | set(PRESETS))
+        return web.json_response({n: p.to_dict() for n in names if (p := self.profile(n)) is not None})
+
+    async def _truth_one(self, request: web.Request) -> web.Response:
+        try:
+            truth = self._truths.get(request.match_info["id"])
+        except KeyError as exc:
+            return web.json_response({"error": str(exc.args[0])}, status=404)
+        return web.json_response(truth.to_dict())
+
+    async def _truth_all(self, request: web.Request) -> web.Response:
+        items = self._truths.all()
+        limit = request.query.get("limit")
+        if limit and limit.isdigit():
+            items = items[-int(limit) :] if int(limit) else []
+        return web.json_response({"truths": [t.to_dict() for t in items]})
+
+    @staticmethod
+    def _error(cls: type[WireWriter], kind: str, rid: str, *, status: int | None = None,
+               message: str | None = None, retry_after_s: float = 1.0) -> web.Response:
+        code, headers, body = cls.error_response(kind, retry_after_s=retry_after_s, message=message)
+        headers["x-request-id"] = rid
+        return web.Response(status=status or code, body=body, headers=headers, content_type="application/json")
+
+    async def _handle(self, request: web.Request, dialect: str, stream_route: bool | None) -> web.StreamResponse:
+        received = _now()
+        n = next(self._counter)
+        rid = f"sim-{self._token}-{n}"
+        cls = WRITERS[dialect]
+        pname = request.match_info.get("profile", "default")
+        profile = self.profile(pname)
+        if profile is None:
+            return self._error(cls, "bad_request", rid, status=404, message=(
+                f"unknown sim profile {pname!r}; known: {', '.join(sorted(set(self.profiles) | set(PRESETS)))}"))
+        try:
+            body = json.loads(await request.read() or b"{}")
+            if not isinstance(body, dict):
+                raise ValueError("body must be a JSON object")
+        except ValueError as exc:
+            return self._error(cls, "bad_request", rid, message=f"invalid JSON body: {exc}")
+        req = cls.parse(body, request.match_info.get("model"))
+        if stream_route is not None:
+            req.stream = stream_route
+        forced = request.headers.get("x-sim-fault")
+        if forced is not None and forced not in FAULT_KINDS and forced != "none":
+            return self._error(cls, "bad_request", rid, message=(
+                f"x-sim-fault {forced!r} is not one of none, {', '.join(FAULT_KINDS)}"))
+
+        truth = SimTruth(rid, pname, dialect, received, model=req.model, stream=req.stream)
+        self._truths.add(truth)
+        prompt_tokens = estimate_tokens(req.prompt_text)
+        cached = 0
+        if profile.cache_prefix:
+            cache = self._caches.setdefault(pname, PrefixCache())
+            cached = min(prompt_tokens, cache.lookup_and_add(req.prompt_text) // 4)
+        rng = request_rng(self.seed, n)
+        fault = choose_fault(profile, rng) if forced is None else (None if forced == "none" else forced)
+        plan = make_plan(profile, rng, prompt_tokens=prompt_tokens, cached_tokens=cached, max_tokens=req.max_tokens)
+        truth.prompt_tokens = prompt_tokens
+        truth.cached_tokens = cached
+        truth.fault = fault
+        resp: web.StreamResponse | None = None
+        try:
+            if profile.require_key and not cls.has_key(request.headers, request.query):
+                truth.fault = None
+                return self._finish_error(truth, self._error(cls, "unauthorized", rid))
+            await _sleep_until(received + min(int(profile.header_ms * 1e6), plan.ttft_ns))
+            if fault in ("rate_limited", "overloaded"):
+                return self._finish_error(truth, self._error(
+                    cls, fault, rid, retry_after_s=profile.faults.retry_after_s))
+            writer = cls(rid, req, self._created)
+            if not req.stream:
+                return await self._nonstream(request, truth, profile, pname, writer, plan, received)
+            resp = web.StreamResponse(status=200, headers={
+                "x-request-id": rid, "content-type": cls.content_type, "cache-control": "no-cache"})
+            truth.headers_ns = _now()  # write start of the headers, like events
+            truth.status = 200
+            await resp.prepare(request)  # StreamResponse sends its headers right away
+            async with self._slot(pname, profile, truth):
+                t0 = received if truth.queue_ns == 0 else _now()
+                await self._stream(request, resp, truth, profile, writer, plan, fault, t0, rng)
+            return resp
+        except ConnectionError:
+            # The client went away mid-stream (its choice, or a reset it caused).
+            truth.client_disconnected = True
+            return resp if resp is not None else web.Response(status=499)  # not sent: transport closed
+        finally:
+            truth.finished_ns = _now()
+            self.served += 1
+
+    def _finish_error(self, truth: SimTruth, resp: web.Response) -> web.Response:
+        truth.status = resp.status
+        truth.headers_ns = _now()
+        return resp
+
+    @contextlib.asynccontextmanager
+    async def _slot(self, pname: str, profile: Profile, truth: SimTruth) -> Any:
+        if profile.max_concurrency <= 0:
+            self.active += 1
+            try:
+                yield
+            finally:
+                self.active -= 1
+            return
+        sem = self._sems.get(pname)
+        if sem is None:
+            sem = self._sems[pname] = asyncio.Semaphore(profile.max_concurrency)
+        if sem.locked():
+            start = _now()
+            self.queued += 1
+            try:
+                await sem.acquire()
+            finally:
+                self.queued -= 1
+            truth.queue_ns = max(1, _now() - start)
+        else:
+            await sem.acquire()
+        self.active += 1
+        try:
+            yield
+        finally:
+            self.active -= 1
+            sem.release()
+
+    async def _write(self, resp: web.StreamResponse, truth: SimTruth, evs: list[tuple[str, int, bytes]],
+                     eof: bool = False) -> None:
+        """Write events the provider emits at the same instant (one token delta, or a
+        block switch plus its first delta, or the terminal group) in ONE write, so each
+        costs one send; every event is recorded with that write's start/end times."""
+        if not evs:
+            if eof:
+                await resp.write_eof()
+            return
+        data = evs[0][2] if len(evs) == 1 else b"".join(e[2] for e in evs)
+        # Record before writing (end = start for now) so a client that has read the
+        # bytes never sees a truth without the event; the end time is patched after.
+        first = truth.n_events
+        start = _now()
+        add = truth.add_event
+        for kind, n, _ in evs:
+            add(kind, n, start, start)
+        if eof:
+            await resp.write_eof(data)  # payload and the chunked terminator in one send
+        else:
+            await resp.write(data)
+        truth.set_write_end(first, _now())
+
+    async def _stream(self, request: web.Request, resp: web.StreamResponse, truth: SimTruth,
+                      profile: Profile, writer: WireWriter, plan: Any, fault: str | None,
+                      t0: int, rng: Any) -> None:
+        usage = UsageOut(truth.prompt_tokens, truth.cached_tokens, 0, 0)
+        await self._write(resp, truth, writer.start(usage))
+        events = plan.events
+        fault_at = -1
+        if fault in _MIDSTREAM:
+            after = request.headers.get("x-sim-fault-after", "")
+            fault_at = min(int(after), len(events)) if after.isdigit() else fault_position(profile, rng, len(events))
+        shift = 0
+        sent = {"text": 0, "reasoning": 0}
+        for i in range(len(events) + 1):
+            if i == fault_at:
+                truth.output_tokens = sent["text"] + sent["reasoning"]
+                truth.reasoning_tokens = sent["reasoning"]
+                if fault == "midstream_error":
+                    await self._write(resp, truth, writer.midstream_error(), eof=True)
+                    return
+                if fault == "truncate":
+                    await resp.write_eof()
+                    return
+                if fault == "reset":
+                    if request.transport is not None:
+                        request.transport.abort()
+                    return
+                # stall
+                if profile.faults.stall_ms is None:
+                    deadline = _now() + int(profile.faults.stall_max_s * 1e9)
+                    while _now() < deadline and request.transport is not None and not request.transport.is_closing():
+                        await asyncio.sleep(0.05)
+                    truth.client_disconnected = request.transport is None or request.transport.is_closing()
+                    if request.transport is not None:
+                        request.transport.abort()
+                    return
+                stall_ns = int(profile.faults.stall_ms * 1e6)
+                await asyncio.sleep(stall_ns / 1e9)
+                shift += stall_ns
+            if i == len(events):
+                break
+            ev = events[i]
+            target = t0 + ev.offset_ns + shift
+            delay = target - _now()
+            if delay > 0:
+                await asyncio.sleep(delay / 1e9)
+            lag = _now() - target
+            if lag > truth.max_lag_ns:
+                truth.max_lag_ns = lag
+            await self._write(resp, truth, writer.delta(ev.kind, token_text(ev.token_index, ev.n_tokens), ev.n_tokens))
+            sent[ev.kind] += ev.n_tokens
+        truth.output_tokens = sent["text"] + sent["reasoning"]
+        truth.reasoning_tokens = sent["reasoning"]
+        final = UsageOut(truth.prompt_tokens, truth.cached_tokens, sent["text"], sent["reasoning"])
+        latency_ms = (_now() - truth.received_ns) / 1e6
+        await self._write(resp, truth, writer.finish(final, plan.finish_reason, latency_ms), eof=True)
+
+    async def _nonstream(self, request: web.Request, truth: SimTruth, profile: Profile, pname: str,
+                         writer: WireWriter, plan: Any, received: int) -> web.Response:
+        async with self._slot(pname, profile, truth):
+            t0 = received if truth.queue_ns == 0 else _now()
+            await _sleep_until(t0 + plan.end_ns)
+        text = "".join(token_text(e.token_index, e.n_tokens) for e in plan.events if e.kind == "text")
+        reasoning = "".join(token_text(e.token_index, e.n_tokens) for e in plan.events if e.kind == "reasoning")
+        usage = UsageOut(truth.prompt_tokens, truth.cached_tokens, plan.text_tokens, plan.reasoning_tokens)
+        writer.latency_ms = (_now() - received) / 1e6  # type: ignore[attr-defined]
+        body = writer.nonstream_body(text, reasoning, usage, plan.finish_reason)
+        truth.output_tokens = usage.output
+        truth.reasoning_tokens = usage.reasoning
+        resp = web.Response(status=200, body=body, content_type="application/json", headers={"x-request-id": truth.request_id})
+        start = _now()
+        truth.headers_ns = start
+        truth.status = 200
+        truth.add_event("text", plan.text_tokens, start, start)
+        await resp.prepare(request)
+        await resp.write_eof()  # headers and body go out together here
+        truth.set_write_end(0, _now())
+        return resp
