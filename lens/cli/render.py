@@ -1,0 +1,144 @@
+"""Terminal output for the CLI: rich tables for people, JSON for scripts.
+
+Tables go to stdout; progress and notices go to stderr, so ``--json`` keeps stdout a
+single JSON document (or one JSON object per line for repeated runs).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, TextIO
+
+from lens.analysis.summary import Dist, TargetSummary
+from lens.store.base import RunInfo
+
+
+def stdout_console() -> Any:
+    from rich.console import Console
+
+    # Piped output gets a fixed wide layout instead of rich's 80-column default.
+    return Console(file=sys.stdout, highlight=False, width=None if sys.stdout.isatty() else 160)
+
+
+def stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(file=sys.stderr, highlight=False)
+
+
+def _ms(v: float | None) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.0f}" if abs(v) >= 100 else f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}"
+
+
+def _trio(d: Dist) -> str:
+    return " / ".join(_ms(x) for x in (d.p50, d.p90, d.p99))
+
+
+def summary_table(summaries: Sequence[TargetSummary], *, title: str | None = None) -> Any:
+    """A rich Table: one row per target with counts, errors and p50/p90/p99 latencies."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column("target")
+    table.add_column("n", justify="right")
+    table.add_column("ok", justify="right")
+    table.add_column("errors")
+    for name in ("TTFT ms", "TPOT ms", "ITL ms", "E2E ms"):
+        table.add_column(f"{name}\np50 / p90 / p99", justify="right")
+    table.add_column("out tok/s\np50 | agg", justify="right")
+    for s in summaries:
+        errs = ", ".join(f"{k} {v}" for k, v in s.errors.items()) or "-"
+        table.add_row(
+            s.target,
+            str(s.count),
+            str(s.ok),
+            errs,
+            _trio(s.ttft_ms),
+            _trio(s.tpot_ms),
+            _trio(s.itl_ms),
+            _trio(s.e2e_ms),
+            f"{_ms(s.output_tokens_per_s.p50)} | {_ms(s.throughput_tok_s)}",
+        )
+    return table
+
+
+def print_summary(
+    run: RunInfo, summaries: Sequence[TargetSummary], *, db: str, console: Any = None
+) -> None:
+    """Human summary of one run: a header line, then the per-target table."""
+    console = console or stdout_console()
+    dur = ""
+    if run.finished_at and run.started_at:
+        dur = f", {(run.finished_at - run.started_at).total_seconds():.1f} s"
+    console.print(
+        f"[bold]run {run.run_id}[/bold] ({run.name}) {run.status}{dur}, "
+        f"{run.n_requests} requests stored in {db}"
+        + (f", {run.skipped} skipped" if run.skipped else "")
+    )
+    if not summaries:
+        console.print("no measured requests (warm-up rows are not summarised)")
+        return
+    console.print(summary_table(summaries))
+    sources = {s.itl_source for s in summaries}
+    if sources == {"request_p50"}:
+        console.print("ITL: distribution of per-request median gaps (no chunk rows).")
+
+
+def summary_json(run: RunInfo, summaries: Sequence[TargetSummary], *, db: str) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "name": run.name,
+        "status": run.status,
+        "db": db,
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+        "n_requests": run.n_requests,
+        "skipped": run.skipped,
+        "tags": run.tags,
+        "targets": [s.to_dict() for s in summaries],
+    }
+
+
+def _iso(v: datetime | None) -> str | None:
+    return v.isoformat() if v is not None else None
+
+
+def dump_json(data: Any, out: TextIO | None = None, *, indent: int | None = 2) -> None:
+    out = out or sys.stdout
+    out.write(json.dumps(data, indent=indent, default=str, allow_nan=False) + "\n")
+    out.flush()
+
+
+def runs_table(runs: Sequence[RunInfo]) -> Any:
+    from rich.table import Table
+
+    table = Table(header_style="bold")
+    for col in ("run", "name", "started (UTC)", "status", "requests", "targets", "tags"):
+        table.add_column(col, justify="right" if col == "requests" else "left")
+    for r in runs:
+        table.add_row(
+            r.run_id,
+            r.name,
+            r.started_at.strftime("%Y-%m-%d %H:%M:%S") if r.started_at else "-",
+            r.status,
+            str(r.n_requests),
+            ", ".join(_targets(r.spec_json)),
+            ", ".join(f"{k}={v}" for k, v in sorted(r.tags.items())),
+        )
+    return table
+
+
+def _targets(spec_json: str) -> list[str]:
+    try:
+        spec = json.loads(spec_json or "{}")
+        return [
+            t.get("name") or f"{t.get('provider')}/{t.get('model')}"
+            for t in spec.get("targets", [])
+        ]
+    except (ValueError, AttributeError, TypeError):
+        return []

@@ -1,0 +1,312 @@
+"""Export and import runs as Parquet, CSV or JSONL, losslessly.
+
+An export of run R to ``out/R.parquet`` writes three files:
+
+- ``out/R.parquet``          request rows: exactly the REQUEST_FIELDS columns, in order;
+- ``out/R.chunks.parquet``   chunk rows: the CHUNK_FIELDS columns;
+- ``out/R.meta.json``        the run row (spec, who/where/when, status, tags) + format.
+
+Dtypes come from lens.analysis.frames (``conform``), so a frame read back equals the
+frame exported, nulls included. Format details that keep round trips exact:
+
+- Parquet: pyarrow with the pandas dtypes (categoricals, nullable Int64/boolean, UTC ns).
+- CSV: every value written as text, null written as ``\\N`` (so an empty string and a null
+  stay distinct; a literal ``\\N`` string would read back as null), floats with full
+  round-trip precision, timestamps ISO 8601 with offset.
+- JSONL: one JSON object per line, null as ``null``, floats via ``repr`` (exact),
+  timestamps ISO 8601 with offset.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from lens.errors import ConfigError, NotFoundError, StoreError
+from lens.probe.record import CHUNK_FIELDS, REQUEST_FIELDS, ChunkTiming, Column, RequestRecord
+
+Format = Literal["parquet", "csv", "jsonl"]
+FORMATS: tuple[str, ...] = ("parquet", "csv", "jsonl")
+_SUFFIX = {"parquet": ".parquet", "csv": ".csv", "jsonl": ".jsonl"}
+CSV_NULL = "\\N"
+META_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class RunFiles:
+    """The three files of one exported run."""
+
+    requests: Path
+    chunks: Path
+    meta: Path
+    format: str
+
+
+def format_for(path: str | os.PathLike[str], fmt: str | None = None) -> str:
+    """The export format: ``fmt`` if given, else from the file suffix."""
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise ConfigError(
+                f"unknown format {fmt!r}",
+                source="--format",
+                hint=f"use one of {', '.join(FORMATS)}",
+            )
+        return fmt
+    suffix = Path(path).suffix.lower()
+    for name, suf in _SUFFIX.items():
+        if suffix == suf or (name == "jsonl" and suffix in (".ndjson", ".json")):
+            return name
+    raise ConfigError(
+        f"cannot tell the format of {os.fspath(path)!r} from its suffix",
+        source="--format",
+        hint="give --format parquet|csv|jsonl or name the file .parquet, .csv or .jsonl",
+    )
+
+
+def run_files(path: str | os.PathLike[str], fmt: str | None = None) -> RunFiles:
+    """The request, chunk and metadata paths belonging to ``path`` (any of the three)."""
+    p = Path(path)
+    name = p.name
+    for tail in (".meta.json",):
+        if name.endswith(tail):
+            stem = name[: -len(tail)]
+            meta = p
+            if fmt is None:
+                fmt = _meta_format(meta)
+            break
+    else:
+        fmt = format_for(p, fmt)
+        stem = name[: -len(p.suffix)] if p.suffix else name
+        stem = stem.removesuffix(".chunks")
+    suffix = p.suffix if p.suffix and not name.endswith(".meta.json") else _SUFFIX[fmt]
+    parent = p.parent
+    return RunFiles(
+        requests=parent / f"{stem}{suffix}",
+        chunks=parent / f"{stem}.chunks{suffix}",
+        meta=parent / f"{stem}.meta.json",
+        format=fmt,
+    )
+
+
+def _meta_format(meta: Path) -> str:
+    try:
+        return str(json.loads(meta.read_text(encoding="utf-8"))["format"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise StoreError(f"{meta}: not a lens run metadata file ({exc})") from None
+
+
+# frame <-> file ----------------------------------------------------------------------------
+
+
+def _cell(value: Any, col: Column) -> Any:
+    """A JSON-ready Python value for one cell (None for every kind of null)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if col.type == "float":
+        f = float(value)
+        return None if math.isnan(f) else f
+    if col.type == "int":
+        return int(value)
+    if col.type == "bool":
+        return bool(value)
+    if col.type == "timestamp":
+        return pd.Timestamp(value).isoformat()
+    return str(value)
+
+
+def write_frame(df: pd.DataFrame, path: Path, fmt: str, fields: Sequence[Column]) -> None:
+    """Write a conformed frame to ``path`` in ``fmt``."""
+    from lens.analysis.frames import conform
+
+    df = conform(df, fields)
+    names = [c.name for c in fields]
+    df = df[names]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "parquet":
+        df.to_parquet(path, index=False)
+        return
+    cols = list(fields)
+    columns = [df[c.name].tolist() for c in cols]
+    rows = zip(*columns, strict=True) if columns else iter(())
+    if fmt == "jsonl":
+        with path.open("w", encoding="utf-8") as fh:
+            for row in rows:
+                obj = {c.name: _cell(v, c) for c, v in zip(cols, row, strict=True)}
+                fh.write(json.dumps(obj, ensure_ascii=False, allow_nan=False) + "\n")
+        return
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(names)
+        for row in rows:
+            out = []
+            for c, v in zip(cols, row, strict=True):
+                cell = _cell(v, c)
+                out.append(
+                    CSV_NULL if cell is None else repr(cell) if isinstance(cell, float) else cell
+                )
+            w.writerow(out)
+
+
+def read_frame(path: Path, fmt: str, fields: Sequence[Column]) -> pd.DataFrame:
+    """Read a file written by ``write_frame`` back into a conformed frame."""
+    from lens.analysis.frames import conform
+
+    if not path.is_file():
+        raise NotFoundError(f"{path}: file not found", hint="check the path of the exported run")
+    try:
+        if fmt == "parquet":
+            df = pd.read_parquet(path)
+        elif fmt == "csv":
+            df = pd.read_csv(
+                path, dtype=str, keep_default_na=False, na_values=[CSV_NULL], encoding="utf-8"
+            ).astype(object)
+            df = df.where(df.notna(), None)
+        else:
+            with path.open(encoding="utf-8") as fh:
+                rows = [json.loads(line) for line in fh if line.strip()]
+            df = pd.DataFrame(rows, columns=[c.name for c in fields])
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{path}: cannot read as {fmt}: {exc}") from None
+    missing = [c.name for c in fields if not c.nullable and c.name not in df.columns]
+    if missing:
+        raise StoreError(
+            f"{path}: missing required columns {missing}", hint="export the run with `lens export`"
+        )
+    return conform(df, fields)
+
+
+# runs --------------------------------------------------------------------------------------
+
+
+def export_run(
+    store: Any, run_id: str, path: str | os.PathLike[str], fmt: str | None = None
+) -> RunFiles:
+    """Write run ``run_id`` of ``store`` (a SQLStore) to ``path`` + chunk and meta siblings."""
+    from lens.store.sqlite import run_info_dict
+
+    files = run_files(path, fmt)
+    run = store.get_run(run_id)
+    store.flush()
+    requests = store.requests_frame(run.run_id)
+    chunks = store.chunks_frame(run.run_id)
+    write_frame(requests, files.requests, files.format, REQUEST_FIELDS)
+    write_frame(chunks, files.chunks, files.format, CHUNK_FIELDS)
+    meta = {
+        "lens_export": META_VERSION,
+        "format": files.format,
+        "requests": files.requests.name,
+        "chunks": files.chunks.name,
+        "n_requests": len(requests),
+        "n_chunks": len(chunks),
+        "run": run_info_dict(run),
+    }
+    files.meta.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return files
+
+
+def read_run(
+    path: str | os.PathLike[str], fmt: str | None = None
+) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
+    """Read an exported run: (metadata dict, request frame, chunk frame)."""
+    files = run_files(path, fmt)
+    meta: dict[str, Any] = {}
+    if files.meta.is_file():
+        meta = json.loads(files.meta.read_text(encoding="utf-8"))
+    requests = read_frame(files.requests, files.format, REQUEST_FIELDS)
+    chunks = (
+        read_frame(files.chunks, files.format, CHUNK_FIELDS)
+        if files.chunks.is_file()
+        else read_frame_empty(CHUNK_FIELDS)
+    )
+    return meta, requests, chunks
+
+
+def read_frame_empty(fields: Sequence[Column]) -> pd.DataFrame:
+    from lens.analysis.frames import conform
+
+    return conform(pd.DataFrame(columns=[c.name for c in fields]), fields)
+
+
+def _none(v: Any) -> Any:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    if hasattr(v, "item") and not isinstance(v, str | bytes):
+        return v.item()
+    return v
+
+
+def frame_to_records(df: pd.DataFrame) -> list[RequestRecord]:
+    names = [c.name for c in REQUEST_FIELDS]
+    cols = [df[n].tolist() for n in names]
+    return [
+        RequestRecord(**{n: _none(v) for n, v in zip(names, row, strict=True)})
+        for row in zip(*cols, strict=True)
+    ]
+
+
+def frame_to_chunks(df: pd.DataFrame) -> list[ChunkTiming]:
+    names = [c.name for c in CHUNK_FIELDS]
+    cols = [df[n].tolist() for n in names]
+    return [
+        ChunkTiming(**{n: _none(v) for n, v in zip(names, row, strict=True)})
+        for row in zip(*cols, strict=True)
+    ]
+
+
+def import_run(
+    store: Any, path: str | os.PathLike[str], *, fmt: str | None = None, run_id: str | None = None
+) -> str:
+    """Load an exported run into ``store``; returns its run id (``run_id`` renames it)."""
+    from lens.store.base import RunInfo
+    from lens.store.sqlite import run_info_from_dict
+
+    meta, requests, chunks = read_run(path, fmt)
+    ids = sorted(set(requests["run_id"].dropna().astype(str)))
+    if meta.get("run"):
+        run = run_info_from_dict(meta["run"])
+    elif len(ids) == 1:
+        started = requests["started_at"].min()
+        run = RunInfo(
+            run_id=ids[0], name=ids[0], started_at=started.to_pydatetime(), status="complete"
+        )
+    else:
+        raise StoreError(
+            f"{path}: no metadata file and {len(ids)} run ids in the rows",
+            hint="import files written by `lens export` (keep the .meta.json beside them)",
+        )
+    if len(ids) > 1:
+        raise StoreError(
+            f"{path}: rows belong to {len(ids)} runs ({', '.join(ids[:3])}...); export one run per file"
+        )
+    new_id = run_id or run.run_id
+    requests = requests.assign(run_id=new_id)
+    status, skipped = run.status, run.skipped
+    run.run_id = new_id
+    run.status = "running"
+    run.extra = {**run.extra, "imported_from": os.fspath(path)}
+    run.extra.pop("pid", None)
+    finished = run.finished_at
+    store.start_run(run)
+    try:
+        store.add_many(frame_to_records(requests), frame_to_chunks(chunks))
+    except Exception:
+        store.delete_run(new_id)
+        raise
+    store.finish_run(
+        new_id, status=status if status != "running" else "incomplete", skipped=skipped
+    )
+    if finished is not None:
+        store.set_finished_at(new_id, finished)
+    return new_id

@@ -1,0 +1,103 @@
+"""`lens run` wiring to colleagues' modules: fleet, Prometheus, budgets, --repeat."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lens.sim import start_sim_in_thread
+from lens.store.sqlite import open_store
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from helpers_cli import lens
+from helpers_store import make_chunks, make_record
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with start_sim_in_thread({"default": "instant"}) as s:
+        yield s
+
+
+@dataclass
+class FakeFleetResult:
+    records: list[Any]
+    chunks: list[Any]
+    failures: list[str] = field(default_factory=list)
+
+
+def test_regions_and_shards_go_to_lens_fleet_and_rows_are_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fleet = importlib.import_module("lens.fleet")
+    calls: dict[str, Any] = {}
+
+    def fake_fire(spec: Any, regions: Any = ("us-east-1",), **kw: Any) -> FakeFleetResult:
+        calls.update(regions=list(regions), **kw)
+        recs = [
+            make_record("ignored", i, region=r, warmup=False)
+            for i, r in enumerate(["eu-1", "us-2"])
+        ]
+        return FakeFleetResult(
+            recs, [c for r in recs for c in make_chunks(r)], ["us-2: shard 1 timed out"]
+        )
+
+    monkeypatch.setattr(fleet, "fire", fake_fire, raising=False)
+    db = tmp_path / "f.db"
+    res = lens(["run", "--provider", "sim", "--model", "m", "--base-url", "http://127.0.0.1:9/v1",
+                "--regions", "eu-1, us-2", "--shards", "3", "--db", str(db), "--run-id", "fl", "--json"])  # fmt: skip
+    assert res.code == 0, res.err
+    assert calls["regions"] == ["eu-1", "us-2"] and calls["shards"] == 3 and calls["run_id"] == "fl"
+    assert calls["store"] is not None and callable(calls["progress"])
+    assert "fleet: us-2: shard 1 timed out" in res.err
+    out = json.loads(res.out)
+    assert out["run_id"] == "fl" and out["status"] == "incomplete" and out["n_requests"] == 2
+    s = open_store(db)
+    try:
+        assert sorted(s.requests_frame("fl")["region"].astype(str)) == ["eu-1", "us-2"]
+        assert len(s.chunks_frame("fl")) == 6
+    finally:
+        s.close()
+
+
+def test_missing_fleet_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fleet = importlib.import_module("lens.fleet")
+    monkeypatch.delattr(fleet, "fire", raising=False)
+    res = lens(["run", "--provider", "sim", "--model", "m", "--base-url", "http://127.0.0.1:9/v1",
+                "--regions", "eu-1", "--db", str(tmp_path / "x.db")])  # fmt: skip
+    assert res.code == 2
+    assert "--regions: firing from several regions or shards needs lens.fleet.fire" in res.err
+
+
+def test_repeat_with_prometheus_gives_one_json_line_per_run(sim, tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    res = lens(["run", "--provider", "sim", "--base-url", sim.base_url("openai_chat"), "--model", "m",
+                "--requests", "2", "--repeat", "2", "--interval", "0.1", "--prometheus", "0",
+                "--run-id", "rep", "--db", str(db), "--json"])  # fmt: skip
+    assert res.code == 0, res.err
+    assert "serving Prometheus metrics on http://127.0.0.1:" in res.err
+    lines = [json.loads(x) for x in res.out.splitlines()]
+    assert [x["run_id"] for x in lines] == ["rep-1", "rep-2"]
+    assert all(x["targets"][0]["ok"] == 2 for x in lines)
+
+
+def test_budget_refuses_before_firing(tmp_path: Path) -> None:
+    db = tmp_path / "b.db"
+    res = lens(["run", "--provider", "openai", "--model", "gpt-4o-mini", "--base-url",
+                "http://127.0.0.1:9/v1", "--requests", "2", "--budget-usd", "0.000001",
+                "--db", str(db)], env={"OPENAI_API_KEY": "sk-test-not-real"})  # fmt: skip
+    assert res.code == 2, res.out
+    assert "lens: error: burst refused: estimated cost" in res.err
+    assert "exceeds the per-burst budget $0.000001" in res.err
+    assert "sk-test-not-real" not in res.err + res.out
+    s = open_store(db)
+    try:
+        assert s.list_runs() == []  # refused before a run row was written
+    finally:
+        s.close()
