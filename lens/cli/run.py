@@ -109,6 +109,12 @@ def register(sub: Any) -> None:
         "--daily-budget-usd", metavar="USD", help="refuse when today's spend + estimate exceeds USD"
     )
     g.add_argument(
+        "--rpm", type=float, metavar="N", help="client-side limit: requests per minute per provider key"
+    )
+    g.add_argument(
+        "--tpm", type=float, metavar="N", help="client-side limit: tokens per minute per provider key"
+    )
+    g.add_argument(
         "--repeat", type=int, default=1, metavar="N", help="fire the burst N times (0: forever)"
     )
     g.add_argument(
@@ -407,15 +413,26 @@ def _spec_json(spec: Any) -> str:
     return spec.model_dump_json(exclude_none=True)
 
 
+def _limiter(spec: Any, args: argparse.Namespace) -> Any:
+    """Client-side rate limiter from --rpm/--tpm; its waits are counted in queue_ms."""
+    if args.rpm is None and args.tpm is None:
+        return None
+    from lens.probe.ratelimit import ClientRateLimiter
+
+    return ClientRateLimiter.for_spec(spec, rpm=args.rpm, tpm=args.tpm)
+
+
 async def _fire_async(
-    spec: Any, run_id: str, sink: Any, progress: Progress, err: Any
+    spec: Any, run_id: str, sink: Any, progress: Progress, err: Any, limiter: Any = None
 ) -> tuple[Any, bool]:
     """Run the burst; first Ctrl-C stops new requests, the second abandons in-flight ones."""
     from lens.probe.engine import run_burst
 
     stop = asyncio.Event()
     task = asyncio.ensure_future(
-        run_burst(spec, run_id=run_id, sink=sink, on_progress=progress.update, stop=stop)
+        run_burst(
+            spec, run_id=run_id, sink=sink, on_progress=progress.update, stop=stop, limiter=limiter
+        )
     )
     loop = asyncio.get_running_loop()
     interrupted = False
@@ -469,7 +486,9 @@ def fire_once(
     try:
         with Progress(show) as progress:
             with asyncio.Runner() as runner:
-                result, interrupted = runner.run(_fire_async(spec, run_id, fan, progress, err))
+                result, interrupted = runner.run(
+                    _fire_async(spec, run_id, fan, progress, err, _limiter(spec, args))
+                )
     except BaseException:
         with contextlib.suppress(Exception):
             store.finish_run(run_id, status="failed")
@@ -496,12 +515,6 @@ def fire_fleet(spec: Any, args: argparse.Namespace, store: Any, err: Any, run_id
             hint="drop --regions/--shards to fire locally",
         )
     regions = [r.strip() for r in (args.regions or "").split(",") if r.strip()]
-    if args.regions is not None and not regions:
-        raise ConfigError(
-            "no region given", source="--regions", hint="e.g. --regions us-east-1,eu-west-1"
-        )
-    if args.shards is not None and args.shards <= 0:
-        raise ConfigError(f"must be a positive integer, got {args.shards}", source="--shards")
     kw: dict[str, Any] = {"shards": args.shards or 1, "store": store, "run_id": run_id}
     if regions:
         kw["regions"] = regions
@@ -607,6 +620,10 @@ def _validate_args(args: argparse.Namespace) -> None:
         )
     if args.shards is not None and args.shards <= 0:
         raise ConfigError(f"must be a positive integer, got {args.shards}", source="--shards")
+    for flag in ("rpm", "tpm"):
+        value = getattr(args, flag)
+        if value is not None and value <= 0:
+            raise ConfigError(f"must be a positive number, got {value:g}", source=f"--{flag}")
     if args.demo and (args.spec or args.provider):
         raise ConfigError(
             "--demo fires at the built-in simulator; it cannot be combined with a spec or --provider",

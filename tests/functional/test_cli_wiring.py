@@ -101,3 +101,34 @@ def test_budget_refuses_before_firing(tmp_path: Path) -> None:
         assert s.list_runs() == []  # refused before a run row was written
     finally:
         s.close()
+
+
+def _queue_ms(db: Path, run_id: str) -> list[float]:
+    s = open_store(db)
+    try:
+        return sorted(float(q) for q in s.requests_frame(run_id)["queue_ms"])
+    finally:
+        s.close()
+
+
+def test_tpm_limit_delays_sends_and_the_wait_shows_in_queue_ms(sim, tmp_path: Path) -> None:
+    # ~40 tokens per request (32 prompt + 8 max); 600 tpm = a 600-token bucket refilled at
+    # 10 tokens/s: about 15 requests go at once, the 17th waits a few seconds.
+    db = tmp_path / "tpm.db"
+    base = ["run", "--provider", "sim", "--base-url", sim.base_url("openai_chat"), "--model", "m",
+            "--requests", "17", "--concurrency", "17", "--prompt-tokens", "32",
+            "--max-tokens", "8", "--db", str(db), "--json"]  # fmt: skip
+    res = lens([*base, "--tpm", "600", "--run-id", "limited"])
+    assert res.code == 0, res.err
+    limited = _queue_ms(db, "limited")
+    assert limited[0] < 500 and limited[12] < 500  # the bucket's burst went straight out
+    assert limited[-1] > 1000  # the last ones waited for refill, and the wait is visible
+    res = lens([*base, "--run-id", "free"])
+    assert res.code == 0, res.err
+    assert _queue_ms(db, "free")[-1] < 500
+
+
+def test_rate_limit_flags_must_be_positive(tmp_path: Path) -> None:
+    res = lens(["run", "--demo", "--rpm", "0", "--db", str(tmp_path / "x.db")])
+    assert res.code == 2
+    assert "--rpm: must be a positive number, got 0" in res.err
