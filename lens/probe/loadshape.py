@@ -1,0 +1,108 @@
+"""Load shapes as schedules: which requests to send, and when.
+
+A LoadShape becomes a list of :class:`Stage` objects run one after another:
+
+- ``concurrency``: one closed-loop stage: ``level`` workers send back to back until
+  ``requests`` are sent or ``duration_s`` has passed (whichever first);
+- ``rate``: one open-loop stage with arrivals every ``1/rate`` seconds;
+- ``poisson``: one open-loop stage with exponential gaps of mean ``1/rate`` (seeded);
+- ``sweep``: one closed-loop stage per level (``requests``/``duration_s`` per level);
+  a stage starts when the previous one has drained.
+
+Open-loop offsets are seconds from the stage start; the engine turns them into
+``scheduled_ms`` and counts any lag (``max_in_flight``, event-loop delay) in ``queue_ms``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from lens.config import LoadShape
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One segment of a schedule."""
+
+    level: int  # value of the ``concurrency`` column for its requests
+    closed: bool  # True: ``level`` workers back to back; False: open-loop arrivals
+    requests: int | None = None
+    duration_s: float | None = None
+    rate: float | None = None
+    poisson: bool = False
+    seed: int = 0
+
+    def offsets(self) -> Iterator[float]:
+        """Open-loop arrival offsets (s from stage start), bounded by requests/duration."""
+        if self.closed or self.rate is None:
+            raise ValueError("offsets() is only defined for open-loop stages")
+        return arrival_offsets(
+            self.rate,
+            poisson=self.poisson,
+            seed=self.seed,
+            requests=self.requests,
+            duration_s=self.duration_s,
+        )
+
+    def planned(self) -> int | None:
+        """How many requests the stage sends, or None when only a duration bounds it."""
+        if self.closed:
+            return self.requests
+        return sum(1 for _ in self.offsets())
+
+
+def arrival_offsets(
+    rate: float,
+    *,
+    poisson: bool = False,
+    seed: int = 0,
+    requests: int | None = None,
+    duration_s: float | None = None,
+) -> Iterator[float]:
+    """Arrival times in seconds from 0: evenly ``1/rate`` apart, or Poisson (seeded).
+
+    The first arrival is at 0. Stops after ``requests`` arrivals or before ``duration_s``.
+    """
+    if rate <= 0:
+        raise ValueError("rate must be positive")
+    if requests is None and duration_s is None:
+        raise ValueError("give requests, duration_s, or both")
+    rng = random.Random(seed)
+    t = 0.0
+    i = 0
+    while (requests is None or i < requests) and (duration_s is None or t < duration_s):
+        yield t
+        i += 1
+        t = t + rng.expovariate(rate) if poisson else i / rate
+
+
+def stages(shape: LoadShape) -> list[Stage]:
+    """The stages a LoadShape runs, in order."""
+    if shape.kind == "concurrency":
+        return [Stage(shape.concurrency, True, shape.requests, shape.duration_s)]
+    if shape.kind in ("rate", "poisson"):
+        return [
+            Stage(
+                shape.max_in_flight,
+                False,
+                shape.requests,
+                shape.duration_s,
+                rate=shape.rate,
+                poisson=shape.kind == "poisson",
+                seed=shape.seed,
+            )
+        ]
+    return [Stage(level, True, shape.requests, shape.duration_s) for level in shape.levels or ()]
+
+
+def planned_requests(shape: LoadShape) -> int | None:
+    """Total requests a shape sends (excluding warm-up), or None when duration-bound."""
+    total = 0
+    for st in stages(shape):
+        n = st.planned()
+        if n is None:
+            return None
+        total += n
+    return total

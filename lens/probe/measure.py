@@ -1,0 +1,314 @@
+"""Per-request measurement: phase marks, event arrival times, and every derived field.
+
+Both the burst engine (aiohttp) and the embedded profiler (httpx) time requests with a
+:class:`Measurement`: create it with a RequestRecord holding the identity fields, call
+:meth:`Measurement.start` right before the HTTP attempt, :meth:`mark` phases as they
+happen, :meth:`on_event` once per framed stream event (with the arrival time taken right
+after the framer returned it, before parsing), and :meth:`finish` once. ``finish`` fills
+the record's timing, streaming, token and outcome fields and returns the chunk timings.
+
+The hot path (:meth:`on_event`) only appends to lists; percentiles, token estimates and
+ChunkTiming objects are built in :meth:`finish`. Definitions are in docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from functools import lru_cache
+from time import perf_counter_ns
+
+from lens.probe.record import ChunkTiming, Delta, RequestRecord, Usage
+
+# Phase names accepted by Measurement.mark. *_start keeps the first mark, everything
+# else the last (a retried connect or a body sent in several chunks ends at the last one).
+PHASES: tuple[str, ...] = (
+    "pool_wait_start",
+    "pool_wait_end",
+    "dns_start",
+    "dns_end",
+    "connect_start",
+    "connect_end",
+    "sent",
+    "headers",
+)
+_NS_PER_MS = 1_000_000.0
+
+
+@lru_cache(maxsize=65536)
+def _count_cached(text: str, model: str | None) -> int:
+    # Stream chunks repeat a lot (common words, punctuation), so per-chunk counting
+    # mostly hits this cache instead of running the BPE tokenizer.
+    from lens.probe.tokens import count_tokens
+
+    return count_tokens(text, model)
+
+
+def count_text_tokens(text: str, model: str | None = None) -> int:
+    """Tokens in ``text`` with the bundled offline tokenizer (0 for empty text)."""
+    if not text:
+        return 0
+    if len(text) <= 64:
+        return _count_cached(text, model)
+    from lens.probe.tokens import count_tokens
+
+    return count_tokens(text, model)
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Linear-interpolation percentile (numpy's default method) of pre-sorted values."""
+    n = len(sorted_values)
+    if n == 1:
+        return float(sorted_values[0])
+    pos = (n - 1) * q / 100.0
+    lo = math.floor(pos)
+    hi = min(lo + 1, n - 1)
+    frac = pos - lo
+    return float(sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * frac)
+
+
+class Measurement:
+    """Accumulates one request's timings; :meth:`finish` turns them into a record."""
+
+    __slots__ = (
+        "_ev_kind",
+        "_ev_t",
+        "_ev_text",
+        "_marks",
+        "_pool_wait_ns",
+        "_reason_chars",
+        "_text_chars",
+        "conn_reused",
+        "done",
+        "error",
+        "error_status",
+        "finish_reason",
+        "finished",
+        "first_reasoning_ns",
+        "first_token_ns",
+        "last_token_ns",
+        "origin_ns",
+        "prompt",
+        "record",
+        "ttft_ns",
+        "usage",
+    )
+
+    def __init__(self, record: RequestRecord, *, prompt: str | None = None) -> None:
+        self.record = record
+        self.prompt = prompt  # only for estimating input tokens; never stored
+        self.origin_ns = 0
+        self._marks: dict[str, int] = {}
+        self._pool_wait_ns = 0
+        self.conn_reused: bool | None = None
+        self._ev_t: list[int] = []
+        self._ev_kind: list[str] = []
+        self._ev_text: list[str] = []
+        self._text_chars = 0
+        self._reason_chars = 0
+        self.first_token_ns: int | None = None
+        self.first_reasoning_ns: int | None = None
+        self.ttft_ns: int | None = None
+        self.last_token_ns: int | None = None
+        self.usage: Usage | None = None
+        self.done = False
+        self.error: str | None = None
+        self.error_status: str | None = None
+        self.finish_reason: str | None = None
+        self.finished = False
+
+    # -- phases ------------------------------------------------------------------------
+    def start(self, t_ns: int | None = None) -> int:
+        """Mark the request's start (all ``*_ms`` fields are measured from here)."""
+        self.origin_ns = perf_counter_ns() if t_ns is None else t_ns
+        return self.origin_ns
+
+    def mark(self, phase: str, t_ns: int | None = None) -> None:
+        """Record a phase time (see PHASES); pool waits accumulate into queue_ms."""
+        t = perf_counter_ns() if t_ns is None else t_ns
+        if phase == "pool_wait_end":
+            begun = self._marks.pop("pool_wait_start", None)
+            if begun is not None:
+                self._pool_wait_ns += t - begun
+            return
+        if phase.endswith("_start") and phase in self._marks:
+            return
+        self._marks[phase] = t
+
+    # -- the hot path ------------------------------------------------------------------
+    def on_event(self, t_ns: int, deltas: Sequence[Delta]) -> None:
+        """One framed event arrived at ``t_ns`` and parsed into ``deltas``."""
+        kind = "other"
+        text = ""
+        for d in deltas:
+            k = d.kind
+            if k == "text":
+                if d.text:
+                    if kind == "reasoning":
+                        text = ""
+                    kind = "text"
+                    text += d.text
+                    self._text_chars += len(d.text)
+            elif k == "reasoning":
+                if d.text:
+                    self._reason_chars += len(d.text)
+                    if kind != "text":
+                        kind = "reasoning"
+                        text += d.text
+            elif k == "done":
+                self.done = True
+                if d.finish_reason:
+                    self.finish_reason = d.finish_reason
+            elif k == "error":
+                if kind == "other" or kind == "usage":
+                    kind = "error"
+                if self.error is None:
+                    self.error = d.error or "error event in stream"
+                    self.error_status = d.error_status
+            elif k == "usage" and kind == "other":
+                kind = "usage"
+            if d.usage is not None:
+                self.usage = d.usage if self.usage is None else self.usage.merge(d.usage)
+        self._ev_t.append(t_ns)
+        self._ev_kind.append(kind)
+        self._ev_text.append(text)
+        if kind == "text" or kind == "reasoning":
+            if self.first_token_ns is None:
+                self.first_token_ns = t_ns
+            if kind == "text":
+                if self.ttft_ns is None:
+                    self.ttft_ns = t_ns
+            elif self.first_reasoning_ns is None:
+                self.first_reasoning_ns = t_ns
+            self.last_token_ns = t_ns
+
+    @property
+    def n_events(self) -> int:
+        return len(self._ev_t)
+
+    # -- the end -----------------------------------------------------------------------
+    def finish(
+        self,
+        status: str | None = None,
+        *,
+        http_status: int | None = None,
+        error: str | None = None,
+        t_ns: int | None = None,
+        retry_after_s: float | None = None,
+        ratelimit: str | None = None,
+    ) -> tuple[RequestRecord, list[ChunkTiming]]:
+        """Close the measurement and fill the record.
+
+        ``status=None`` derives it from the stream: an error event -> its
+        ``error_status`` or ``stream_error``; no terminal event -> ``truncated``; else
+        ``ok``. An explicit status (timeout, network, http_error, ...) wins.
+        """
+        end = perf_counter_ns() if t_ns is None else t_ns
+        self.finished = True
+        r = self.record
+        # Waiting for a pooled connection is client-side queueing: it goes to queue_ms and
+        # the request's own clock starts when a connection slot was free.
+        if "pool_wait_start" in self._marks:  # never ended (cancelled/failed while queued)
+            self._pool_wait_ns += end - self._marks.pop("pool_wait_start")
+        if self._pool_wait_ns:
+            r.queue_ms += self._pool_wait_ns / _NS_PER_MS
+            self.origin_ns += self._pool_wait_ns
+        o = self.origin_ns
+        m = self._marks
+
+        def ms(t: int | None) -> float | None:
+            return None if t is None else (t - o) / _NS_PER_MS
+
+        dns_ns = 0
+        if "dns_start" in m and "dns_end" in m:
+            dns_ns = m["dns_end"] - m["dns_start"]
+            r.dns_ms = dns_ns / _NS_PER_MS
+        if "connect_start" in m and "connect_end" in m:
+            conn_ns = m["connect_end"] - m["connect_start"]
+            # aiohttp resolves the host inside connection creation; connect_ms is TCP+TLS.
+            if dns_ns and m["connect_start"] <= m["dns_start"] <= m["connect_end"]:
+                conn_ns -= dns_ns
+            r.connect_ms = conn_ns / _NS_PER_MS
+        r.conn_reused = self.conn_reused
+        r.sent_ms = ms(m.get("sent"))
+        r.headers_ms = ms(m.get("headers"))
+        r.first_reasoning_ms = ms(self.first_reasoning_ns)
+        r.ttft_ms = ms(self.ttft_ns)
+        r.last_token_ms = ms(self.last_token_ns)
+        r.e2e_ms = (end - o) / _NS_PER_MS
+
+        kinds = self._ev_kind
+        times = self._ev_t
+        tok_t = [t for t, k in zip(times, kinds, strict=True) if k == "text" or k == "reasoning"]
+        r.n_chunks = len(tok_t)
+        if len(tok_t) >= 2:
+            gaps = sorted((b - a) / _NS_PER_MS for a, b in itertools.pairwise(tok_t))
+            r.itl_mean_ms = (tok_t[-1] - tok_t[0]) / _NS_PER_MS / len(gaps)
+            r.itl_p50_ms = percentile(gaps, 50)
+            r.itl_p99_ms = percentile(gaps, 99)
+            r.itl_max_ms = gaps[-1]
+
+        self._fill_tokens(r)
+        out = r.output_tokens
+        if out is not None and r.n_chunks:
+            r.tokens_per_chunk = out / r.n_chunks
+            if out > 1 and len(tok_t) >= 2 and tok_t[-1] > tok_t[0]:
+                window_ms = (tok_t[-1] - tok_t[0]) / _NS_PER_MS
+                r.tpot_ms = window_ms / (out - 1)
+                r.output_tokens_per_s = (out - 1) / (window_ms / 1000.0)
+        r.output_chars = self._text_chars
+
+        derived_error = self.error
+        if status is None:
+            if self.error is not None:
+                status = self.error_status or "stream_error"
+            elif not self.done:
+                status = "truncated"
+                derived_error = (
+                    f"stream ended without its terminal event after {len(times)} events"
+                )
+            else:
+                status = "ok"
+        r.status = status
+        r.http_status = http_status if http_status is not None else r.http_status
+        r.error = error if error is not None else (derived_error if status != "ok" else None)
+        if retry_after_s is not None:
+            r.retry_after_s = retry_after_s
+        if ratelimit is not None:
+            r.ratelimit = ratelimit
+        return r, self._chunks(r.request_id, r.model or None)
+
+    def _fill_tokens(self, r: RequestRecord) -> None:
+        u = self.usage
+        if u is not None:
+            r.input_tokens = u.input_tokens
+            r.cached_input_tokens = u.cached_input_tokens
+            r.cache_write_tokens = u.cache_write_tokens
+            r.output_tokens = u.output_tokens
+            r.reasoning_tokens = u.reasoning_tokens
+            r.server_latency_ms = u.server_latency_ms
+        estimated = False
+        model = r.model or None
+        if r.output_tokens is None and (self._text_chars or self._reason_chars):
+            answer = "".join(t for t, k in zip(self._ev_text, self._ev_kind, strict=True) if k == "text")
+            reasoning = "".join(
+                t for t, k in zip(self._ev_text, self._ev_kind, strict=True) if k == "reasoning"
+            )
+            r.output_tokens = count_text_tokens(answer, model) + count_text_tokens(reasoning, model)
+            if reasoning and r.reasoning_tokens is None:
+                r.reasoning_tokens = count_text_tokens(reasoning, model)
+            estimated = True
+        if r.input_tokens is None and self.prompt:
+            r.input_tokens = count_text_tokens(self.prompt, model)
+            estimated = True
+        r.tokens_estimated = estimated
+
+    def _chunks(self, request_id: str, model: str | None) -> list[ChunkTiming]:
+        o = self.origin_ns
+        out: list[ChunkTiming] = []
+        for i, (t, k, text) in enumerate(zip(self._ev_t, self._ev_kind, self._ev_text, strict=True)):
+            # Several tokens in one chunk count as several: a local count of its text.
+            n = max(1, count_text_tokens(text, model)) if text else 0
+            out.append(ChunkTiming(request_id, i, (t - o) / _NS_PER_MS, k, n))
+        return out
