@@ -1,0 +1,405 @@
+"""The per-call state machine shared by the httpx transports and the aiohttp wrapper.
+
+:class:`Profiler` holds what every call of an instrumented client shares (sink, sampler,
+labels, in-flight count). ``Profiler.begin`` returns a :class:`Call` for an LLM request
+lens should time (None otherwise). The HTTP wrappers then report what happened:
+``phase`` (connection phases), ``on_headers``, ``on_bytes`` for every chunk the
+application consumes, and one of ``on_end`` / ``on_error`` / ``on_close``. The Call feeds
+the dialect's framer and a :class:`lens.probe.measure.Measurement` -- exactly what the
+burst engine does -- and hands the finished record to the sink.
+
+Every method is exception-safe: a failure inside lens disables timing for that call,
+is counted in ``Profiler.internal_errors`` (logged once), and never reaches the app.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from time import perf_counter_ns
+from typing import Any
+from urllib.parse import urlsplit
+
+from lens.embed.sampling import Sampler
+from lens.embed.sink import EmbedSink, TextSample
+from lens.embed.wire import DEFAULT_PROVIDER, detect_dialect, nonstream_deltas, request_info
+from lens.probe.measure import Measurement
+from lens.probe.record import RequestRecord
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Call", "Profiler"]
+
+_STREAM_TYPES = ("text/event-stream", "application/vnd.amazon.eventstream")
+_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "x-goog-request-id")
+_RATELIMIT_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-", "x-ms-ratelimit-")
+_MAX_BODY = 8 * 1024 * 1024  # non-streamed bodies kept for parsing; larger ones are skipped
+ERROR_TEXT_LIMIT = 500
+# Request ids: a random per-process prefix + a counter (uuid4 per call costs a getrandom()
+# syscall, ~100+ us on some VMs); 32 hex digits like uuid4().hex, unique across processes.
+_ID_PREFIX = os.urandom(8).hex()
+_ID_COUNTER = itertools.count(1)
+
+
+class Profiler:
+    """Shared state of one instrumented client (or transport)."""
+
+    def __init__(
+        self,
+        sink: EmbedSink,
+        *,
+        sample: Sampler | float | None = None,
+        provider: str | None = None,
+        scenario: str = "embedded",
+        region: str = "local",
+        target: str | None = None,
+    ) -> None:
+        self.sink = sink
+        self.sampler = Sampler.coerce(sample)
+        self.provider = provider
+        self.scenario = scenario
+        self.region = region
+        self.target = target
+        self.inflight = 0
+        self.internal_errors = 0
+        self.sampled_out = 0
+        self._logged = False
+
+    @property
+    def dropped(self) -> int:
+        """Records dropped because the sink's queue was full."""
+        return self.sink.dropped
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until queued records are delivered (not for the request path)."""
+        return self.sink.flush(timeout)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Deliver queued records and stop the sink's thread (at application shutdown)."""
+        self.sink.close(timeout)
+
+    def internal_error(self, where: str, exc: BaseException) -> None:
+        """Count (and log once) a failure inside lens; the app's call continues untimed."""
+        self.internal_errors += 1
+        if not self._logged:
+            self._logged = True
+            log.warning("lens embed: %s failed (%s: %s); that call is not timed, the app is "
+                        "unaffected; later failures are only counted", where, type(exc).__name__, exc)  # fmt: skip
+
+    def begin(
+        self, method: str, url: str, body: bytes | None, t_ns: int | None = None
+    ) -> Call | None:
+        """A Call for an LLM request lens times (None: not one, sampled out, or lens failed)."""
+        try:
+            if method.upper() != "POST":
+                return None
+            parts = urlsplit(url)
+            dialect = detect_dialect(parts.path)
+            if dialect is None:
+                return None
+            request_id = f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
+            model, prompt = request_info(parts.path, body or b"")
+            if not self.sampler.keep(request_id, dialect=dialect, path=parts.path, model=model):
+                self.sampled_out += 1
+                return None
+            return Call(self, dialect, parts, request_id, model, prompt, t_ns)
+        except Exception as exc:
+            self.internal_error("starting a record", exc)
+            return None
+
+
+def _host(parts: Any) -> str:
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{parts.port}" if parts.port else host
+
+
+class Call:
+    """One timed request; see the module docstring for the protocol."""
+
+    __slots__ = (
+        "_answer",
+        "_body",
+        "_body_len",
+        "_decoder",
+        "_done",
+        "_framer",
+        "_parse",
+        "_reasoning",
+        "active",
+        "dialect",
+        "headers_seen",
+        "keep_text",
+        "m",
+        "prof",
+        "prompt",
+        "status",
+        "streaming",
+    )  # fmt: skip
+
+    def __init__(
+        self, prof: Profiler, dialect: str, parts: Any, request_id: str, model: str,
+        prompt: str | None, t_ns: int | None,
+    ) -> None:  # fmt: skip
+        from lens.privacy import prompt_hash
+        from lens.probe.dialects import get_dialect
+
+        self.prof = prof
+        self.dialect = dialect
+        provider = prof.provider or DEFAULT_PROVIDER.get(dialect, dialect)
+        phash = prompt_hash(prompt) if prompt is not None else None
+        prof.inflight += 1
+        rec = RequestRecord(
+            run_id=prof.sink.run_id,
+            request_id=request_id,
+            started_at=datetime.now(UTC),
+            region=prof.region,
+            runner="embed",
+            target=prof.target or f"{provider}/{model}",
+            provider=provider,
+            dialect=dialect,
+            model=model,
+            endpoint_host=_host(parts),
+            scenario=prof.scenario,
+            prompt_id=phash or "",
+            prompt_hash=phash,
+            concurrency=prof.inflight,
+        )
+        self.m = Measurement(rec, prompt=prompt)
+        self.m.start(t_ns)
+        d = get_dialect(dialect)
+        self._framer = d.new_framer()
+        self._parse = d.parse
+        self.keep_text = prof.sink.keep_text
+        self.prompt = prompt if self.keep_text else None
+        self._answer: list[str] = []
+        self._reasoning: list[str] = []
+        self._body: list[bytes] = []
+        self._body_len = 0
+        self._decoder: Any = None
+        self._done = False
+        self.active = True
+        self.streaming = True
+        self.status: int | None = None
+        self.headers_seen = False
+
+    # -- phases ----------------------------------------------------------------------------
+    def phase(self, name: str, t_ns: int | None = None) -> None:
+        """Mark a Measurement phase (connect_start/end, sent, headers); conn reuse too."""
+        if not self.active:
+            return
+        try:
+            m = self.m
+            if name == "connect_start":
+                m.conn_reused = False
+            elif name == "sent" and m.conn_reused is None:
+                m.conn_reused = True
+            elif name == "headers":
+                self.headers_seen = True
+            m.mark(name, t_ns)
+        except Exception as exc:
+            self._broken("phase", exc)
+
+    def on_headers(
+        self, status: int, headers: Mapping[str, str], t_ns: int | None = None,
+        decoders: Mapping[str, Any] | None = None,
+    ) -> None:  # fmt: skip
+        """Response headers are in (status, a case-insensitive header mapping, and the
+        HTTP library's content decoders by encoding name, for compressed bodies)."""
+        if not self.active:
+            return
+        try:
+            t = perf_counter_ns() if t_ns is None else t_ns
+            if not self.headers_seen:  # no trace event from the HTTP library: mark it now
+                self.headers_seen = True
+                self.m.mark("headers", t)
+            self.status = status
+            if self.m.conn_reused is None:
+                self.m.conn_reused = True
+            rec = self.m.record
+            for name in _REQUEST_ID_HEADERS:
+                v = headers.get(name)
+                if v:
+                    rec.server_request_id = v
+                    break
+            ctype = (headers.get("content-type") or "").lower()
+            self.streaming = status < 400 and ctype.startswith(_STREAM_TYPES)
+            enc = (headers.get("content-encoding") or "").strip().lower()
+            if enc and enc != "identity":
+                cls = (decoders or {}).get(enc)
+                if cls is None:
+                    raise ValueError(f"unsupported content-encoding {enc!r}")
+                self._decoder = cls()
+            rec.ratelimit = _ratelimit_json(headers)
+            if status >= 400:
+                from lens.probe.engine import _retry_after  # error path only (imports aiohttp)
+
+                rec.retry_after_s = _retry_after(headers)
+        except Exception as exc:
+            self._broken("reading response headers", exc)
+
+    def skip_decoding(self) -> None:
+        """The bytes that follow are already content-decoded."""
+        self._decoder = None
+
+    # -- the hot path ------------------------------------------------------------------------
+    def on_bytes(self, data: bytes) -> None:
+        """A chunk the application just consumed (timestamped here, on its thread)."""
+        if not self.active:
+            return
+        t = perf_counter_ns()
+        try:
+            if self._decoder is not None:
+                data = self._decoder.decode(data)
+            if not self.streaming:
+                if self._body_len < _MAX_BODY:
+                    self._body.append(data)
+                    self._body_len += len(data)
+                return
+            events = self._framer.feed(data)
+            if events:
+                parse = self._parse
+                on_event = self.m.on_event
+                for ev in events:
+                    deltas = parse(ev)
+                    on_event(t, deltas)
+                    if self.keep_text:
+                        self._collect(deltas)
+        except Exception as exc:
+            self._broken("parsing the stream", exc)
+
+    def _collect(self, deltas: Any) -> None:
+        for d in deltas:
+            if d.kind == "text" and d.text:
+                self._answer.append(d.text)
+            elif d.kind == "reasoning" and d.text:
+                self._reasoning.append(d.text)
+
+    # -- the end ---------------------------------------------------------------------------
+    def on_end(self) -> None:
+        """The application read the body to its end."""
+        if not self.active or self._done:
+            return
+        try:
+            t = perf_counter_ns()
+            if self._decoder is not None and hasattr(self._decoder, "flush"):
+                tail = self._decoder.flush()
+                if tail:
+                    self._decoder = None
+                    self.on_bytes(tail)
+            if self.streaming:
+                events = self._framer.close()
+                for ev in events:
+                    deltas = self._parse(ev)
+                    self.m.on_event(t, deltas)
+                    if self.keep_text:
+                        self._collect(deltas)
+                self._finish(None, t_ns=t)
+                return
+            body = b"".join(self._body)
+            code = self.status or 0
+            if code >= 400:
+                self._finish_http_error(code, body, t)
+                return
+            deltas = nonstream_deltas(self.dialect, body)
+            self.m.on_event(t, deltas)
+            if self.keep_text:
+                self._collect(deltas)
+            self._finish(None, t_ns=t)
+        except Exception as exc:
+            self._broken("finishing the record", exc)
+
+    def on_error(self, exc: BaseException) -> None:
+        """The HTTP library raised (before or during the body): record it, never raise."""
+        if not self.active or self._done:
+            return
+        if not isinstance(exc, Exception):
+            # Cancelled (or interrupted) by the application: no record, like a cancelled
+            # burst request; only the in-flight count is released.
+            self._done = True
+            self.active = False
+            self.prof.inflight -= 1
+            return
+        try:
+            if self.m.done and self.streaming:  # stream complete; a close error is noise
+                self._finish(None)
+                return
+            status, text = _classify(exc)
+            self._finish(status, error=text)
+        except Exception as inner:
+            self._broken("recording an error", inner)
+
+    def on_close(self) -> None:
+        """The application closed the response (maybe before its end)."""
+        if not self.active or self._done:
+            return
+        try:
+            if not self.streaming and self.status is not None and self.status >= 400 and self._body:
+                self._finish_http_error(self.status, b"".join(self._body), perf_counter_ns())
+            else:
+                # No terminal event -> 'truncated' ("stream ended without its terminal event").
+                self._finish(None)
+        except Exception as exc:
+            self._broken("closing the record", exc)
+
+    def _finish_http_error(self, code: int, body: bytes, t: int) -> None:
+        from lens.probe.engine import provider_message
+        from lens.probe.scrub import scrub
+
+        msg, typ = provider_message(body)
+        if code == 429:
+            status = "rate_limited"
+        elif code in (503, 529) or "overloaded" in typ.lower():
+            status = "overloaded"
+        else:
+            status = "http_error"
+        text = f"HTTP {code}: {msg}" if msg else f"HTTP {code}"
+        self._finish(status, error=scrub(text, limit=ERROR_TEXT_LIMIT), t_ns=t)
+
+    def _finish(
+        self, status: str | None, *, error: str | None = None, t_ns: int | None = None
+    ) -> None:
+        self._done = True
+        self.active = False
+        self.prof.inflight -= 1
+        record, chunks = self.m.finish(status, http_status=self.status, error=error, t_ns=t_ns)
+        text = None
+        if self.keep_text:
+            response = "".join(self._answer) or None
+            text = TextSample(self.prompt, response)
+        self.prof.sink.submit(record, chunks, text)
+
+    def _broken(self, where: str, exc: BaseException) -> None:
+        if self.active:
+            self.active = False
+            if not self._done:
+                self._done = True
+                self.prof.inflight -= 1
+        self.prof.internal_error(where, exc)
+
+
+def _ratelimit_json(headers: Mapping[str, str]) -> str | None:
+    # Same selection as the engine's, without importing the engine (and aiohttp) per call.
+    kept = {
+        k.lower(): v
+        for k, v in headers.items()
+        if k.lower().startswith(_RATELIMIT_PREFIXES)
+        or k.lower() in ("retry-after", "retry-after-ms")
+    }
+    return json.dumps(kept, separators=(",", ":"), sort_keys=True) if kept else None
+
+
+def _classify(exc: BaseException) -> tuple[str, str]:
+    """(status, scrubbed message) for an exception raised by httpx or aiohttp."""
+    from lens.probe.scrub import scrub
+
+    name = type(exc).__name__
+    text = scrub(f"{name}: {exc}", limit=ERROR_TEXT_LIMIT) or name
+    if "Timeout" in name or isinstance(exc, TimeoutError):
+        return "timeout", text
+    return "network", text
