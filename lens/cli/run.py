@@ -609,6 +609,15 @@ def _check_budget(spec: Any, args: argparse.Namespace, store: Any, sinks: list[A
     )  # fmt: skip
 
 
+def _apply_retention(store: Any, err: Any) -> None:
+    """Honour the store's retention setting (``lens prune --set-retention``) before writing."""
+    from lens.store.retention import apply_retention
+
+    pruned = apply_retention(store)
+    if pruned is not None and pruned.runs:
+        err.print(f"lens: retention: pruned {len(pruned.runs)} run(s) older than the store's setting")
+
+
 def _validate_args(args: argparse.Namespace) -> None:
     if args.repeat < 0:
         raise ConfigError(f"must be 0 (forever) or more, got {args.repeat}", source="--repeat")
@@ -655,6 +664,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         db = resolve_db(args.db)
         store = open_store(db)
         stack.callback(store.close)
+        _apply_retention(store, err)
         sinks = _exporter_sinks(args)
         for s in sinks:
             if hasattr(s, "close"):

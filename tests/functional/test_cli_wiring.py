@@ -132,3 +132,29 @@ def test_rate_limit_flags_must_be_positive(tmp_path: Path) -> None:
     res = lens(["run", "--demo", "--rpm", "0", "--db", str(tmp_path / "x.db")])
     assert res.code == 2
     assert "--rpm: must be a positive number, got 0" in res.err
+
+
+def test_run_applies_the_store_retention_setting(sim, tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from lens.store.base import RunInfo
+    from lens.store.retention import set_retention
+
+    db = tmp_path / "ret.db"
+    s = open_store(db)
+    old = datetime.now(UTC) - timedelta(days=40)
+    s.start_run(RunInfo("ancient", "ancient", old))
+    s.add_many([make_record("ancient", 0)], [])
+    s.finish_run("ancient", status="complete")
+    s.set_finished_at("ancient", old + timedelta(minutes=1))
+    set_retention(s, "30d")
+    s.close()
+    res = lens(["run", "--provider", "sim", "--base-url", sim.base_url("openai_chat"), "--model", "m",
+                "--requests", "2", "--run-id", "fresh", "--db", str(db), "--json"])  # fmt: skip
+    assert res.code == 0, res.err
+    assert "retention: pruned 1 run(s)" in res.err
+    s = open_store(db)
+    try:
+        assert not s.has_run("ancient") and s.has_run("fresh")
+    finally:
+        s.close()
