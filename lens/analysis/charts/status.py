@@ -1,0 +1,29 @@
+"""Error rate by status per group (stacked; ``ok`` left out)."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from lens.analysis.stats import error_rates
+
+
+def status_frame(df: pd.DataFrame, group: str = "target") -> pd.DataFrame:
+    er = error_rates(df, by=(group,))
+    cols = [c for c in er.columns if c.startswith("rate_") and c != "rate_ok"]
+    long = er.melt(id_vars=[group, "count"], value_vars=cols, var_name="status",
+                   value_name="rate")
+    long["status"] = long["status"].str.removeprefix("rate_")
+    long[group] = long[group].astype("object")
+    return long
+
+
+def error_rate_chart(df: pd.DataFrame, group: str = "target") -> alt.Chart:
+    data = status_frame(df, group)
+    return alt.Chart(data, title=f"Error rate by status and {group}").mark_bar().encode(
+        x=alt.X("rate:Q", title="share of requests", axis=alt.Axis(format="%"), stack="zero"),
+        y=alt.Y(f"{group}:N", title=group),
+        color=alt.Color("status:N", title="status"),
+        tooltip=[alt.Tooltip(f"{group}:N"), alt.Tooltip("status:N"),
+                 alt.Tooltip("rate:Q", format=".2%"), alt.Tooltip("count:Q", title="requests")],
+    )

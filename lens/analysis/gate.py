@@ -1,0 +1,175 @@
+"""The CI gate: does a candidate run stay within thresholds relative to a baseline?
+
+Thresholds come from a TOML file (examples/gate.toml; pydantic, unknown keys refused with
+the file and field named) and/or flags; flags win. Checks:
+
+- ``max_p95_ttft_regression`` (fraction): fails when stats.compare's verdict for p95 TTFT
+  is ``regressed``: ratio > 1 + threshold *and* the ratio's bootstrap CI lies above 1.
+- ``[[regressions]]``: the same rule for any metric and percentile.
+- ``max_error_rate`` (fraction): the candidate's error rate (non-ok / measured requests).
+- ``max_error_rate_increase`` (absolute): fails when the error-rate test (two-proportion z
+  or Fisher exact) finds a significant increase larger than this.
+- ``max_cost_per_request`` / ``max_total_cost`` (USD): candidate cost from
+  lens.analysis.cost; unpriced rows fail the check (a cost cannot be verified as zero).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from lens.analysis import stats
+from lens.analysis.cost import price_frame
+from lens.analysis.prices import PriceOverrides
+from lens.errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegressionRule(_Strict):
+    metric: str
+    percentile: float = Field(default=95, gt=0, lt=100)
+    max_increase: float = Field(ge=0)
+
+
+class GateThresholds(_Strict):
+    """Gate limits; ``None`` means "not checked"."""
+
+    max_p95_ttft_regression: float | None = Field(default=0.10, ge=0)
+    max_error_rate: float | None = Field(default=None, ge=0, le=1)
+    max_error_rate_increase: float | None = Field(default=None, ge=0, le=1)
+    max_cost_per_request: Decimal | None = Field(default=None, ge=0)
+    max_total_cost: Decimal | None = Field(default=None, ge=0)
+    regressions: list[RegressionRule] = Field(default_factory=list)
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    reps: int = Field(default=2000, ge=200)
+    seed: int = 0
+
+
+def load_thresholds(path: str | os.PathLike[str] | None = None,
+                    **overrides: Any) -> GateThresholds:
+    """Thresholds from a TOML file (optional), then non-None ``overrides`` (flags)."""
+    data: dict[str, Any] = {}
+    source = "<flags>"
+    if path is not None:
+        p = Path(path)
+        source = str(p)
+        if not p.is_file():
+            raise ConfigError("threshold file not found", source=source, hint="check the path")
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"cannot parse: {exc}", source=source, hint="fix the TOML") from None
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return GateThresholds.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
+        hint = ("remove the key or check its spelling against examples/gate.toml"
+                if err["type"] == "extra_forbidden" else "see examples/gate.toml")
+        raise ConfigError(err["msg"], source=source, field=loc, hint=hint) from None
+
+
+@dataclass
+class Check:
+    name: str
+    passed: bool
+    value: str
+    limit: str
+    detail: str = ""
+
+
+@dataclass
+class GateResult:
+    checks: list[Check] = field(default_factory=list)
+    comparison: pd.DataFrame | None = None
+    errors: stats.ErrorRateTest | None = None
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.passed else 1
+
+
+def evaluate(base: pd.DataFrame, cand: pd.DataFrame, thresholds: GateThresholds,
+             prices: PriceOverrides | str | os.PathLike[str] | None = None) -> GateResult:
+    """Run every configured check of ``cand`` against ``base``."""
+    t = thresholds
+    res = GateResult()
+    rules = [RegressionRule(metric=r.metric, percentile=r.percentile, max_increase=r.max_increase)
+             for r in t.regressions]
+    if t.max_p95_ttft_regression is not None:
+        rules.insert(0, RegressionRule(metric="ttft_ms", percentile=95,
+                                       max_increase=t.max_p95_ttft_regression))
+    if rules:
+        parts = [stats.compare(base, cand, [r.metric], [r.percentile], r.max_increase,
+                               level=t.confidence, reps=t.reps, seed=t.seed) for r in rules]
+        res.comparison = pd.concat(parts, ignore_index=True)
+        for r, row in zip(rules, res.comparison.itertuples(index=False), strict=True):
+            res.checks.append(Check(
+                f"p{r.percentile:g} {r.metric} regression", row.verdict != "regressed",
+                f"x{row.ratio:.3f} [{row.ratio_low:.3f}, {row.ratio_high:.3f}]",
+                f"<= x{1 + r.max_increase:.3f} (or CI includes 1)",
+                f"{row.base:.1f} -> {row.cand:.1f}; {row.verdict}"))
+    res.errors = stats.error_rate_test(base, cand, alpha=t.alpha,
+                                       max_increase=t.max_error_rate_increase or 0.0)
+    e = res.errors
+    if t.max_error_rate is not None:
+        res.checks.append(Check("error rate", e.cand_rate <= t.max_error_rate,
+                                f"{e.cand_rate:.2%} ({e.cand_errors}/{e.cand_n})",
+                                f"<= {t.max_error_rate:.2%}"))
+    if t.max_error_rate_increase is not None:
+        res.checks.append(Check(
+            "error rate increase", e.verdict != "regressed", f"{e.diff:+.2%} (p={e.p_value:.3g})",
+            f"<= +{t.max_error_rate_increase:.2%} or not significant", e.test))
+    if t.max_cost_per_request is not None or t.max_total_cost is not None:
+        _cost_checks(cand, t, prices, res)
+    return res
+
+
+def _cost_checks(cand: pd.DataFrame, t: GateThresholds, prices: Any, res: GateResult) -> None:
+    priced, report = price_frame(cand, prices)
+    measured = priced.loc[~priced["warmup"].fillna(False).astype(bool)]
+    unpriced = ", ".join(report.unpriced_models)
+    total_measured = Decimal(repr(float(measured["cost_usd"].sum())))
+    if t.max_cost_per_request is not None:
+        per = total_measured / max(len(measured), 1)
+        res.checks.append(Check("cost per request", not unpriced and per <= t.max_cost_per_request,
+                                f"${per:.6f}", f"<= ${t.max_cost_per_request}",
+                                f"unpriced: {unpriced}" if unpriced else ""))
+    if t.max_total_cost is not None:
+        res.checks.append(Check("total cost", not unpriced and report.total_usd <= t.max_total_cost,
+                                f"${report.total_usd:.6f}", f"<= ${t.max_total_cost}",
+                                f"unpriced: {unpriced}" if unpriced else ""))
+
+
+def to_markdown(res: GateResult, base_label: str = "baseline",
+                cand_label: str = "candidate") -> str:
+    """A Markdown summary for a PR comment or $GITHUB_STEP_SUMMARY."""
+    head = "PASS" if res.passed else "FAIL"
+    lines = [f"## lens gate: {head}", "", f"Candidate `{cand_label}` vs baseline `{base_label}`.",
+             "", "| check | result | value | limit | detail |", "|---|---|---|---|---|"]
+    for c in res.checks:
+        mark = "pass" if c.passed else "**FAIL**"
+        lines.append(f"| {c.name} | {mark} | {c.value} | {c.limit} | {c.detail} |")
+    if not res.checks:
+        lines.append("| (no checks configured) | pass | | | |")
+    if res.comparison is not None and len(res.comparison):
+        cols = ["metric", "stat", "base", "cand", "ratio", "ratio_low", "ratio_high", "mw_p",
+                "cliffs_delta", "verdict"]
+        lines += ["", "### Percentiles", "", stats.to_markdown(res.comparison[cols]).rstrip()]
+    return "\n".join(lines) + "\n"

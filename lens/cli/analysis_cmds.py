@@ -1,0 +1,196 @@
+"""``lens report``, ``lens compare``, ``lens gate``: thin edges over lens.analysis.
+
+RUN / BASE / CAND may be a run id (read from ``--db``, default ``$LENS_DB``), an exported
+Parquet/CSV/JSONL file, or an ``s3://`` dataset URI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from lens.errors import NotFoundError
+
+
+def load_ref(ref: str, db: str | None, *, chunks: bool = False) -> Any:
+    """Frames for one RUN argument (see module docstring)."""
+    from lens.analysis.frames import chunk_path_for, load
+
+    if ref.startswith("s3://"):
+        return load(s3=ref, chunks=chunks)
+    p = Path(ref)
+    if p.exists():
+        if chunks and chunk_path_for(p) is None:
+            return load(path=p), None
+        return load(path=p, chunks=chunks)
+    if db is None and not os.environ.get("LENS_DB"):
+        raise NotFoundError(f"{ref!r} is not a file or s3:// URI, and no store was given",
+                            hint="pass --db PATH (or set LENS_DB) to read run ids from a store")
+    ref = _resolve_run_id(ref, db)
+    out = load(db, runs=[ref], chunks=chunks)
+    req = out[0] if chunks else out
+    if len(req) == 0:
+        raise NotFoundError(f"run {ref!r} has no requests in {db or os.environ.get('LENS_DB')}",
+                            hint="list runs with `lens runs`")
+    return out
+
+
+def _resolve_run_id(ref: str, db: str | None) -> str:
+    """'latest' or a unique prefix -> the run id, when ``db`` is a lens store (one made by
+    lens.store, recognisable by its migrations table); anything else is used as given."""
+    import sqlite3
+
+    from lens.store.paths import resolve_db
+
+    src = resolve_db(db)
+    if "://" not in src or src.startswith("sqlite:"):
+        path = src.split(":///", 1)[-1] if "://" in src else os.path.expanduser(src)
+        if not Path(path).is_file():
+            return ref
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+            if "_lens_migrations" not in tables:
+                return ref
+            exact = con.execute("SELECT 1 FROM runs WHERE run_id = ?", (ref,)).fetchone()
+        finally:
+            con.close()
+        if exact:
+            return ref
+    from lens.store.sqlite import open_store
+
+    store = open_store(src)
+    try:
+        return store.resolve_run_id(ref)
+    finally:
+        store.close()
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", default=None, help="SQLite store for run ids (default $LENS_DB)")
+    p.add_argument("--prices", default=None, metavar="FILE.toml",
+                   help="price overrides (see data/prices.toml)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+
+
+def register(sub: Any) -> None:
+    rp = sub.add_parser("report", help="write a self-contained HTML report for runs")
+    rp.add_argument("runs", nargs="+", metavar="RUN")
+    rp.add_argument("-o", "--output", default="report.html", help="HTML file to write")
+    rp.add_argument("--png", metavar="DIR", default=None, help="also write charts as PNG and SVG")
+    rp.add_argument("--title", default=None)
+    _add_common(rp)
+    rp.set_defaults(func=cmd_report)
+
+    cp = sub.add_parser("compare", help="compare a candidate run with a baseline")
+    cp.add_argument("base", metavar="BASE")
+    cp.add_argument("cand", metavar="CAND")
+    cp.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    cp.add_argument("--metric", action="append", default=None,
+                    help="metric to compare (repeatable; default ttft, tpot, e2e, tokens/s)")
+    cp.add_argument("--percentile", action="append", type=float, default=None,
+                    help="percentile (repeatable; default 50, 95, 99)")
+    cp.add_argument("--threshold", type=float, default=0.10,
+                    help="relative change that counts as a regression (default 0.10)")
+    _add_common(cp)
+    cp.set_defaults(func=cmd_compare)
+
+    gp = sub.add_parser("gate", help="CI gate: exit 0 pass / 1 fail")
+    gp.add_argument("--baseline", required=True, metavar="BASE")
+    gp.add_argument("--candidate", required=True, metavar="CAND")
+    gp.add_argument("--thresholds", default=None, metavar="FILE.toml")
+    gp.add_argument("--max-p95-ttft-regression", type=float, default=None, metavar="FRACTION")
+    gp.add_argument("--max-error-rate", type=float, default=None, metavar="FRACTION")
+    gp.add_argument("--max-error-rate-increase", type=float, default=None, metavar="FRACTION")
+    gp.add_argument("--max-cost-per-request", type=str, default=None, metavar="USD")
+    gp.add_argument("--max-total-cost", type=str, default=None, metavar="USD")
+    gp.add_argument("--summary", default=None, metavar="FILE",
+                    help="write the Markdown summary here (default $GITHUB_STEP_SUMMARY if set)")
+    _add_common(gp)
+    gp.set_defaults(func=cmd_gate)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from lens.analysis.report import build_report, save_images, write_report
+
+    reqs, chs = [], []
+    for ref in args.runs:
+        req, ch = load_ref(ref, args.db, chunks=True)
+        reqs.append(req)
+        if ch is not None:
+            chs.append(ch)
+    requests = pd.concat(reqs, ignore_index=True) if len(reqs) > 1 else reqs[0]
+    chunks = pd.concat(chs, ignore_index=True) if chs else None
+    run_ids = [str(r["run_id"].iloc[0]) for r in reqs if len(r)]
+    two = len(run_ids) == 2 and run_ids[0] != run_ids[1]
+    rep = build_report(requests, chunks, title=args.title or f"lens report: {', '.join(args.runs)}",
+                       prices=args.prices, baseline=run_ids[0] if two else None,
+                       candidate=run_ids[1] if two else None, seed=args.seed)
+    path = write_report(rep, args.output)
+    print(f"wrote {path}")
+    if args.png:
+        files = save_images(rep.charts, args.png)
+        print(f"wrote {len(files)} images to {args.png}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from lens.analysis import stats
+
+    base = load_ref(args.base, args.db)
+    cand = load_ref(args.cand, args.db)
+    kw: dict[str, Any] = {"thresholds": args.threshold, "seed": args.seed}
+    if args.metric:
+        kw["metrics"] = args.metric
+    if args.percentile:
+        kw["percentiles"] = args.percentile
+    table = stats.compare(base, cand, **kw)
+    cols = ["metric", "stat", "base", "cand", "diff", "diff_low", "diff_high", "ratio",
+            "ratio_low", "ratio_high", "mw_p", "cliffs_delta", "verdict"]
+    err = stats.error_rate_test(base, cand)
+    if args.markdown:
+        print(f"### {args.cand} vs {args.base}\n")
+        print(stats.to_markdown(table[cols]))
+        print(f"Error rate: {err.base_rate:.2%} -> {err.cand_rate:.2%} "
+              f"(p={err.p_value:.3g}, {err.test}): {err.verdict}")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"{args.cand} vs {args.base}")
+    for c in cols:
+        t.add_column(c, justify="left" if c in ("metric", "stat", "verdict") else "right")
+    style = {"regressed": "red", "improved": "green"}
+    for row in table[cols].itertuples(index=False):
+        cells = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in row]
+        t.add_row(*cells, style=style.get(row.verdict))
+    console = Console(file=sys.stdout, width=200)
+    console.print(t)
+    console.print(f"error rate {err.base_rate:.2%} -> {err.cand_rate:.2%} "
+                  f"(p={err.p_value:.3g}, {err.test}): {err.verdict}")
+    return 0
+
+
+def cmd_gate(args: argparse.Namespace) -> int:
+    from lens.analysis import gate
+
+    thresholds = gate.load_thresholds(
+        args.thresholds, max_p95_ttft_regression=args.max_p95_ttft_regression,
+        max_error_rate=args.max_error_rate, max_error_rate_increase=args.max_error_rate_increase,
+        max_cost_per_request=args.max_cost_per_request, max_total_cost=args.max_total_cost,
+        seed=args.seed if args.seed else None)
+    base = load_ref(args.baseline, args.db)
+    cand = load_ref(args.candidate, args.db)
+    result = gate.evaluate(base, cand, thresholds, prices=args.prices)
+    md = gate.to_markdown(result, args.baseline, args.candidate)
+    target = args.summary or os.environ.get("GITHUB_STEP_SUMMARY")
+    if target:
+        with open(target, "a", encoding="utf-8") as fh:  # GitHub appends step summaries
+            fh.write(md)
+    print(md)
+    return result.exit_code

@@ -1,0 +1,131 @@
+"""`lens report`, `lens compare`, `lens gate` end to end on a store file and exports."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from helpers_analysis import make_chunks, make_records, write_sqlite
+from helpers_cli import lens
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = make_records(300, run_id="base", seed=1, concurrency=4, warmup=5)
+    same = make_records(300, run_id="same", seed=2, concurrency=8)
+    slow = make_records(300, run_id="slow", seed=3, concurrency=16, ttft_scale=1.7,
+                        error_every=8)
+    path = tmp_path_factory.mktemp("db") / "lens.db"
+    return write_sqlite(path, {"base": (base, {}), "same": (same, {}), "slow": (slow, {})},
+                        chunks=make_chunks(base[:6]))
+
+
+@pytest.mark.slow
+def test_report_is_self_contained_with_images(db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r" / "report.html"
+    res = lens(["report", "base", "slow", "--db", str(db), "-o", str(out),
+                "--png", str(tmp_path / "img")])
+    assert res.code == 0, res.err
+    html = out.read_text(encoding="utf-8")
+    # nothing fetched from the network: no external scripts, styles, frames or images
+    assert not re.search(r"<script[^>]+src=", html, re.I)
+    assert not re.search(r"<link[^>]+href=[\"']?(https?:)?//", html, re.I)
+    assert not re.search(r"<iframe", html, re.I)
+    assert "cdn.jsdelivr" not in html and "unpkg.com" not in html
+    assert "vegaEmbed" in html and len(html) > 500_000  # the Vega bundle is inline
+    for heading in ("Requests and error rates", "ttft_ms: mean and percentiles",
+                    "Cost (USD)", "Candidate slow vs baseline base", "comparison forest",
+                    "token waterfall", "latency vs concurrency"):
+        assert heading in html, heading
+    assert html.count("type='application/json'") >= 7
+    pngs = sorted(p.name for p in (tmp_path / "img").glob("*.png"))
+    svgs = sorted(p.name for p in (tmp_path / "img").glob("*.svg"))
+    assert "ttft_ecdf.png" in pngs and len(pngs) == len(svgs) >= 7
+    assert (tmp_path / "img" / "ttft_ecdf.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_compare_markdown_and_terminal(db: Path) -> None:
+    res = lens(["compare", "base", "slow", "--db", str(db), "--markdown", "--metric", "ttft_ms",
+                "--percentile", "95"])
+    assert res.code == 0, res.err
+    lines = [ln for ln in res.out.splitlines() if ln.startswith("| ttft_ms")]
+    assert len(lines) == 1 and "regressed" in lines[0]
+    assert "Error rate: 0.00% -> 12.33%" in res.out
+    res = lens(["compare", "base", "same", "--db", str(db)])
+    assert res.code == 0 and "no significant change" in res.out and "ttft_ms" in res.out
+
+
+def test_gate_exit_codes_and_summary(db: Path, tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    res = lens(["gate", "--baseline", "base", "--candidate", "slow", "--db", str(db),
+                "--max-error-rate", "0.05", "--summary", str(summary)])
+    assert res.code == 1
+    md = summary.read_text()
+    assert md.startswith("## lens gate: FAIL") and "| error rate | **FAIL** |" in md
+    step = tmp_path / "step.md"
+    res = lens(["gate", "--baseline", "base", "--candidate", "same", "--db", str(db),
+                "--max-p95-ttft-regression", "0.10"], env={"GITHUB_STEP_SUMMARY": str(step)})
+    assert res.code == 0, res.out + res.err
+    assert step.read_text().startswith("## lens gate: PASS")
+
+
+def test_gate_thresholds_file_and_errors(db: Path, tmp_path: Path) -> None:
+    res = lens(["gate", "--baseline", "base", "--candidate", "same", "--db", str(db),
+                "--thresholds", str(ROOT / "examples" / "gate.toml")])
+    assert res.code == 0, res.out + res.err
+    bad = tmp_path / "bad.toml"
+    bad.write_text("max_eror_rate = 0.1\n")
+    res = lens(["gate", "--baseline", "base", "--candidate", "same", "--db", str(db),
+                "--thresholds", str(bad)])
+    assert res.code == 2 and str(bad) in res.err and "max_eror_rate" in res.err
+    res = lens(["gate", "--baseline", "nope", "--candidate", "same", "--db", str(db)])
+    assert res.code == 2 and "nope" in res.err
+
+
+def test_refs_may_be_exported_files(db: Path, tmp_path: Path) -> None:
+    from lens.analysis.frames import load
+    from lens.probe.record import REQUEST_FIELDS
+    from lens.store.files import write_frame
+
+    write_frame(load(db, runs="base"), tmp_path / "base.parquet", "parquet", REQUEST_FIELDS)
+    write_frame(load(db, runs="slow"), tmp_path / "slow.csv", "csv", REQUEST_FIELDS)
+    res = lens(["compare", str(tmp_path / "base.parquet"), str(tmp_path / "slow.csv"),
+                "--markdown", "--metric", "ttft_ms", "--percentile", "95"])
+    assert res.code == 0, res.err
+    assert "regressed" in res.out
+
+
+def test_gate_as_a_process(db: Path) -> None:
+    cmd = [sys.executable, "-m", "lens.cli", "gate", "--baseline", "base", "--candidate",
+           "slow", "--db", str(db)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 1, proc.stderr
+    assert "## lens gate: FAIL" in proc.stdout
+
+
+def test_run_ids_resolve_in_a_real_store(tmp_path: Path) -> None:
+    from helpers_analysis import T0
+
+    from lens.store.base import RunInfo
+    from lens.store.sqlite import open_store
+
+    path = tmp_path / "store.db"
+    store = open_store(path)
+    for i, (run_id, scale) in enumerate((("20250601-aaaa", 1.0), ("20250602-bbbb", 2.0))):
+        store.start_run(RunInfo(run_id=run_id, name=run_id,
+                                started_at=T0 + timedelta(days=i)))
+        store.add_many(make_records(150, run_id=run_id, seed=i, ttft_scale=scale), [])
+        store.finish_run(run_id, status="complete")
+    store.close()
+    res = lens(["compare", "20250601", "latest", "--db", str(path), "--markdown",
+                "--metric", "ttft_ms", "--percentile", "50"])
+    assert res.code == 0, res.err
+    assert "regressed" in res.out

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from helpers_analysis import make_frame
+
+from lens.analysis import gate
+from lens.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_example_thresholds_load() -> None:
+    t = gate.load_thresholds(ROOT / "examples" / "gate.toml")
+    assert t.max_p95_ttft_regression == 0.10 and t.max_error_rate == 0.02
+    assert [r.metric for r in t.regressions] == ["e2e_ms", "output_tokens_per_s"]
+    # flags win over the file
+    t = gate.load_thresholds(ROOT / "examples" / "gate.toml", max_error_rate=0.5)
+    assert t.max_error_rate == 0.5
+
+
+def test_threshold_errors_name_file_and_field(tmp_path: Path) -> None:
+    p = tmp_path / "g.toml"
+    p.write_text("max_p95_ttft_regresion = 0.1\n")
+    with pytest.raises(ConfigError) as err:
+        gate.load_thresholds(p)
+    assert str(p) in str(err.value) and "max_p95_ttft_regresion" in str(err.value)
+    p.write_text("[[regressions]]\nmetric = 'e2e_ms'\nmax_increase = -1\n")
+    with pytest.raises(ConfigError, match=r"regressions\[0\]\.max_increase"):
+        gate.load_thresholds(p)
+    with pytest.raises(ConfigError, match="max_error_rate"):
+        gate.load_thresholds(None, max_error_rate=2)
+
+
+def test_pass_and_fail() -> None:
+    base = make_frame(300, seed=1)
+    same = make_frame(300, seed=2, run_id="c")
+    slow = make_frame(300, seed=3, run_id="d", ttft_scale=1.6, error_every=10)
+    t = gate.load_thresholds(None, max_error_rate=0.05, max_cost_per_request="0.01",
+                             max_total_cost="10")
+    ok = gate.evaluate(base, same, t)
+    assert ok.passed and ok.exit_code == 0
+    assert [c.name for c in ok.checks] == ["p95 ttft_ms regression", "error rate",
+                                           "cost per request", "total cost"]
+    bad = gate.evaluate(base, slow, t)
+    assert bad.exit_code == 1
+    failed = {c.name for c in bad.checks if not c.passed}
+    assert failed == {"p95 ttft_ms regression", "error rate"}
+    md = gate.to_markdown(bad, "base", "cand")
+    assert md.startswith("## lens gate: FAIL")
+    assert "| p95 ttft_ms regression | **FAIL** |" in md and "### Percentiles" in md
+
+
+def test_cost_checks_fail_when_unpriced_or_too_dear() -> None:
+    base = make_frame(50)
+    sim = make_frame(50, run_id="s", provider="sim", model="sim-x", target="sim")
+    t = gate.GateThresholds(max_p95_ttft_regression=None, max_total_cost="100")
+    res = gate.evaluate(base.assign(target="sim"), sim, t)
+    assert not res.passed and "sim/sim-x" in res.checks[0].detail
+    res = gate.evaluate(base, base, gate.load_thresholds(None, max_cost_per_request="0.0001"))
+    assert {c.name: c.passed for c in res.checks}["cost per request"] is False
+    ov = {"model": [{"model": "sim-*", "input_mtok": 0, "output_mtok": 0}]}
+    from lens.analysis.prices import overrides_from_dict
+
+    res = gate.evaluate(base.assign(target="sim"), sim, t, prices=overrides_from_dict(ov))
+    assert res.passed
