@@ -47,9 +47,13 @@ def _conform_column(s: pd.Series, col: Column) -> pd.Series:
     if kind != "str" and str(s.dtype) == str(_PANDAS[kind]):
         return s
     if kind == "timestamp":
-        if not len(s):
+        if not len(s) or isinstance(s.dtype, pd.DatetimeTZDtype):
             return s.astype(_PANDAS[kind])
-        return pd.to_datetime(s, utc=True, format="mixed").astype(_PANDAS[kind])
+        try:  # ISO 8601 (what every lens store and export writes) parses ~5x faster
+            parsed = pd.to_datetime(s, utc=True, format="ISO8601")
+        except (ValueError, TypeError):
+            parsed = pd.to_datetime(s, utc=True, format="mixed")
+        return parsed.astype(_PANDAS[kind])
     if kind == "str":
         return s.astype("object").where(s.notna(), None)
     if kind == "bool":
