@@ -117,6 +117,8 @@ class BurstEstimate:
     max_tokens: int
     per_target: dict[str, Decimal] = field(default_factory=dict)
     unpriced: tuple[str, ...] = ()
+    regions: int = 1  # the burst fires once per region
+    measuring_usd: Decimal = Decimal(0)  # Lambda + S3 + Athena, when fired on Lambda
 
 
 def expected_requests(spec: BurstSpec) -> int:
@@ -154,9 +156,19 @@ def estimate_prompt_tokens(spec: BurstSpec) -> int:
     return max(1, -(-sum(counts) // len(counts)))
 
 
-def estimate_burst_cost(spec: BurstSpec, *, prompt_tokens: int | None = None) -> BurstEstimate:
-    """Estimate the burst's cost: requests x (prompt tokens in + max_tokens out), per target."""
+def estimate_burst_cost(
+    spec: BurstSpec,
+    *,
+    prompt_tokens: int | None = None,
+    regions: Sequence[str] = (),
+    shards: int = 1,
+    on_lambda: bool = False,
+) -> BurstEstimate:
+    """Estimate the burst's cost: requests x (prompt tokens in + max_tokens out), per target,
+    once per region; with ``on_lambda`` plus the cost of measuring (Lambda GB-seconds and
+    invocations, S3 requests, Athena bytes: lens.analysis.measuring_cost)."""
     n = expected_requests(spec)
+    n_regions = max(1, len(regions))
     pt = prompt_tokens if prompt_tokens is not None else estimate_prompt_tokens(spec)
     per_target: dict[str, Decimal] = {}
     unpriced: list[str] = []
@@ -165,14 +177,21 @@ def estimate_burst_cost(spec: BurstSpec, *, prompt_tokens: int | None = None) ->
         if one is None:
             unpriced.append(t.label)
             continue
-        per_target[t.label] = one * n
+        per_target[t.label] = one * n * n_regions
+    measuring = Decimal(0)
+    if on_lambda:
+        from lens.analysis.measuring_cost import estimate_measuring_cost
+
+        measuring = estimate_measuring_cost(spec, regions=regions or ("us-east-1",), shards=shards).total
     return BurstEstimate(
-        usd=sum(per_target.values(), Decimal(0)),
+        usd=sum(per_target.values(), Decimal(0)) + measuring,
         n_requests=n,
         prompt_tokens=pt,
         max_tokens=spec.max_tokens,
         per_target=per_target,
         unpriced=tuple(unpriced),
+        regions=n_regions,
+        measuring_usd=measuring,
     )
 
 
@@ -324,6 +343,9 @@ def check_budget(
     metrics: BudgetMetrics | None = None,
     prompt_tokens: int | None = None,
     today: date | None = None,
+    regions: Sequence[str] = (),
+    shards: int = 1,
+    on_lambda: bool = False,
 ) -> BudgetCheck:
     """Estimate ``spec``'s cost and refuse it (BudgetExceededError) if a budget would be exceeded.
 
@@ -333,7 +355,9 @@ def check_budget(
     """
     burst_limit = _as_limit(per_burst_usd, "--budget-usd")
     day_limit = _as_limit(per_day_usd, "--daily-budget-usd")
-    est = estimate_burst_cost(spec, prompt_tokens=prompt_tokens)
+    est = estimate_burst_cost(
+        spec, prompt_tokens=prompt_tokens, regions=regions, shards=shards, on_lambda=on_lambda
+    )
     if (burst_limit is not None or day_limit is not None) and est.unpriced:
         raise BudgetExceededError(
             f"cannot enforce the budget: no price known for {', '.join(est.unpriced)}",
@@ -342,7 +366,10 @@ def check_budget(
     spent = spent_on(store, today) if day_limit is not None else Decimal(0)
     check = BudgetCheck(est, spent, burst_limit, day_limit)
     desc = (
-        f" ({est.n_requests} req/target x ({est.prompt_tokens} in + {est.max_tokens} out) tokens)"
+        f" ({est.n_requests} req/target x ({est.prompt_tokens} in + {est.max_tokens} out) tokens"
+        + (f" x {est.regions} regions" if est.regions > 1 else "")
+        + (f", incl. ${est.measuring_usd:.4f} Lambda/S3/Athena" if est.measuring_usd else "")
+        + ")"
     )
     if check.burst_ratio is not None:
         notify(

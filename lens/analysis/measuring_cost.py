@@ -51,6 +51,7 @@ REGION_PRICES: dict[str, RegionPrices] = {
     "us-east-2": _US,
     "us-west-2": _US,
     "eu-west-1": _US,
+    "ap-south-1": _US,  # the Terraform example's third region; same list prices as us-east-1
     "eu-central-1": RegionPrices(s3_put_per_1000=D("0.0054"), s3_get_per_1000=D("0.00043")),
     "eu-west-2": RegionPrices(s3_put_per_1000=D("0.0053"), s3_get_per_1000=D("0.00042")),
     "ap-northeast-1": RegionPrices(s3_put_per_1000=D("0.0047"), s3_get_per_1000=D("0.00037")),

@@ -58,7 +58,7 @@ def _config() -> Any:
 
     cfg = load_fleet_config()
     if cfg is None:
-        raise ConfigError("no fleet config", hint="terraform output -json fleet_config > ~/.config/lens/fleet.json")
+        raise ConfigError("no fleet config", hint="terraform output -json lens_fleet_config > ~/.config/lens/fleet.json")
     return cfg
 
 

@@ -529,9 +529,27 @@ def fire_fleet(spec: Any, args: argparse.Namespace, store: Any, err: Any, run_id
         raise ConfigError(str(exc), source=flag) from None
     store.flush()
     _ensure_stored(spec, store, result, run_id)
-    for f in getattr(result, "failures", None) or []:
-        err.print(f"lens: fleet: {f}")
+    for region, reason in (getattr(result, "failures", None) or {}).items():
+        err.print(f"lens: fleet: {region}: {reason}")
+    _report_measuring_cost(result, err)
     return run_id
+
+
+def _report_measuring_cost(result: Any, err: Any) -> None:
+    """After a Lambda fleet run: what measuring cost (GB-seconds, invocations, S3 requests)."""
+    frame = getattr(result, "frame", None)
+    if frame is None or not len(frame) or "runner" not in frame.columns:
+        return
+    if not (frame["runner"].astype("object") == "lambda").any():
+        return  # the local fleet costs nothing on AWS
+    from lens.analysis.measuring_cost import actual_measuring_cost
+
+    cost = actual_measuring_cost(frame)
+    q = cost.quantities
+    err.print(
+        f"lens: measuring cost ${cost.total:.6f}: {q.get('invocations', 0):g} invocations, "
+        f"{q.get('gb_seconds', 0):.1f} GB-s, {q.get('s3_puts', 0):g} S3 PUTs"
+    )
 
 
 def _ensure_stored(spec: Any, store: Any, result: Any, run_id: str) -> None:
@@ -603,10 +621,21 @@ def _check_budget(spec: Any, args: argparse.Namespace, store: Any, sinks: list[A
             f"budgets are not available in this installation ({exc})", source="--budget-usd"
         ) from None
     metrics = next((s for s in sinks if hasattr(s, "set_budget_ratio")), None)
+    regions = [r.strip() for r in (args.regions or "").split(",") if r.strip()]
+    fleet = args.regions is not None or args.shards is not None
     check_budget(
         spec, per_burst_usd=args.budget_usd, per_day_usd=args.daily_budget_usd, store=store,
-        metrics=metrics,
+        metrics=metrics, regions=regions, shards=args.shards or 1,
+        on_lambda=fleet and _fleet_uses_lambda(),
     )  # fmt: skip
+
+
+def _fleet_uses_lambda() -> bool:
+    try:
+        from lens.fleet import uses_lambda
+    except ImportError:
+        return False
+    return uses_lambda()
 
 
 def _apply_retention(store: Any, err: Any) -> None:

@@ -104,21 +104,30 @@ def shard_specs(spec: BurstSpec, shards: int) -> list[BurstSpec]:
     return out
 
 
-def _default_invoker(boto3_session: Any | None, regions: Sequence[str]) -> tuple[Invoker, Callable[[], None]]:
-    """Lambda when credentials + fleet config exist, else a local fleet (closed after)."""
+def uses_lambda(boto3_session: Any | None = None) -> bool:
+    """True when ``fire`` without an invoker would call Lambda (fleet config + credentials)."""
+    return _lambda_config(boto3_session) is not None
+
+
+def _lambda_config(boto3_session: Any | None) -> Any | None:
     from lens.fleet.config import load_fleet_config
 
     config = load_fleet_config()
-    has_creds = False
-    if config is not None:
-        try:
-            import boto3
+    if config is None:
+        return None
+    try:
+        import boto3
 
-            session = boto3_session or boto3.Session()
-            has_creds = session.get_credentials() is not None
-        except ImportError:
-            has_creds = False
-    if config is not None and has_creds:
+        session = boto3_session or boto3.Session()
+        return config if session.get_credentials() is not None else None
+    except ImportError:
+        return None
+
+
+def _default_invoker(boto3_session: Any | None, regions: Sequence[str]) -> tuple[Invoker, Callable[[], None]]:
+    """Lambda when credentials + fleet config exist, else a local fleet (closed after)."""
+    config = _lambda_config(boto3_session)
+    if config is not None:
         from lens.fleet.lambda_ import LambdaInvoker
 
         return LambdaInvoker(config, boto3_session=boto3_session), lambda: None

@@ -1,7 +1,7 @@
 """Fleet configuration: where the runner lives in each region and where results go.
 
 Read from ``$LENS_FLEET_CONFIG`` or ``~/.config/lens/fleet.json``. Terraform writes it
-(``terraform output -json fleet_config > ~/.config/lens/fleet.json``)::
+(``terraform output -json lens_fleet_config > ~/.config/lens/fleet.json``)::
 
     {
       "bucket": "lens-results-123", "prefix": "lens",
@@ -91,7 +91,7 @@ def parse_fleet_config(data: Any, *, source: str = "<fleet config>") -> FleetCon
         first = exc.errors()[0]
         raise ConfigError(
             first["msg"], source=source, field=".".join(str(p) for p in first["loc"]),
-            hint="regenerate it: terraform output -json fleet_config > ~/.config/lens/fleet.json",
+            hint="regenerate it: terraform output -json lens_fleet_config > ~/.config/lens/fleet.json",
         ) from None
 
 

@@ -29,7 +29,7 @@ def sim():
 class FakeFleetResult:
     records: list[Any]
     chunks: list[Any]
-    failures: list[str] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
 
 
 def test_regions_and_shards_go_to_lens_fleet_and_rows_are_stored(
@@ -45,7 +45,7 @@ def test_regions_and_shards_go_to_lens_fleet_and_rows_are_stored(
             for i, r in enumerate(["eu-1", "us-2"])
         ]
         return FakeFleetResult(
-            recs, [c for r in recs for c in make_chunks(r)], ["us-2: shard 1 timed out"]
+            recs, [c for r in recs for c in make_chunks(r)], {"us-2": "timeout: shard 1 timed out"}
         )
 
     monkeypatch.setattr(fleet, "fire", fake_fire, raising=False)
@@ -55,7 +55,7 @@ def test_regions_and_shards_go_to_lens_fleet_and_rows_are_stored(
     assert res.code == 0, res.err
     assert calls["regions"] == ["eu-1", "us-2"] and calls["shards"] == 3 and calls["run_id"] == "fl"
     assert calls["store"] is not None and callable(calls["progress"])
-    assert "fleet: us-2: shard 1 timed out" in res.err
+    assert "fleet: us-2: timeout: shard 1 timed out" in res.err
     out = json.loads(res.out)
     assert out["run_id"] == "fl" and out["status"] == "incomplete" and out["n_requests"] == 2
     s = open_store(db)
@@ -158,3 +158,32 @@ def test_run_applies_the_store_retention_setting(sim, tmp_path: Path) -> None:
         assert not s.has_run("ancient") and s.has_run("fresh")
     finally:
         s.close()
+
+
+def test_fleet_budget_counts_regions_before_firing(tmp_path: Path) -> None:
+    one = ["run", "--provider", "openai", "--model", "gpt-4o-mini", "--base-url",
+           "http://127.0.0.1:9/v1", "--requests", "10", "--db", str(tmp_path / "f.db")]  # fmt: skip
+    env = {"OPENAI_API_KEY": "sk-test-not-real", "HOME": str(tmp_path)}  # no fleet config
+    res = lens([*one, "--regions", "us-east-1,eu-west-1", "--budget-usd", "0.000001"], env=env)
+    assert res.code == 2, res.out
+    assert "x 2 regions)" in res.err and "Lambda" not in res.err  # local fleet: no AWS cost
+
+
+def test_fleet_failures_are_printed_with_reasons_and_lambda_cost_reported(monkeypatch) -> None:
+    import io
+
+    import pandas as pd
+    from rich.console import Console
+
+    from lens.cli import run as run_mod
+
+    class Result:
+        frame = pd.DataFrame({
+            "runner": ["lambda"] * 2, "region": ["us-east-1"] * 2, "shard": [0, 0],
+            "started_at": pd.to_datetime(["2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z"]),
+            "e2e_ms": [1000.0, 1000.0],
+        })  # fmt: skip
+
+    buf = io.StringIO()
+    run_mod._report_measuring_cost(Result(), Console(file=buf, width=200))
+    assert "measuring cost $" in buf.getvalue() and "1 invocations" in buf.getvalue()

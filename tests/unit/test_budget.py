@@ -202,3 +202,20 @@ def test_budget_watch_announces_actual_spend_once_per_threshold(
     assert len(msgs) == 2
     assert "threshold 50%" in msgs[0] and "threshold 80%" in msgs[1]
     assert 'lens_budget_used_ratio{budget="burst"} 0.84' in sink.exposition().decode()
+
+
+def test_fleet_estimate_counts_every_region_and_lambda_measuring_cost() -> None:
+    from lens.analysis.measuring_cost import estimate_measuring_cost
+
+    regions = ["us-east-1", "eu-west-1", "ap-south-1"]
+    local = estimate_burst_cost(spec(), regions=regions)
+    assert local.usd == PER_REQ * 12 * 3 and local.measuring_usd == 0 and local.regions == 3
+    aws = estimate_burst_cost(spec(), regions=regions, shards=2, on_lambda=True)
+    expected = estimate_measuring_cost(spec(), regions=regions, shards=2).total
+    assert expected > 0 and aws.measuring_usd == expected
+    assert aws.usd == PER_REQ * 12 * 3 + expected
+    with pytest.raises(BudgetExceededError, match=r"x 3 regions, incl\. \$[0-9.]+ Lambda/S3/Athena"):
+        check_budget(spec(), per_burst_usd=aws.usd - Decimal("0.0001"), per_day_usd=None,
+                     regions=regions, shards=2, on_lambda=True)  # fmt: skip
+    assert check_budget(spec(), per_burst_usd=aws.usd, per_day_usd=None, regions=regions,
+                        shards=2, on_lambda=True).estimate.usd == aws.usd  # fmt: skip
