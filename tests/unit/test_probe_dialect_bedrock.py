@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import sys
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -307,3 +308,13 @@ def test_no_credentials_is_a_clear_error() -> None:
         get_dialect("bedrock", session=Empty()).build_request(
             t, "x", max_tokens=8, temperature=None, api_key=None
         )
+
+
+def test_signing_keeps_the_session_token_out_of_debug_logs(caplog: pytest.LogCaptureFixture) -> None:
+    t = TargetSpec(provider="bedrock", model=MODEL, aws_region="us-east-1")
+    d = get_dialect("bedrock", credentials=creds())
+    with caplog.at_level(logging.DEBUG):
+        logging.getLogger("botocore").setLevel(logging.DEBUG)
+        d.build_request(t, "hello", max_tokens=8, temperature=None, api_key=None)
+    assert TOKEN not in caplog.text and SK not in caplog.text
+    assert logging.getLogger("botocore.auth").level != logging.WARNING  # restored afterwards

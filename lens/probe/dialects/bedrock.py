@@ -19,6 +19,7 @@ session created, lazily, at the first request.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
@@ -196,7 +197,11 @@ class BedrockDialect:
         auth = require("botocore.auth", "aws")
         awsrequest = require("botocore.awsrequest", "aws")
         req = awsrequest.AWSRequest(method="POST", url=url, data=payload, headers=headers)
-        auth.SigV4Auth(self._resolve_credentials(), SERVICE, self.region_for(target)).add_auth(req)
+        signer = auth.SigV4Auth(self._resolve_credentials(), SERVICE, self.region_for(target))
+        # botocore.auth logs the canonical request (with the session token) at DEBUG:
+        # keep secrets out of logs even when a user turns botocore debug logging on.
+        with _quiet(logging.getLogger("botocore.auth")):
+            signer.add_auth(req)
         signed = {k: v for k, v in req.headers.items()}
         secret = frozenset(k for k in signed if k in _SECRET_HEADERS)
         return HttpRequest("POST", url, signed, payload, secret)
@@ -264,3 +269,17 @@ def _exception(event: RawEvent) -> Delta:
     if name == "serviceUnavailableException":
         d.error_status = "overloaded"
     return d
+
+
+class _quiet:
+    """Raise a logger to WARNING for the duration of a block."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self.logger = logger
+        self.level = logger.level
+
+    def __enter__(self) -> None:
+        self.logger.setLevel(logging.WARNING)
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.setLevel(self.level)
