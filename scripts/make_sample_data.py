@@ -1,6 +1,6 @@
 """Make data/sample/: real bursts of the local fleet against the simulated endpoint.
 
-    .venv/bin/python scripts/make_sample_data.py [--out data/sample] [--days 8]
+    .venv/bin/python scripts/make_sample_data.py [--out data/sample] [--days 10]
 
 Every row comes from a real run: the runner under awslambdaric in one process per simulated
 region (lens.fleet.local.LocalFleet, each region behind its delay proxy), firing at the
@@ -16,7 +16,7 @@ simulated endpoint (lens.sim) over HTTP. What it writes (lens export format, Par
   day. The fleet stamps ``started_at`` with the time the request really ran, so each run's
   ``started_at`` is shifted back by whole days (run i of N by N-1-i days) to form a daily
   history; nothing else is changed. From the middle day on, sim-steady's profile is slower
-  (TTFT 60 -> 95 ms), which gives the change-point detector a real level shift.
+  (TTFT 60 -> 150 ms), which gives the change-point detector a real level shift.
   No chunk file: the history notebook uses request rows only (keeps the repo small).
 
 Latency draws are seeded (sim seed, load seed), but timings are real wall-clock
@@ -59,7 +59,7 @@ CANDIDATE_PROFILES: dict[str, Any] = {
     **BASE_PROFILES,
     "svc-fast": {"preset": "fast", "ttft_ms": 50.0, "itl_ms": 3.0},
 }
-SLOWER_STEADY: dict[str, Any] = {**BASE_PROFILES, "svc-steady": {"preset": "steady", "ttft_ms": 95.0}}
+SLOWER_STEADY: dict[str, Any] = {**BASE_PROFILES, "svc-steady": {"preset": "steady", "ttft_ms": 150.0}}
 
 
 def spec_for(sim: Any, names: tuple[str, ...], *, requests: int, seed: int, name: str) -> Any:
@@ -88,7 +88,7 @@ def one_run(fleet: LocalFleet, store: Any, profiles: dict[str, Any], regions: tu
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=str(ROOT / "data" / "sample"))
-    ap.add_argument("--days", type=int, default=8)
+    ap.add_argument("--days", type=int, default=10)
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
