@@ -31,6 +31,7 @@ import aiohttp
 
 from lens.config import BurstSpec, TargetSpec
 from lens.errors import LensError, ProbeError
+from lens.probe import arrivals
 from lens.probe.dialects import get_dialect
 from lens.probe.loadshape import Stage, stages
 from lens.probe.measure import Measurement, count_text_tokens
@@ -227,6 +228,7 @@ class _Burst:
                     conn = aiohttp.TCPConnector(limit=limit, force_close=True, use_dns_cache=False)
                 else:
                     conn = aiohttp.TCPConnector(limit=limit, keepalive_timeout=60)
+                arrivals.install(conn)
                 tg.session = await stack.enter_async_context(
                     aiohttp.ClientSession(
                         connector=conn, timeout=timeout, trace_configs=[make_trace_config()]
@@ -415,6 +417,7 @@ class _Burst:
         total_deadline = begun + to.total_s
         first_deadline = min(begun + to.first_token_s, total_deadline)
         resp: aiohttp.ClientResponse | None = None
+        timed: arrivals.ArrivalClock | None = None
         got_first = False
         status: int | None = None
         try:
@@ -422,7 +425,8 @@ class _Burst:
                 resp = await tg.session.request(
                     req.method, req.url, headers=req.headers, data=req.body, trace_request_ctx=m
                 )
-                m.mark("headers")
+                timed, headers_ns = arrivals.watch(resp)
+                m.mark("headers", headers_ns)
                 status = resp.status
                 hdrs = resp.headers
                 for name in _REQUEST_ID_HEADERS:
@@ -438,14 +442,20 @@ class _Burst:
                 on_event = m.on_event
                 clock = perf_counter_ns
                 async for data in resp.content.iter_any():
-                    events = feed(data)
-                    if events:
-                        now = clock()  # one arrival time per read, before any parsing
-                        for ev in events:
-                            on_event(now, parse(ev))
-                        if not got_first and m.first_token_ns is not None:
-                            got_first = True
-                            cm.reschedule(total_deadline)
+                    if timed is None:
+                        events = feed(data)
+                        if events:
+                            now = clock()  # one arrival time per read, before any parsing
+                            for ev in events:
+                                on_event(now, parse(ev))
+                    else:
+                        # each piece timed at the socket read that delivered it
+                        for piece, at in timed.split(data):
+                            for ev in feed(piece):
+                                on_event(at, parse(ev))
+                    if not got_first and m.first_token_ns is not None:
+                        got_first = True
+                        cm.reschedule(total_deadline)
                 events = framer.close()
                 if events:
                     now = clock()
@@ -472,6 +482,8 @@ class _Burst:
             msg = scrub(f"client error {type(exc).__name__}: {exc}", secrets, limit=ERROR_TEXT_LIMIT)
             return m.finish("stream_error", http_status=status, error=msg)
         finally:
+            if timed is not None:
+                timed.close()
             if resp is not None:
                 resp.release()
 
