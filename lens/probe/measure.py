@@ -251,6 +251,10 @@ class Measurement:
 
         self._fill_tokens(r)
         out = r.output_tokens
+        if out is not None and self.first_reasoning_ns is None and r.reasoning_tokens:
+            # Reasoning counted but never streamed (hidden) happened before the first
+            # token: it is not in the decode window, so it must not be in the divisor.
+            out = max(out - r.reasoning_tokens, 0)
         if out is not None and r.n_chunks:
             r.tokens_per_chunk = out / r.n_chunks
             if out > 1 and len(tok_t) >= 2 and tok_t[-1] > tok_t[0]:

@@ -152,3 +152,18 @@ def test_percentile_matches_numpy_linear() -> None:
     vals = sorted([3.0, 1.0, 4.0, 1.5, 9.0, 2.6, 5.0])
     for q in (0, 10, 50, 90, 99, 100):
         assert percentile(vals, q) == pytest.approx(float(np.percentile(vals, q)))
+
+
+def test_hidden_reasoning_tokens_are_not_in_the_decode_window() -> None:
+    # o-series style: 100 reasoning tokens counted in usage but never streamed, then 11
+    # one-token answer events 10 ms apart: TPOT is 100 ms / 10, not 100 ms / 110.
+    m = _m()
+    for i in range(11):
+        m.on_event(T0 + (500 + 10 * i) * MS, text(f"t{i}"))
+    usage = Usage(input_tokens=5, output_tokens=111, reasoning_tokens=100)
+    m.on_event(T0 + 700 * MS, [Delta("usage", usage=usage), Delta("done")])
+    rec, _ = m.finish(t_ns=T0 + 710 * MS, http_status=200)
+    assert rec.output_tokens == 111 and rec.reasoning_tokens == 100
+    assert rec.tpot_ms == pytest.approx(10.0)
+    assert rec.tokens_per_chunk == pytest.approx(1.0)
+    assert rec.output_tokens_per_s == pytest.approx(100.0)
