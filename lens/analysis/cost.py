@@ -16,6 +16,7 @@ Money is Decimal: ``PricingReport.total_usd`` and ``by_source`` are exact sums o
 token counts times Decimal unit prices. The frame gets ``cost_usd`` (float) and
 ``cost_source``: ``genai-prices:<provider>/<model>`` | ``override`` | ``gpu-hour`` |
 ``unpriced:unknown-model`` | ``unpriced:no-usage`` | ``unpriced:no-duration`` |
+``free:simulated`` (provider ``sim``, the simulated endpoint, unless an override prices it) |
 ``unbilled:<status>`` (0: a request refused before generation -- http_error, rate_limited,
 overloaded, network -- without server-reported usage; providers do not bill those).
 Unpriced rows get NaN, never a silent zero, and are listed by name in the report.
@@ -198,6 +199,12 @@ def price_frame(
         entry = overrides.find(prov, model, host) if overrides else None
         if isinstance(entry, GpuHourPrice):
             _price_gpu(df, idx, entry, cost, source, report, name)
+            continue
+        if prov == "sim" and entry is None:
+            # The simulated endpoint bills nothing (an override can still give it prices,
+            # e.g. for what-if exploration of the sample data).
+            cost[idx], source[idx] = 0.0, "free:simulated"
+            report._add("free:simulated", Decimal(0), idx.size)
             continue
         no_usage = idx[~tok.has_usage[idx]]
         if no_usage.size:

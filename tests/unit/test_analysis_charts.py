@@ -155,6 +155,15 @@ def test_error_rate_chart() -> None:
     assert layer["encoding"]["x"]["axis"]["format"] == "%"
 
 
+def test_error_rate_chart_without_failures_says_so() -> None:
+    df = records_to_frame(make_records(10))
+    spec = charts.error_rate_chart(df).to_dict()
+    (layer,) = layers(spec)
+    assert "no failed requests" in str(spec.get("title", layer.get("title")))
+    assert data_of(spec, layer) == [{"target": "openai/gpt-4o", "count": 10, "status": "none",
+                                     "rate": 0.0}]  # fmt: skip
+
+
 def test_timeseries_with_change_points() -> None:
     rng = np.random.default_rng(0)
     idx = pd.date_range("2025-01-01", periods=60, freq="D", tz="UTC")

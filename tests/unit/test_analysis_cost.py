@@ -79,13 +79,24 @@ def test_tiered_prices() -> None:
 
 
 def test_unknown_models_reported_by_name_not_zero() -> None:
-    df, rep = priced(row("sim", "sim-small", input_tokens=10, output_tokens=10),
+    df, rep = priced(row("vllm", "my-private-model", input_tokens=10, output_tokens=10),
                      row("openai", "no-such-model-xyz", input_tokens=10, output_tokens=10))
     assert df["cost_usd"].isna().all()
     assert set(df["cost_source"]) == {"unpriced:unknown-model"}
-    assert rep.unpriced_models == ["openai/no-such-model-xyz", "sim/sim-small"]
-    with pytest.raises(AnalysisError, match="sim/sim-small"):
+    assert rep.unpriced_models == ["openai/no-such-model-xyz", "vllm/my-private-model"]
+    with pytest.raises(AnalysisError, match="vllm/my-private-model"):
         rep.raise_if_unpriced()
+
+
+def test_simulated_endpoint_is_free_unless_an_override_prices_it() -> None:
+    df, rep = priced(row("sim", "sim-small", input_tokens=10, output_tokens=10))
+    assert df["cost_usd"].tolist() == [0.0] and set(df["cost_source"]) == {"free:simulated"}
+    assert rep.unpriced_models == []
+    ov = overrides_from_dict({"model": [{"provider": "sim", "model": "sim-small",
+                                          "input_mtok": 1.0, "output_mtok": 2.0}]})
+    df, _ = priced(row("sim", "sim-small", input_tokens=10, output_tokens=10), overrides=ov)
+    assert set(df["cost_source"]) == {"override"}
+    assert df["cost_usd"].iloc[0] == pytest.approx((10 * 1.0 + 10 * 2.0) / 1e6)
 
 
 def test_refused_requests_are_unbilled_but_missing_usage_is_not_silent() -> None:

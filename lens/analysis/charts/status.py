@@ -20,7 +20,14 @@ def status_frame(df: pd.DataFrame, group: str = "target") -> pd.DataFrame:
 
 def error_rate_chart(df: pd.DataFrame, group: str = "target") -> alt.Chart:
     data = status_frame(df, group)
-    return alt.Chart(data, title=f"Error rate by status and {group}").mark_bar().encode(
+    title = f"Error rate by status and {group}"
+    if data.empty or not (data["rate"] > 0).any():
+        # Nothing failed: say so, with a zero row per group, rather than draw an empty plot.
+        er = error_rates(df, by=(group,))
+        data = pd.DataFrame({group: er[group].astype("object"), "count": er["count"],
+                             "status": "none", "rate": 0.0})  # fmt: skip
+        title = f"{title}: no failed requests"
+    return alt.Chart(data, title=title).mark_bar().encode(
         x=alt.X("rate:Q", title="share of requests", axis=alt.Axis(format="%"), stack="zero"),
         y=alt.Y(f"{group}:N", title=group),
         color=alt.Color("status:N", title="status"),
