@@ -9,7 +9,14 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "load"]
+__all__ = ["__version__", "fire", "load"]
+
+
+def fire(*args: Any, **kwargs: Any) -> Any:
+    """Fire a burst and store every request; see lens.api.fire."""
+    from lens.api import fire as _fire
+
+    return _fire(*args, **kwargs)
 
 
 def load(*args: Any, **kwargs: Any) -> Any:

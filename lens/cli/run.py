@@ -12,18 +12,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import getpass
 import json
-import secrets
 import signal
-import socket
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+from lens.api import new_run_id
 from lens.errors import ConfigError, LensError, TargetError
 
 DEMO_TARGETS: tuple[tuple[str, str, str, str], ...] = (
@@ -404,15 +401,6 @@ class Progress:
 # firing ------------------------------------------------------------------------------------
 
 
-def _new_run_id() -> str:
-    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
-
-
-def _spec_json(spec: Any) -> str:
-    # Keys are named by variable only; headers carrying secrets are refused by TargetSpec.
-    return spec.model_dump_json(exclude_none=True)
-
-
 def _limiter(spec: Any, args: argparse.Namespace) -> Any:
     """Client-side rate limiter from --rpm/--tpm; its waits are counted in queue_ms."""
     if args.rpm is None and args.tpm is None:
@@ -464,23 +452,9 @@ def fire_once(
     spec: Any, args: argparse.Namespace, store: Any, sinks: list[Any], err: Any, run_id: str
 ) -> tuple[str, bool]:
     """Fire one burst into ``store``; returns (final status, interrupted)."""
-    from lens import __version__
-    from lens.store.base import RunInfo
+    from lens.api import run_info
 
-    store.start_run(
-        RunInfo(
-            run_id=run_id,
-            name=spec.name,
-            started_at=datetime.now(UTC),
-            spec_json=_spec_json(spec),
-            host=socket.gethostname(),
-            user=_user(),
-            region=spec.region,
-            runner=spec.runner,
-            lens_version=__version__,
-            tags=dict(spec.tags),
-        )
-    )
+    store.start_run(run_info(spec, run_id))
     fan = FanOut([store, *sinks])
     show = not args.no_progress and sys.stderr.isatty()
     try:
@@ -554,15 +528,12 @@ def _report_measuring_cost(result: Any, err: Any) -> None:
 
 def _ensure_stored(spec: Any, store: Any, result: Any, run_id: str) -> None:
     """Store fleet rows the fleet did not store itself (same run id, no duplicates)."""
-    from lens import __version__
-    from lens.store.base import RunInfo
+    from lens.api import run_info
 
     if not store.has_run(run_id):
-        store.start_run(
-            RunInfo(run_id=run_id, name=spec.name, started_at=datetime.now(UTC),
-                    spec_json=_spec_json(spec), host=socket.gethostname(), user=_user(),
-                    runner="fleet", lens_version=__version__, tags=dict(spec.tags))
-        )  # fmt: skip
+        info = run_info(spec, run_id)
+        info.runner = "fleet"
+        store.start_run(info)
     have = set(store.requests_frame(run_id)["request_id"].astype(str))
     missing = [r for r in result.records if r.request_id not in have]
     for r in missing:
@@ -573,12 +544,6 @@ def _ensure_stored(spec: Any, store: Any, result: Any, run_id: str) -> None:
     if store.get_run(run_id).status == "running":
         failures = getattr(result, "failures", None) or []
         store.finish_run(run_id, status="incomplete" if failures else "complete")
-
-
-def _user() -> str:
-    with contextlib.suppress(Exception):
-        return getpass.getuser()
-    return ""
 
 
 def _exporter_sinks(args: argparse.Namespace) -> list[Any]:
@@ -713,7 +678,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             if args.run_id:
                 run_id = args.run_id if args.repeat == 1 else f"{args.run_id}-{i}"
             else:
-                run_id = _new_run_id()
+                run_id = new_run_id()
             if args.regions is not None or args.shards is not None:
                 run_id = fire_fleet(spec, args, store, err, run_id)
                 interrupted = False
