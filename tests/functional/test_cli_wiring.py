@@ -175,7 +175,7 @@ def test_fleet_failures_are_printed_with_reasons_and_lambda_cost_reported(monkey
     import pandas as pd
     from rich.console import Console
 
-    from lens.cli import run as run_mod
+    from lens.cli import run_fire as run_mod
 
     class Result:
         frame = pd.DataFrame({
