@@ -150,6 +150,37 @@ def transports_for(mod: ModuleType) -> tuple[type, type]:
             finally:
                 self._call.on_close()
 
+    def begin(prof: Profiler, request: Any, tracer: Callable[[Any, Any], Any]) -> Any:
+        """Start timing ``request`` (None when sampled out or on an internal error)."""
+        try:
+            call = prof.begin(request.method, str(request.url), _request_body(request, not_read))
+            if call is not None:
+                request.extensions = {
+                    **request.extensions,
+                    "trace": tracer(call, request.extensions.get("trace")),
+                }
+            return call
+        except Exception as exc:
+            prof.internal_error("instrumenting a request", exc)
+            return None
+
+    def wrap(prof: Profiler, call: Any, response: Any, timed_stream: type) -> Any:
+        """Time the response body as the application reads it; never raise into the app."""
+        try:
+            call.on_headers(response.status_code, response.headers, decoders=decoders)
+            content = getattr(response, "_content", None)
+            if isinstance(content, bytes) and response.is_closed:
+                # Built in memory and already read (MockTransport, caches): no stream
+                # left to wrap, so its body arrived with its headers.
+                call.skip_decoding()  # httpx already decoded it
+                call.on_bytes(content)
+                call.on_end()
+            else:
+                response.stream = timed_stream(response.stream, call)
+        except Exception as exc:
+            prof.internal_error("wrapping a response", exc)
+        return response
+
     class LensTransport(mod.BaseTransport):  # type: ignore[name-defined,misc]
         """Sync transport timing LLM calls: ``Client(transport=LensTransport(sink=...))``.
 
@@ -165,19 +196,7 @@ def transports_for(mod: ModuleType) -> tuple[type, type]:
             self.profiler = _profiler(sink, kw)
 
         def handle_request(self, request: Any) -> Any:
-            prof = self.profiler
-            call = None
-            try:
-                call = prof.begin(
-                    request.method, str(request.url), _request_body(request, not_read)
-                )
-                if call is not None:
-                    request.extensions = {
-                        **request.extensions,
-                        "trace": _sync_tracer(call, request.extensions.get("trace")),
-                    }
-            except Exception as exc:
-                prof.internal_error("instrumenting a request", exc)
+            call = begin(self.profiler, request, _sync_tracer)
             if call is None:
                 return self.inner.handle_request(request)
             try:
@@ -185,20 +204,7 @@ def transports_for(mod: ModuleType) -> tuple[type, type]:
             except BaseException as exc:
                 call.on_error(exc)
                 raise
-            try:
-                call.on_headers(response.status_code, response.headers, decoders=decoders)
-                content = getattr(response, "_content", None)
-                if isinstance(content, bytes) and response.is_closed:
-                    # Built in memory and already read (MockTransport, caches): no stream
-                    # left to wrap, so its body arrived with its headers.
-                    call.skip_decoding()  # httpx already decoded it
-                    call.on_bytes(content)
-                    call.on_end()
-                else:
-                    response.stream = _TimedStream(response.stream, call)
-            except Exception as exc:
-                prof.internal_error("wrapping a response", exc)
-            return response
+            return wrap(self.profiler, call, response, _TimedStream)
 
         def close(self) -> None:
             self.inner.close()
@@ -213,19 +219,7 @@ def transports_for(mod: ModuleType) -> tuple[type, type]:
             self.profiler = _profiler(sink, kw)
 
         async def handle_async_request(self, request: Any) -> Any:
-            prof = self.profiler
-            call = None
-            try:
-                call = prof.begin(
-                    request.method, str(request.url), _request_body(request, not_read)
-                )
-                if call is not None:
-                    request.extensions = {
-                        **request.extensions,
-                        "trace": _async_tracer(call, request.extensions.get("trace")),
-                    }
-            except Exception as exc:
-                prof.internal_error("instrumenting a request", exc)
+            call = begin(self.profiler, request, _async_tracer)
             if call is None:
                 return await self.inner.handle_async_request(request)
             try:
@@ -233,20 +227,7 @@ def transports_for(mod: ModuleType) -> tuple[type, type]:
             except BaseException as exc:
                 call.on_error(exc)
                 raise
-            try:
-                call.on_headers(response.status_code, response.headers, decoders=decoders)
-                content = getattr(response, "_content", None)
-                if isinstance(content, bytes) and response.is_closed:
-                    # Built in memory and already read (MockTransport, caches): no stream
-                    # left to wrap, so its body arrived with its headers.
-                    call.skip_decoding()  # httpx already decoded it
-                    call.on_bytes(content)
-                    call.on_end()
-                else:
-                    response.stream = _AsyncTimedStream(response.stream, call)
-            except Exception as exc:
-                prof.internal_error("wrapping a response", exc)
-            return response
+            return wrap(self.profiler, call, response, _AsyncTimedStream)
 
         async def aclose(self) -> None:
             await self.inner.aclose()
