@@ -422,8 +422,11 @@ class _Burst:
         status: int | None = None
         try:
             async with asyncio.timeout_at(first_deadline) as cm:
+                # Never follow redirects: a redirect would carry key headers (x-api-key,
+                # x-goog-api-key) to a host nobody allowed, and no LLM API streams through one.
                 resp = await tg.session.request(
-                    req.method, req.url, headers=req.headers, data=req.body, trace_request_ctx=m
+                    req.method, req.url, headers=req.headers, data=req.body,
+                    trace_request_ctx=m, allow_redirects=False,
                 )
                 timed, headers_ns = arrivals.watch(resp)
                 m.mark("headers", headers_ns)
@@ -434,7 +437,7 @@ class _Burst:
                         m.record.server_request_id = hdrs[name]
                         break
                 ratelimit = _ratelimit_json(hdrs)
-                if status >= 400:
+                if status >= 300:  # 3xx too: redirects are not followed (see above)
                     return await self._http_error(m, resp, ratelimit, secrets)
                 framer = tg.dialect.new_framer()
                 feed = framer.feed
@@ -504,6 +507,9 @@ class _Burst:
         else:
             status = "http_error"
         reason = f"HTTP {code}" + (f" {resp.reason}" if resp.reason else "")
+        if 300 <= code < 400:
+            where = _endpoint_host(resp.headers.get("Location", "")) or "an unnamed location"
+            msg = f"redirect to {where} not followed; point base_url at the final endpoint"
         text = f"{reason}: {msg}" if msg else reason
         return m.finish(
             status,
