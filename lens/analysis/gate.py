@@ -15,6 +15,7 @@ the file and field named) and/or flags; flags win. Checks:
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -120,11 +121,18 @@ def evaluate(base: pd.DataFrame, cand: pd.DataFrame, thresholds: GateThresholds,
                                level=t.confidence, reps=t.reps, seed=t.seed) for r in rules]
         res.comparison = pd.concat(parts, ignore_index=True)
         for r, row in zip(rules, res.comparison.itertuples(index=False), strict=True):
+            detail = f"{row.base:.1f} -> {row.cand:.1f}; {row.verdict}"
+            if row.verdict == "insufficient data":
+                # Cannot verify is not a pass: e.g. a candidate whose requests all failed.
+                tail = min(r.percentile, 100 - r.percentile) / 100
+                detail = (f"cannot verify: {row.n_base} baseline and {row.n_cand} candidate "
+                          f"successful requests; p{r.percentile:g} needs at least "
+                          f"{math.ceil(1 / tail)} on each side")
             res.checks.append(Check(
-                f"p{r.percentile:g} {r.metric} regression", row.verdict != "regressed",
+                f"p{r.percentile:g} {r.metric} regression",
+                row.verdict not in ("regressed", "insufficient data"),
                 f"x{row.ratio:.3f} [{row.ratio_low:.3f}, {row.ratio_high:.3f}]",
-                f"<= x{1 + r.max_increase:.3f} (or CI includes 1)",
-                f"{row.base:.1f} -> {row.cand:.1f}; {row.verdict}"))
+                f"<= x{1 + r.max_increase:.3f} (or CI includes 1)", detail))
     res.errors = stats.error_rate_test(base, cand, alpha=t.alpha,
                                        max_increase=t.max_error_rate_increase or 0.0)
     e = res.errors
@@ -142,12 +150,13 @@ def evaluate(base: pd.DataFrame, cand: pd.DataFrame, thresholds: GateThresholds,
 
 
 def _cost_checks(cand: pd.DataFrame, t: GateThresholds, prices: Any, res: GateResult) -> None:
-    priced, report = price_frame(cand, prices)
-    measured = priced.loc[~priced["warmup"].fillna(False).astype(bool)]
+    # Both checks over the same rows (measured, warm-up excluded), in exact Decimal.
+    warm = cand["warmup"].fillna(False).astype(bool) if "warmup" in cand.columns else False
+    measured = cand.loc[~warm] if "warmup" in cand.columns else cand
+    _priced, report = price_frame(measured, prices)
     unpriced = ", ".join(report.unpriced_models)
-    total_measured = Decimal(repr(float(measured["cost_usd"].sum())))
     if t.max_cost_per_request is not None:
-        per = total_measured / max(len(measured), 1)
+        per = report.total_usd / max(len(measured), 1)
         res.checks.append(Check("cost per request", not unpriced and per <= t.max_cost_per_request,
                                 f"${per:.6f}", f"<= ${t.max_cost_per_request}",
                                 f"unpriced: {unpriced}" if unpriced else ""))

@@ -45,7 +45,7 @@ METRICS: dict[str, bool] = {
     "output_tokens_per_s": True,
 }
 PERCENTILES: tuple[int, ...] = (50, 90, 95, 99)
-VERDICTS: tuple[str, ...] = ("improved", "regressed", "no significant change")
+VERDICTS: tuple[str, ...] = ("improved", "regressed", "no significant change", "insufficient data")
 
 
 def _measured(df: pd.DataFrame) -> pd.DataFrame:
@@ -226,17 +226,18 @@ def verdict(ratio: float, ratio_low: float, ratio_high: float, threshold: float,
     """The rule, for a lower-is-better metric (ratio = candidate / baseline):
 
     - ``regressed``  when ratio > 1 + threshold and the ratio's CI lies above 1;
-    - ``improved``   when ratio < 1 / (1 + threshold) and the CI lies below 1;
-    - ``no significant change`` otherwise.
+    - ``improved``   when ratio < 1 - threshold and the CI lies below 1;
+    - ``no significant change`` otherwise;
+    - ``insufficient data`` when there is no ratio (a side without successful requests).
 
     So a change must be both larger than the user's threshold (practical significance)
     and excluded from "no change" by the CI (statistical significance). Higher-is-better
-    metrics (tokens/s) swap regressed and improved.
+    metrics (tokens/s) swap regressed and improved: a 10% threshold flags a 10% drop.
     """
     if any(math.isnan(v) for v in (ratio, ratio_low, ratio_high)):
-        return "no significant change"
+        return "insufficient data"
     worse_up = ratio > 1 + threshold and ratio_low > 1
-    better_down = ratio < 1 / (1 + threshold) and ratio_high < 1
+    better_down = ratio < 1 - threshold and ratio_high < 1
     if higher_is_better:
         worse_up, better_down = better_down, worse_up
     return "regressed" if worse_up else "improved" if better_down else "no significant change"
@@ -294,13 +295,18 @@ def compare(
                     r = percentile_interval(rc / rb, ec / eb if eb else float("nan"), level)
                 stat = f"p{p:g}"
                 thr = _threshold(thresholds, m, stat)
+                # A percentile bootstrap of a tail quantile needs observations beyond it:
+                # with fewer than one per side it under-covers and flags false regressions.
+                tail = min(q, 1 - q)
+                enough = min(xb.size, xc.size) * tail >= 1
                 rows.append({
                     **dict(zip(keys, key, strict=True)), "metric": m, "stat": stat,
                     "base": eb, "cand": ec, "diff": d.estimate, "diff_low": d.low,
                     "diff_high": d.high, "ratio": r.estimate, "ratio_low": r.low,
                     "ratio_high": r.high, "mw_p": p_mw, "cliffs_delta": delta,
                     "threshold": thr,
-                    "verdict": verdict(r.estimate, r.low, r.high, thr, METRICS.get(m, False)),
+                    "verdict": verdict(r.estimate, r.low, r.high, thr, METRICS.get(m, False))
+                    if enough else "insufficient data",
                     "n_base": xb.size, "n_cand": xc.size,
                 })
     if not rows:

@@ -57,14 +57,36 @@ def test_pass_and_fail() -> None:
 
 def test_cost_checks_fail_when_unpriced_or_too_dear() -> None:
     base = make_frame(50)
-    sim = make_frame(50, run_id="s", provider="sim", model="sim-x", target="sim")
+    sim = make_frame(50, run_id="s", provider="vllm", model="private-x", target="sim")
     t = gate.GateThresholds(max_p95_ttft_regression=None, max_total_cost="100")
     res = gate.evaluate(base.assign(target="sim"), sim, t)
-    assert not res.passed and "sim/sim-x" in res.checks[0].detail
+    assert not res.passed and "vllm/private-x" in res.checks[0].detail
     res = gate.evaluate(base, base, gate.load_thresholds(None, max_cost_per_request="0.0001"))
     assert {c.name: c.passed for c in res.checks}["cost per request"] is False
-    ov = {"model": [{"model": "sim-*", "input_mtok": 0, "output_mtok": 0}]}
+    ov = {"model": [{"model": "private-*", "input_mtok": 0, "output_mtok": 0}]}
     from lens.analysis.prices import overrides_from_dict
 
     res = gate.evaluate(base.assign(target="sim"), sim, t, prices=overrides_from_dict(ov))
     assert res.passed
+
+
+def test_a_candidate_whose_requests_all_failed_cannot_pass() -> None:
+    base = make_frame(200, seed=1)
+    cand = make_frame(200, seed=2)
+    cand["status"] = "timeout"
+    res = gate.evaluate(base, cand, gate.load_thresholds(None))
+    assert res.exit_code == 1
+    (check,) = [c for c in res.checks if "ttft_ms" in c.name]
+    assert not check.passed and "cannot verify: 200 baseline and 0 candidate" in check.detail
+    assert "FAIL" in gate.to_markdown(res)
+
+
+def test_cost_checks_use_the_measured_rows_in_decimal() -> None:
+    cand = make_frame(10, seed=2, warmup=2)
+    t = gate.load_thresholds(None, max_cost_per_request=1, max_total_cost=1)
+    res = gate.evaluate(make_frame(10, seed=1), cand, t)
+    per, total = (c for c in res.checks if "cost" in c.name)
+    assert per.passed and total.passed
+    assert float(total.value.lstrip("$")) == pytest.approx(float(per.value.lstrip("$")) * 8, rel=1e-4)
+    res = gate.evaluate(make_frame(10, seed=1), cand.drop(columns=["warmup"]), t)
+    assert all(c.passed for c in res.checks if "cost" in c.name)  # no KeyError without warmup

@@ -67,6 +67,23 @@ def test_verdict_rule() -> None:
     assert stats.verdict(1.05, 1.01, 1.1, 0.10, False) == "no significant change"  # < thr
     assert stats.verdict(0.8, 0.7, 0.9, 0.10, False) == "improved"
     assert stats.verdict(0.8, 0.7, 0.9, 0.10, True) == "regressed"  # tokens/s fell
+    # symmetric thresholds: a 10% threshold flags a drop of more than 10%, not 9.1%
+    assert stats.verdict(0.905, 0.88, 0.93, 0.10, True) == "no significant change"
+    assert stats.verdict(0.89, 0.86, 0.92, 0.10, True) == "regressed"
+    assert stats.verdict(0.89, 0.86, 0.92, 0.10, False) == "improved"
+    assert stats.verdict(float("nan"), float("nan"), float("nan"), 0.1, False) == "insufficient data"
+
+
+def test_tail_percentiles_need_data_beyond_them() -> None:
+    """p99 of 30 requests has no observation beyond it: no verdict, not a false alarm.
+    (With the percentile bootstrap, identical distributions were flagged ~14% of the time.)"""
+    rng = np.random.default_rng(3)
+    b, c = _frame(rng.lognormal(5, 0.6, 30)), _frame(rng.lognormal(5, 0.6, 30) * 3)
+    out = stats.compare(b, c, ["ttft_ms"], [50, 95, 99], 0.10).set_index("stat")
+    assert out.loc["p99", "verdict"] == "insufficient data"
+    assert out.loc["p50", "verdict"] == "regressed"
+    assert out.loc["p95", "verdict"] != "insufficient data"  # 1.5 observations beyond it
+    assert out.loc["p99", "cand"] > out.loc["p99", "base"]  # estimates are still reported
 
 
 def test_compare_columns_and_thresholds() -> None:

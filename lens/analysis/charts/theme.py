@@ -18,7 +18,7 @@ FONT = "Inter, Helvetica, Arial, sans-serif"
 PALETTE = ["#3366cc", "#dc3912", "#ff9900", "#109618", "#990099", "#0099c6", "#dd4477",
            "#66aa00", "#b82e2e", "#316395"]
 VERDICT_COLORS = {"improved": "#109618", "regressed": "#dc3912",
-                  "no significant change": "#888888"}
+                  "no significant change": "#888888", "insufficient data": "#d0d0d0"}
 WIDTH, HEIGHT = 520, 300
 
 
