@@ -112,6 +112,8 @@ SCRIPTS: dict[str, Script] = {
     ),
     "r500": Script(status=500, body="upstream exploded " + "x" * 2000),
     "midstream": Script(events=["T:a", "E:stream_error:server fell over"]),
+    # gateways (LiteLLM, OpenRouter) echo the key in an error event after HTTP 200
+    "keyecho": Script(events=["T:a", "E:stream_error:Incorrect API key provided: mygw-SECRET-0123456789"]),
     "overloaded_event": Script(events=["T:a", "E:overloaded:Overloaded"]),
     "truncated": Script(events=["T:a", "T:b"]),
     "parsebug": Script(events=["T:a", "B", "D"]),

@@ -29,6 +29,7 @@ from lens.embed.sink import EmbedSink, TextSample
 from lens.embed.wire import DEFAULT_PROVIDER, detect_dialect, nonstream_deltas, request_info
 from lens.probe.measure import Measurement
 from lens.probe.record import RequestRecord
+from lens.probe.scrub import ERROR_TEXT_LIMIT, scrub
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,6 @@ _STREAM_TYPES = ("text/event-stream", "application/vnd.amazon.eventstream")
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "x-goog-request-id")
 _RATELIMIT_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-", "x-ms-ratelimit-")
 _MAX_BODY = 8 * 1024 * 1024  # non-streamed bodies kept for parsing; larger ones are skipped
-ERROR_TEXT_LIMIT = 500
 # Request ids: a random per-process prefix + a counter (uuid4 per call costs a getrandom()
 # syscall, ~100+ us on some VMs); 32 hex digits like uuid4().hex, unique across processes.
 _ID_PREFIX = os.urandom(8).hex()
@@ -349,7 +349,6 @@ class Call:
 
     def _finish_http_error(self, code: int, body: bytes, t: int) -> None:
         from lens.probe.engine import provider_message
-        from lens.probe.scrub import scrub
 
         msg, typ = provider_message(body)
         if code == 429:

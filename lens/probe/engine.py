@@ -36,7 +36,7 @@ from lens.probe.dialects import get_dialect
 from lens.probe.loadshape import Stage, stages
 from lens.probe.measure import Measurement, count_text_tokens
 from lens.probe.record import BurstResult, ChunkTiming, RequestRecord
-from lens.probe.scrub import scrub, secret_values
+from lens.probe.scrub import ERROR_TEXT_LIMIT, scrub, secret_values
 from lens.probe.tracing import make_trace_config
 from lens.prompts import Prompt, apply_cache_mode, load_prompts, prompt_hash
 
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ProgressEvent", "RateLimiter", "run_burst", "run_burst_sync"]
 
-ERROR_TEXT_LIMIT = 500
 _RATELIMIT_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-", "x-ms-ratelimit-")
 _RATELIMIT_NAMES = ("retry-after", "retry-after-ms")
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "x-goog-request-id")
@@ -387,6 +386,7 @@ class _Burst:
         origin = m.start()
         rec.queue_ms = (origin - scheduled_ns) / 1e6
         secrets = tg.secrets + secret_values(req.headers, req.secret_headers)
+        m.secrets = secrets
         record, chunks = await self._http(tg, m, req, secrets)
         self._emit(tg, m, record, chunks)
 

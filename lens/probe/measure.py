@@ -20,6 +20,7 @@ from functools import lru_cache
 from time import perf_counter_ns
 
 from lens.probe.record import ChunkTiming, Delta, RequestRecord, Usage
+from lens.probe.scrub import ERROR_TEXT_LIMIT, scrub
 
 # Phase names accepted by Measurement.mark. *_start keeps the first mark, everything
 # else the last (a retried connect or a body sent in several chunks ends at the last one).
@@ -91,13 +92,19 @@ class Measurement:
         "origin_ns",
         "prompt",
         "record",
+        "secrets",
         "ttft_ns",
         "usage",
     )
 
-    def __init__(self, record: RequestRecord, *, prompt: str | None = None) -> None:
+    def __init__(
+        self, record: RequestRecord, *, prompt: str | None = None, secrets: Sequence[str] = ()
+    ) -> None:
         self.record = record
         self.prompt = prompt  # only for estimating input tokens; never stored
+        # Secret values (API keys) to scrub from error text the stream itself carries:
+        # gateways echo keys in mid-stream error events after HTTP 200.
+        self.secrets: Sequence[str] = secrets
         self.origin_ns = 0
         self._marks: dict[str, int] = {}
         self._pool_wait_ns = 0
@@ -251,10 +258,16 @@ class Measurement:
 
         self._fill_tokens(r)
         out = r.output_tokens
-        if out is not None and self.first_reasoning_ns is None and r.reasoning_tokens:
-            # Reasoning counted but never streamed (hidden) happened before the first
-            # token: it is not in the decode window, so it must not be in the divisor.
-            out = max(out - r.reasoning_tokens, 0)
+        if out is not None and r.reasoning_tokens:
+            # Reasoning counted but not streamed (hidden, or streamed only as a summary)
+            # happened before the first token: not in the decode window, not in the divisor.
+            streamed = 0
+            if self.first_reasoning_ns is not None:
+                text = "".join(
+                    t for t, k in zip(self._ev_text, self._ev_kind, strict=True) if k == "reasoning"
+                )
+                streamed = count_text_tokens(text, r.model or None)
+            out = max(out - max(r.reasoning_tokens - streamed, 0), 0)
         if out is not None and r.n_chunks:
             r.tokens_per_chunk = out / r.n_chunks
             if out > 1 and len(tok_t) >= 2 and tok_t[-1] > tok_t[0]:
@@ -276,7 +289,9 @@ class Measurement:
                 status = "ok"
         r.status = status
         r.http_status = http_status if http_status is not None else r.http_status
-        r.error = error if error is not None else (derived_error if status != "ok" else None)
+        if error is None and status != "ok":
+            error = scrub(derived_error, self.secrets, limit=ERROR_TEXT_LIMIT)
+        r.error = error
         if retry_after_s is not None:
             r.retry_after_s = retry_after_s
         if ratelimit is not None:

@@ -21,6 +21,7 @@ _KEY_PATTERNS = re.compile(
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+")
 _QUERY_KEY = re.compile(r"(?i)([?&](?:key|api[_-]?key|access_token)=)[^&\s\"']+")
 REDACTED = "[REDACTED]"
+ERROR_TEXT_LIMIT = 500  # characters of provider error text kept in a record
 SECRET_HEADERS: frozenset[str] = frozenset(
     {"authorization", "x-api-key", "api-key", "x-goog-api-key", "x-amz-security-token"}
 )

@@ -212,3 +212,13 @@ async def test_a_parser_exception_is_one_stream_error_record() -> None:
     assert all((r.error or "").startswith("client error ValueError: parser bug") for r in bug)
     assert all(r.ttft_ms is not None for r in bug)
     assert [r.status for r in res.records if r.target == "ok"] == ["ok", "ok"]
+
+
+async def test_key_echoed_in_a_mid_stream_error_event_is_scrubbed() -> None:
+    async with script_server() as srv:
+        target = fake_target(srv.url, "keyecho", api_key_env="GW_KEY")
+        res = await run_burst(_spec([target]), api_keys={"GW_KEY": "mygw-SECRET-0123456789"})
+    (r,) = res.records
+    assert r.status == "stream_error"
+    assert "Incorrect API key provided" in (r.error or "")
+    assert "mygw-SECRET-0123456789" not in (r.error or "")

@@ -167,3 +167,19 @@ def test_hidden_reasoning_tokens_are_not_in_the_decode_window() -> None:
     assert rec.tpot_ms == pytest.approx(10.0)
     assert rec.tokens_per_chunk == pytest.approx(1.0)
     assert rec.output_tokens_per_s == pytest.approx(100.0)
+
+
+def test_reasoning_streamed_only_as_a_summary_keeps_hidden_tokens_out() -> None:
+    # Responses-API style: 5 short summary events, then 100 one-token answer events 10 ms
+    # apart; usage says 2,000 reasoning tokens. The ~1,990 hidden ones are not decode time.
+    m = _m()
+    for i in range(5):
+        m.on_event(T0 + (100 + i) * MS, [Delta("reasoning", "plan")])
+    for i in range(100):
+        m.on_event(T0 + (500 + 10 * i) * MS, text("x"))
+    usage = Usage(input_tokens=5, output_tokens=2100, reasoning_tokens=2000)
+    m.on_event(T0 + 1600 * MS, [Delta("usage", usage=usage), Delta("done")])
+    rec, _ = m.finish(t_ns=T0 + 1610 * MS, http_status=200)
+    # window: first reasoning event (100 ms) to last answer token (1490 ms) = 1390 ms over
+    # 100 answer + 5 streamed reasoning tokens - 1 = 104 gaps
+    assert rec.tpot_ms == pytest.approx(1390 / 104, rel=0.01)
