@@ -95,6 +95,8 @@ class Script:
     headers: dict[str, str] = field(default_factory=dict)
     reset_after: int | None = None  # close the socket after this many events
     stall_after: int | None = None  # stop writing (keep the socket) after this many events
+    first_delay_s: float = 0.0  # silence between the headers and the first event (prefill)
+    linger_s: float = 0.0  # keep the connection open after the last event
 
 
 SCRIPTS: dict[str, Script] = {
@@ -122,6 +124,8 @@ SCRIPTS: dict[str, Script] = {
     "pings": Script(events=["X"] * 40 + ["T:a", "D"], gap_s=0.05),  # keep-alives, no token
     "slow": Script(events=["T:a", "T:b", "D"], gap_s=0.05),
     "long": Script(events=["T:a"] * 12 + ["D"], gap_s=0.05),
+    "prefill": Script(events=["T:a", "T:b", "U:3,2", "D"], first_delay_s=2.0),
+    "linger": Script(events=["T:a", "T:b", "U:3,2", "D"], linger_s=5.0),
 }
 
 
@@ -156,6 +160,8 @@ class ScriptServer:
         )
         await resp.prepare(request)
         times = self.truth.setdefault(rid, [])
+        if sc.first_delay_s:
+            await asyncio.sleep(sc.first_delay_s)
         for i, ev in enumerate(sc.events):
             if sc.reset_after is not None and i == sc.reset_after:
                 assert request.transport is not None
@@ -166,6 +172,8 @@ class ScriptServer:
             await asyncio.sleep(sc.gap_s)
             times.append(perf_counter_ns())
             await resp.write(f"data: {ev}\n\n".encode())
+        if sc.linger_s:
+            await asyncio.sleep(sc.linger_s)
         await resp.write_eof()
         return resp
 

@@ -91,6 +91,9 @@ class _Target:
     est_tokens: dict[str, int] = field(default_factory=dict)
 
 
+_LINGER_S = 1.0  # after the terminal event, how long to wait for the connection's end
+
+
 def _endpoint_host(url: str) -> str:
     parts = urlsplit(url)
     host = parts.hostname or ""
@@ -215,9 +218,9 @@ class _Burst:
         limit = max((st.level for st in self.stages if st.closed), default=1)
         if open_loop:
             limit = max(limit, spec.load.max_in_flight)
-        timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=spec.timeouts.connect_s, sock_read=spec.timeouts.idle_s
-        )
+        # No sock_read: aiohttp would apply it to the wait for the first event too, and a
+        # long prefill is not idleness. The read loop enforces idle_s after the first token.
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=spec.timeouts.connect_s)
         self.result.started_at = datetime.now(UTC)
         async with contextlib.AsyncExitStack() as stack:
             for tg in self.targets:
@@ -418,7 +421,8 @@ class _Burst:
         first_deadline = min(begun + to.first_token_s, total_deadline)
         resp: aiohttp.ClientResponse | None = None
         timed: arrivals.ArrivalClock | None = None
-        got_first = False
+        idle_s = to.idle_s
+        waiting = "first"  # what the deadline now guards: first | idle | total | linger
         status: int | None = None
         try:
             async with asyncio.timeout_at(first_deadline) as cm:
@@ -456,9 +460,17 @@ class _Burst:
                         for piece, at in timed.split(data):
                             for ev in feed(piece):
                                 on_event(at, parse(ev))
-                    if not got_first and m.first_token_ns is not None:
-                        got_first = True
-                        cm.reschedule(total_deadline)
+                    if m.first_token_ns is not None:
+                        # After the first token: at most idle_s of silence between reads;
+                        # after the terminal event, a short grace for the connection's end.
+                        now_s = loop.time()
+                        if m.done:
+                            deadline, waiting = now_s + _LINGER_S, "linger"
+                        else:
+                            deadline, waiting = now_s + idle_s, "idle"
+                        if deadline >= total_deadline:
+                            deadline, waiting = total_deadline, "total"
+                        cm.reschedule(deadline)
                 events = framer.close()
                 if events:
                     now = clock()
@@ -466,11 +478,13 @@ class _Burst:
                         on_event(now, parse(ev))
                 return m.finish(None, http_status=status, ratelimit=ratelimit)
         except TimeoutError as exc:
+            if m.done:  # the terminal event came; the server just kept the connection open
+                return m.finish(None, http_status=status, t_ns=m.last_event_ns)
             if isinstance(exc, aiohttp.ConnectionTimeoutError):
                 what = f"connect took longer than {to.connect_s:g}s"
-            elif isinstance(exc, aiohttp.SocketTimeoutError):
-                what = f"no data for {to.idle_s:g}s (idle timeout)"
-            elif got_first:
+            elif waiting == "idle":
+                what = f"no data for {to.idle_s:g}s after the last event (idle timeout)"
+            elif waiting == "total":
                 what = f"request exceeded the total timeout of {to.total_s:g}s"
             else:
                 limit = min(to.first_token_s, to.total_s)

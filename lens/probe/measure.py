@@ -194,6 +194,10 @@ class Measurement:
     def n_events(self) -> int:
         return len(self._ev_t)
 
+    @property
+    def last_event_ns(self) -> int | None:
+        return self._ev_t[-1] if self._ev_t else None
+
     # -- the end -----------------------------------------------------------------------
     def finish(
         self,

@@ -222,3 +222,31 @@ async def test_key_echoed_in_a_mid_stream_error_event_is_scrubbed() -> None:
     assert r.status == "stream_error"
     assert "Incorrect API key provided" in (r.error or "")
     assert "mygw-SECRET-0123456789" not in (r.error or "")
+
+
+async def test_idle_timeout_does_not_cut_a_long_prefill() -> None:
+    # headers at once, first token 2 s later: first_token_s governs that wait, not idle_s
+    async with script_server() as srv:
+        res = await run_burst(_spec([fake_target(srv.url, "prefill")],
+                                    timeouts={"idle_s": 1, "first_token_s": 10}))  # fmt: skip
+    (r,) = res.records
+    assert r.status == "ok", r.error
+    assert r.ttft_ms is not None and r.ttft_ms >= 1900
+
+
+async def test_idle_timeout_after_the_first_token_names_itself() -> None:
+    async with script_server() as srv:
+        res = await run_burst(_spec([fake_target(srv.url, "stall")],
+                                    timeouts={"idle_s": 0.5, "first_token_s": 10}))  # fmt: skip
+    (r,) = res.records
+    assert r.status == "timeout" and "after the last event (idle timeout)" in (r.error or "")
+    assert r.ttft_ms is not None and 450 <= r.e2e_ms - r.last_token_ms < 2000  # type: ignore[operator]
+
+
+async def test_a_finished_stream_on_a_lingering_connection_is_ok() -> None:
+    # [DONE] then the server holds the connection 5 s: ok, ended at the terminal event
+    async with script_server() as srv:
+        res = await run_burst(_spec([fake_target(srv.url, "linger")], timeouts={"idle_s": 1}))
+    (r,) = res.records
+    assert r.status == "ok" and r.error is None
+    assert r.e2e_ms is not None and r.e2e_ms < 500
