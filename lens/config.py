@@ -54,6 +54,9 @@ DIALECTS: tuple[str, ...] = (
 )
 
 
+_SECRET_HEADER_WORDS = ("auth", "key", "token", "secret", "password", "cookie", "subscription")
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -69,6 +72,9 @@ class TargetSpec(_Strict):
     api_key_env: str | None = None
     extra_body: dict[str, Any] = Field(default_factory=dict)
     headers: dict[str, str] = Field(default_factory=dict)
+    # Header name -> environment variable holding its (secret) value, e.g. a gateway's
+    # Ocp-Apim-Subscription-Key. Values are read when firing, scrubbed, never stored.
+    headers_env: dict[str, str] = Field(default_factory=dict)
     aws_region: str | None = None
 
     @field_validator("provider")
@@ -100,12 +106,14 @@ class TargetSpec(_Strict):
     @field_validator("headers")
     @classmethod
     def _no_secret_headers(cls, v: dict[str, str]) -> dict[str, str]:
-        secret = {"authorization", "x-api-key", "api-key", "x-goog-api-key"}
-        bad = [k for k in v if k.lower() in secret]
+        # Plain header values end up in the stored spec; anything that looks like a
+        # credential must come from the environment instead.
+        bad = [k for k in v if any(w in k.lower() for w in _SECRET_HEADER_WORDS)]
         if bad:
             raise ValueError(
-                f"header {bad[0]!r} carries a secret; put the key in an environment variable "
-                "and name it with api_key_env instead"
+                f"header {bad[0]!r} looks like it carries a secret; put its value in an "
+                f"environment variable and name it in headers_env: {{{bad[0]!r}: 'MY_VAR'}} "
+                "(or use api_key_env for the provider's own key header)"
             )
         return v
 
@@ -138,6 +146,21 @@ class TargetSpec(_Strict):
     @property
     def key_envs(self) -> tuple[str, ...]:
         return (self.api_key_env,) if self.api_key_env else PROVIDERS[self.provider].key_envs
+
+    def resolve_secret_headers(self, env: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Header values from ``headers_env``; TargetError naming the variable when unset."""
+        env = os.environ if env is None else env
+        out: dict[str, str] = {}
+        for header, var in self.headers_env.items():
+            value = env.get(var)
+            if not value:
+                raise TargetError(
+                    f"target {self.label!r} needs {var} for header {header!r}, but it is not set",
+                    field=f"headers_env.{header}",
+                    hint=f"export {var}=... (read from the environment and never stored)",
+                )
+            out[header] = value
+        return out
 
     def resolve_api_key(self, env: Mapping[str, str] | None = None) -> str | None:
         """Return the API key from the environment, or None when the target needs none.

@@ -136,6 +136,7 @@ class ScriptServer:
         self.truth: dict[str, list[int]] = {}
         self.received: dict[str, int] = {}
         self.bodies: list[bytes] = []
+        self.headers: list[dict[str, str]] = []
         self.peers: list[Any] = []
         self._ids = itertools.count()
         self.url = ""
@@ -145,6 +146,7 @@ class ScriptServer:
         rid = f"s{next(self._ids)}"
         self.received[rid] = perf_counter_ns()
         self.bodies.append(await request.read())
+        self.headers.append(dict(request.headers))
         self.peers.append(
             request.transport.get_extra_info("peername") if request.transport else None
         )

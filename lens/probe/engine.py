@@ -82,6 +82,7 @@ class _Target:
     api_key: str | None
     secrets: tuple[str, ...]
     host: str
+    secret_headers: dict[str, str] = field(default_factory=dict)
     session: aiohttp.ClientSession | None = None
     sem: asyncio.Semaphore | None = None
     planned: int | None = 0
@@ -183,6 +184,7 @@ class _Burst:
         self.targets: list[_Target] = []
         for t in spec.targets:
             key = t.resolve_api_key(env)
+            secret_headers = t.resolve_secret_headers(env)
             kw: dict[str, Any] = (
                 {"region": t.aws_region} if t.resolved_dialect == "bedrock" and t.aws_region else {}
             )
@@ -198,8 +200,9 @@ class _Burst:
                     label=t.label,
                     dialect=dialect,
                     api_key=key,
-                    secrets=secret_values(extra=(key,)),
+                    secrets=secret_values(extra=(key, *secret_headers.values())),
                     host=_endpoint_host(t.resolved_base_url),
+                    secret_headers=secret_headers,
                 )
             )
         self.t0_ns = 0
@@ -360,6 +363,8 @@ class _Burst:
         req = tg.dialect.build_request(
             t, text, max_tokens=spec.max_tokens, temperature=spec.temperature, api_key=tg.api_key
         )
+        if tg.secret_headers:
+            req.headers.update(tg.secret_headers)
         rec = RequestRecord(
             run_id=self.result.run_id,
             request_id=uuid.uuid4().hex,

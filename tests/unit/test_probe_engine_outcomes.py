@@ -250,3 +250,24 @@ async def test_a_finished_stream_on_a_lingering_connection_is_ok() -> None:
     (r,) = res.records
     assert r.status == "ok" and r.error is None
     assert r.e2e_ms is not None and r.e2e_ms < 500
+
+
+async def test_headers_env_sends_the_secret_header_and_keeps_it_out_of_everything() -> None:
+    from lens.api import run_info
+
+    async with script_server() as srv:
+        target = fake_target(srv.url, "keyecho", headers_env={"Ocp-Apim-Subscription-Key": "GW_SUB"})
+        spec = _spec([target])
+        res = await run_burst(spec, api_keys={"GW_SUB": "Incorrect API key provided: x"})  # echoed
+        sent = srv.headers[-1]
+    assert sent.get("Ocp-Apim-Subscription-Key") == "Incorrect API key provided: x"
+    (r,) = res.records
+    assert "Incorrect API key provided: x" not in (r.error or "")  # scrubbed like a key
+    assert "GW_SUB" in run_info(spec, "r").spec_json and "provided: x" not in run_info(spec, "r").spec_json
+
+
+async def test_headers_env_missing_variable_is_named() -> None:
+    async with script_server() as srv:
+        target = fake_target(srv.url, "ok", headers_env={"cf-aig-authorization": "CF_AIG_TOKEN"})
+        with pytest.raises(TargetError, match=r"needs CF_AIG_TOKEN for header 'cf-aig-authorization'"):
+            await run_burst(_spec([target]), api_keys={})
