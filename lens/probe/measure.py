@@ -313,15 +313,21 @@ class Measurement:
             r.server_latency_ms = u.server_latency_ms
         estimated = False
         model = r.model or None
-        if r.output_tokens is None and (self._text_chars or self._reason_chars):
+        # Count locally when the server sent no output count, or when the stream never
+        # reached its terminal event: counts seen so far are provisional then (Anthropic's
+        # message_start says output_tokens: 1) and may trail the text actually received.
+        provisional = r.output_tokens is None or not self.done
+        if provisional and (self._text_chars or self._reason_chars):
             answer = "".join(t for t, k in zip(self._ev_text, self._ev_kind, strict=True) if k == "text")
             reasoning = "".join(
                 t for t, k in zip(self._ev_text, self._ev_kind, strict=True) if k == "reasoning"
             )
-            r.output_tokens = count_text_tokens(answer, model) + count_text_tokens(reasoning, model)
-            if reasoning and r.reasoning_tokens is None:
-                r.reasoning_tokens = count_text_tokens(reasoning, model)
-            estimated = True
+            local = count_text_tokens(answer, model) + count_text_tokens(reasoning, model)
+            if r.output_tokens is None or local > r.output_tokens:
+                r.output_tokens = local
+                if reasoning and r.reasoning_tokens is None:
+                    r.reasoning_tokens = count_text_tokens(reasoning, model)
+                estimated = True
         if r.input_tokens is None and self.prompt:
             r.input_tokens = count_text_tokens(self.prompt, model)
             estimated = True

@@ -183,3 +183,15 @@ def test_reasoning_streamed_only_as_a_summary_keeps_hidden_tokens_out() -> None:
     # window: first reasoning event (100 ms) to last answer token (1490 ms) = 1390 ms over
     # 100 answer + 5 streamed reasoning tokens - 1 = 104 gaps
     assert rec.tpot_ms == pytest.approx(1390 / 104, rel=0.01)
+
+
+def test_a_cut_stream_does_not_keep_a_provisional_output_count() -> None:
+    # Anthropic: message_start carries output_tokens 1; the stream then times out before
+    # message_delta. 200 text events were received, so the row must not say 1.
+    m = _m()
+    m.on_event(T0 + 10 * MS, [Delta("usage", usage=Usage(input_tokens=20, output_tokens=1))])
+    for i in range(200):
+        m.on_event(T0 + (50 + i) * MS, text(" word"))
+    rec, _ = m.finish("timeout", t_ns=T0 + 400 * MS, error="timeout: idle")
+    assert rec.output_tokens is not None and rec.output_tokens >= 200
+    assert rec.tokens_estimated is True and rec.input_tokens == 20
