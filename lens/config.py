@@ -365,7 +365,16 @@ def read_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
     p = Path(path)
     if not p.is_file():
         raise ConfigError("file not found", source=str(p), hint="check the path")
-    text = p.read_text(encoding="utf-8")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not UTF-8 text (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r})",
+            source=str(p),
+            hint="save the file as UTF-8",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", source=str(p), hint="check permissions") from None
     try:
         if p.suffix.lower() == ".toml":
             import tomllib

@@ -122,3 +122,10 @@ def test_example_specs_are_valid() -> None:
     for f in files:
         spec = load_spec(f)
         assert spec.targets, f
+
+
+def test_spec_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    p = tmp_path / "latin1.yaml"
+    p.write_bytes(b"name: caf\xe9\ntargets: []\n")
+    with pytest.raises(ConfigError, match=r"latin1\.yaml: not UTF-8 text \(byte 9"):
+        load_spec(p)
