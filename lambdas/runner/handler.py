@@ -22,14 +22,15 @@ _T0 = time.perf_counter()
 import importlib  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
+import re  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Callable, Mapping, Sequence  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
+from datetime import UTC, date, datetime  # noqa: E402
 from typing import Any  # noqa: E402
 
 import boto3  # noqa: E402
-from pydantic import BaseModel, ConfigDict, Field, ValidationError  # noqa: E402
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator  # noqa: E402
 
 from lambdas.runner.settings import Settings, SettingsError, url_allowed  # noqa: E402
 from lens.config import BurstSpec, spec_from_dict  # noqa: E402
@@ -42,6 +43,10 @@ log.setLevel(logging.INFO)
 # Rows are returned inline when their JSON is smaller than this; otherwise the caller
 # reads them back from the S3 keys (Lambda's response limit is 6 MB).
 INLINE_MAX_BYTES = 1_000_000
+# Rows that were not written to S3 (no bucket, or the write failed) come back inline up to
+# this much JSON; the rest are counted in ``rows_truncated``. 1 MB stays free for the rest
+# of the response under Lambda's 6 MB limit.
+INLINE_CAP_BYTES = 5_000_000
 
 
 class RunnerEvent(BaseModel):
@@ -56,9 +61,41 @@ class RunnerEvent(BaseModel):
     region: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     shard: int = Field(default=0, ge=0, le=9999)
     shards: int | None = Field(default=None, ge=1, le=10000)
-    dt: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    # The dt partition: YYYY-MM-DD, or an ISO-8601 timestamp with an offset (Scheduler's
+    # <aws.scheduler.scheduled-time>) whose UTC date is used. Unset: the invocation's start.
+    dt: str | None = None
     inline: bool = True
     source: str | None = None  # e.g. "schedule:<name>", for the logs only
+
+    @field_validator("dt", mode="before")
+    @classmethod
+    def _dt_is_a_utc_date(cls, v: Any) -> Any:
+        return None if v is None else utc_date(v)
+
+
+def utc_date(value: Any) -> str:
+    """``YYYY-MM-DD`` for a date or an offset-aware ISO-8601 timestamp (its UTC date).
+
+    Raises ValueError with the accepted forms: the result names an S3 partition, so
+    anything else (a naive time, an unsubstituted ``<aws.scheduler...>``) is refused.
+    """
+    text = value.strip() if isinstance(value, str) else None
+    if text and re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            return date.fromisoformat(text).isoformat()
+        except ValueError:
+            raise ValueError(f"{text!r} is not a calendar date") from None
+    if text and re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ][0-9:.,]+(Z|[+-]\d{2}(:?\d{2})?)", text, re.IGNORECASE):
+        try:
+            ts = datetime.fromisoformat(text)
+        except ValueError:
+            ts = None
+        if ts is not None and ts.tzinfo is not None:
+            return ts.astimezone(UTC).date().isoformat()
+    raise ValueError(
+        f"{str(value)[:64]!r} is not a date: give YYYY-MM-DD or an ISO-8601 timestamp with a UTC offset "
+        "(e.g. 2026-11-27T23:59:30Z, as <aws.scheduler.scheduled-time> delivers)"
+    )
 
 
 @dataclass
@@ -133,7 +170,8 @@ def validate_event(event: Any, settings: Settings) -> tuple[RunnerEvent, BurstSp
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(event)"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise LensError(f"event field {where}: {first['msg']}{more}") from None
+        msg = str(first["msg"]).removeprefix("Value error, ")
+        raise LensError(f"event field {where}: {msg}{more}") from None
     spec = spec_from_dict(ev.spec, source="event.spec")
     check_spec(spec, settings)
     return ev, spec
@@ -163,29 +201,142 @@ def check_spec(spec: BurstSpec, settings: Settings) -> None:
             "spec.prompts.file is not allowed in a runner event",
             hint="use prompts.set, prompts.inline or prompts.synthetic_tokens",
         )
+    check_keys(spec, settings)
+    check_load(spec, settings)
+    check_sizes(spec, settings)
+
+
+def check_keys(spec: BurstSpec, settings: Settings) -> None:
+    """Refuse a target that would carry a fetched key to a host the key is not bound to.
+
+    The allow-list says which hosts may be called, not which secret each may receive: without
+    this, ``{provider: openai, base_url: <another allowed host>}`` would send the OpenAI key there.
+    A target whose key variables name no fetched key sends none and is not affected.
+    """
+    fetched = settings.api_key_names
+    for i, target in enumerate(spec.targets):
+        url = target.resolved_base_url
+        # Every fetched candidate, not just the first: the engine skips an empty value.
+        # headers_env values come from the same fetched secrets: bound the same way.
+        names = (*target.key_envs, *target.headers_env.values())
+        for name in (n for n in names if n in fetched):
+            if not settings.key_allowed(name, url, target.provider):
+                raise SecurityError(
+                    f"spec.targets[{i}]: key {name} may not be sent to {url}; allow it in LENS_API_KEY_URLS",
+                    hint=f'set LENS_API_KEY_URLS to {{"{name}": ["<URL prefix>"]}} on the function '
+                    "(Terraform), or call the provider's own API",
+                )
+
+
+def check_load(spec: BurstSpec, settings: Settings) -> None:
+    """Refuse more requests in flight at once, or in total, than the runner allows.
+
+    The engine runs every target at once, so the peak in flight is the per-target peak
+    times the number of targets: concurrency (the largest sweep level) for closed loops,
+    ``max_in_flight`` for rate/poisson arrivals.
+    """
     load = spec.load
+    n_targets = len(spec.targets)
     levels = load.levels if load.kind == "sweep" and load.levels else [load.concurrency]
-    conc = max(levels)
     if load.kind in ("rate", "poisson"):
-        conc = load.max_in_flight
-    if conc > settings.max_concurrency:
-        name = "load.max_in_flight" if load.kind in ("rate", "poisson") else "load.concurrency"
+        name, per_target = "load.max_in_flight", load.max_in_flight
+    elif load.kind == "sweep":
+        name, per_target = "max(load.levels)", max(levels)
+    else:
+        name, per_target = "load.concurrency", load.concurrency
+    in_flight = per_target * n_targets
+    if in_flight > settings.max_concurrency:
+        what = f"{name}={per_target}"
+        if n_targets > 1:
+            what += f" x {n_targets} targets = {in_flight} requests in flight"
         raise SecurityError(
-            f"{name}={conc} exceeds the runner limit LENS_MAX_CONCURRENCY={settings.max_concurrency}",
-            hint=f"set {name} <= {settings.max_concurrency}, or split the burst into more shards",
+            f"{what} exceeds the runner limit LENS_MAX_CONCURRENCY={settings.max_concurrency}",
+            hint=f"keep {name} x targets <= {settings.max_concurrency}, "
+            "or split the burst into more shards",
         )
     if load.requests is None:
         raise SecurityError(
             "load.requests must be set in a runner event (a duration alone is unbounded)",
             hint=f"set load.requests <= {settings.max_requests}",
         )
-    total = (load.requests * len(levels) + spec.warmup) * len(spec.targets)
+    total = (load.requests * len(levels) + spec.warmup) * n_targets
     if total > settings.max_requests:
         raise SecurityError(
             f"the event asks for up to {total} requests ((requests x levels + warmup) x targets), "
             f"above the runner limit LENS_MAX_REQUESTS={settings.max_requests}",
             hint="lower load.requests, or split the burst into more shards",
         )
+
+
+# Request-body keys (any dialect, compared lower-case without '_') that set the output length.
+_OUTPUT_KEYS = frozenset({"maxtokens", "maxcompletiontokens", "maxoutputtokens", "maxnewtokens", "numpredict"})
+# Characters per prompt token the size caps assume (English averages about four).
+_CHARS_PER_TOKEN = 4
+
+
+def check_sizes(spec: BurstSpec, settings: Settings) -> None:
+    """Refuse outputs above LENS_MAX_OUTPUT_TOKENS and prompts above LENS_MAX_PROMPT_TOKENS."""
+    max_out, max_in = settings.max_output_tokens, settings.max_prompt_tokens
+    if spec.max_tokens > max_out:
+        raise SecurityError(
+            f"max_tokens={spec.max_tokens} exceeds the runner limit LENS_MAX_OUTPUT_TOKENS={max_out}",
+            hint=f"set max_tokens <= {max_out}",
+        )
+    prompts = spec.prompts
+    if prompts.synthetic_tokens is not None and prompts.synthetic_tokens > max_in:
+        raise SecurityError(
+            f"prompts.synthetic_tokens={prompts.synthetic_tokens} exceeds the runner limit "
+            f"LENS_MAX_PROMPT_TOKENS={max_in}",
+            hint=f"set prompts.synthetic_tokens <= {max_in}",
+        )
+    char_budget = max_in * 2 * _CHARS_PER_TOKEN
+    if prompts.inline:
+        for j, text in enumerate(prompts.inline):
+            est = -(-len(text) // _CHARS_PER_TOKEN)
+            if est > max_in:
+                raise SecurityError(
+                    f"prompts.inline[{j}] is about {est} tokens ({len(text)} characters), above the "
+                    f"runner limit LENS_MAX_PROMPT_TOKENS={max_in}",
+                    hint=f"keep each inline prompt under {max_in * _CHARS_PER_TOKEN} characters",
+                )
+        total_chars = sum(len(t) for t in prompts.inline)
+        if total_chars > char_budget:
+            raise SecurityError(
+                f"prompts.inline totals {total_chars} characters, above the runner limit "
+                f"LENS_MAX_PROMPT_TOKENS*8={char_budget}",
+                hint="send fewer or shorter inline prompts, or use prompts.synthetic_tokens",
+            )
+    for i, target in enumerate(spec.targets):
+        # extra_body is merged into every request body: it could carry a prompt or an output length.
+        size = len(json.dumps(target.extra_body, default=str))
+        if size > char_budget:
+            raise SecurityError(
+                f"spec.targets[{i}].extra_body is {size} characters of JSON, above the runner limit "
+                f"LENS_MAX_PROMPT_TOKENS*8={char_budget}",
+                hint="keep extra_body to request options; put prompts under prompts",
+            )
+        for path, value in _output_settings(target.extra_body, f"spec.targets[{i}].extra_body"):
+            ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= max_out
+            if not ok:
+                raise SecurityError(
+                    f"{path}={value!r} is not within the runner limit LENS_MAX_OUTPUT_TOKENS={max_out}",
+                    hint=f"remove it (max_tokens sets the length) or set it to 1..{max_out}",
+                )
+
+
+def _output_settings(obj: Any, path: str) -> list[tuple[str, Any]]:
+    """(dotted path, value) of every output-length key nested in ``obj``."""
+    out: list[tuple[str, Any]] = []
+    if isinstance(obj, Mapping):
+        for k, v in obj.items():
+            here = f"{path}.{k}"
+            if str(k).lower().replace("_", "") in _OUTPUT_KEYS:
+                out.append((here, v))
+            out.extend(_output_settings(v, here))
+    elif isinstance(obj, list):
+        for j, v in enumerate(obj):
+            out.extend(_output_settings(v, f"{path}[{j}]"))
+    return out
 
 
 # ---- API keys -------------------------------------------------------------------------------
@@ -306,6 +457,9 @@ def _row(record: RequestRecord) -> dict[str, Any]:
 def run(event: Mapping[str, Any], context: Any, *, state: Container | None = None,
         run_burst: Callable[..., Any] | None = None) -> dict[str, Any]:
     """The handler's body; raises LensError for anything the caller should read."""
+    # The dt fallback is the invocation's start: a burst crossing UTC midnight (or a retry
+    # finishing later) must not move the shard to another partition.
+    invoked_at = datetime.now(UTC)
     state = state or _STATE
     if state.settings is None:
         raise LensError(f"runner misconfigured: {state.settings_error}")
@@ -347,27 +501,40 @@ def run(event: Mapping[str, Any], context: Any, *, state: Container | None = Non
         burst_error = scrub(f"burst failed: {type(exc).__name__}: {exc}", list(api_keys.values()), limit=500)
     duration_ms = round((time.perf_counter() - t0) * 1000, 3)
 
-    dt = ev.dt or datetime.now(UTC).strftime("%Y-%m-%d")
+    dt = ev.dt or invoked_at.strftime("%Y-%m-%d")
     keys: dict[str, str] = {}
+    write_error: str | None = None
     if settings.results_bucket:
         from lens.store.s3 import write_shard
 
-        keys = write_shard(
-            sink.records,
-            sink.chunks,
-            bucket=settings.results_bucket,
-            prefix=settings.results_prefix,
-            region=region,
-            run_id=run_id,
-            shard=ev.shard,
-            dt=dt,
-            boto3_session=state.results_session(),
-            glue_database=settings.glue_database,
-            tables={"requests": settings.glue_table_requests, "chunks": settings.glue_table_chunks},
-            create_missing=settings.glue_create_tables,
-        )
+        try:
+            keys = write_shard(
+                sink.records,
+                sink.chunks,
+                bucket=settings.results_bucket,
+                prefix=settings.results_prefix,
+                region=region,
+                run_id=run_id,
+                shard=ev.shard,
+                dt=dt,
+                boto3_session=state.results_session(),
+                glue_database=settings.glue_database,
+                tables={"requests": settings.glue_table_requests, "chunks": settings.glue_table_chunks},
+                create_missing=settings.glue_create_tables,
+            )
+        except Exception as exc:  # the measurements go back inline instead of being lost
+            from lens.probe.scrub import scrub
+
+            write_error = scrub(
+                f"writing the shard to s3://{settings.results_bucket} failed: {type(exc).__name__}: {exc}",
+                list(api_keys.values()),
+                limit=500,
+            )
+            log.error("%s", write_error)
+            keys = {}
+    errors = [e for e in (burst_error, write_error) if e]
     response: dict[str, Any] = {
-        "ok": burst_error is None,
+        "ok": not errors,
         "run_id": run_id,
         "region": region,
         "shard": ev.shard,
@@ -381,13 +548,39 @@ def run(event: Mapping[str, Any], context: Any, *, state: Container | None = Non
         "s3_keys": keys,
         "duration_ms": duration_ms,
     }
-    if burst_error is not None:
-        response["error"] = burst_error
-    if ev.inline:
-        rows = {"records": [_row(r) for r in sink.records], "chunks": [c.to_dict() for c in sink.chunks]}
-        if len(json.dumps(rows, default=str)) <= INLINE_MAX_BYTES or not keys:
+    if errors:
+        response["error"] = "; ".join(errors)
+    if not keys or ev.inline:
+        # Rows not stored anywhere else always come back (capped below Lambda's 6 MB limit);
+        # rows on S3 come back too when asked for and small.
+        rows, left_out = inline_rows(sink.records, sink.chunks, INLINE_CAP_BYTES if not keys else INLINE_MAX_BYTES)
+        if not keys or left_out == 0:
             response["rows"] = rows
+            response["rows_truncated"] = left_out
     return response
+
+
+def inline_rows(
+    records: Sequence[RequestRecord], chunks: Sequence[ChunkTiming], max_bytes: int
+) -> tuple[dict[str, list[dict[str, Any]]], int]:
+    """Rows whose JSON fits in ``max_bytes`` (whole records with their chunks, in order),
+    and how many records were left out."""
+    by_request: dict[str, list[dict[str, Any]]] = {}
+    for c in chunks:
+        by_request.setdefault(c.request_id, []).append(c.to_dict())
+    out: dict[str, list[dict[str, Any]]] = {"records": [], "chunks": []}
+    used = len(json.dumps(out))
+    for i, record in enumerate(records):
+        row = _row(record)
+        its_chunks = by_request.pop(record.request_id, [])
+        # +2 per item for the ", " json.dumps puts between list items.
+        size = len(json.dumps(row, default=str)) + 2 + sum(len(json.dumps(c, default=str)) + 2 for c in its_chunks)
+        if used + size > max_bytes:
+            return out, len(records) - i
+        used += size
+        out["records"].append(row)
+        out["chunks"].extend(its_chunks)
+    return out, 0
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:

@@ -18,6 +18,8 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from lens.config import PROVIDERS
+
 # The environment contract with terraform/modules/runner (its contract test reads this).
 ENV_VARS: tuple[str, ...] = (
     "LENS_RESULTS_BUCKET",
@@ -37,6 +39,11 @@ ENV_VARS: tuple[str, ...] = (
     # Create the Glue database/tables when missing. Off on AWS (Terraform owns the schema
     # and the role may not create it); on for the local fleet and tests against moto.
     "LENS_GLUE_CREATE_TABLES",
+    # Per-request size caps an event cannot exceed (unset: 8192 output / 32768 prompt tokens).
+    "LENS_MAX_OUTPUT_TOKENS",
+    "LENS_MAX_PROMPT_TOKENS",
+    # JSON: key env name -> URL prefixes that key may be sent to, beyond its provider's own API.
+    "LENS_API_KEY_URLS",
 )
 
 # env var -> Settings field
@@ -55,6 +62,9 @@ _FIELDS: dict[str, str] = {
     "LENS_DEADLINE_MARGIN_MS": "deadline_margin_ms",
     "LENS_RESULTS_REGION": "results_region",
     "LENS_GLUE_CREATE_TABLES": "glue_create_tables",
+    "LENS_MAX_OUTPUT_TOKENS": "max_output_tokens",
+    "LENS_MAX_PROMPT_TOKENS": "max_prompt_tokens",
+    "LENS_API_KEY_URLS": "api_key_urls",
 }
 
 
@@ -145,6 +155,10 @@ class Settings(BaseModel):
     deadline_margin_ms: int = Field(default=5000, ge=0)
     results_region: str | None = None  # None: the runner's own region
     glue_create_tables: bool = False
+    max_output_tokens: int = Field(default=8192, gt=0)
+    max_prompt_tokens: int = Field(default=32768, gt=0)
+    # Where each fetched key may go besides its provider's default base URL (see key_allowed).
+    api_key_urls: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
     @field_validator("allowed_base_urls", mode="before")
     @classmethod
@@ -175,6 +189,51 @@ class Settings(BaseModel):
             ):
                 raise ValueError('must be a JSON object of strings: {"OPENAI_API_KEY": "arn:..."}')
         return v
+
+    @field_validator("api_key_urls", mode="before")
+    @classmethod
+    def _key_urls_json(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            if not v.strip():
+                return {}
+            try:
+                v = json.loads(v)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not valid JSON ({exc.msg})") from None
+        if not isinstance(v, dict) or not all(
+            isinstance(k, str) and isinstance(x, list | tuple) and all(isinstance(u, str) for u in x)
+            for k, x in v.items()
+        ):
+            raise ValueError(
+                'must be a JSON object of URL-prefix lists: {"OPENAI_API_KEY": ["https://llm.internal/v1"]}'
+            )
+        return {k: tuple(u.strip() for u in x if u.strip()) for k, x in v.items()}
+
+    @field_validator("api_key_urls")
+    @classmethod
+    def _key_urls_parse(cls, v: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for prefixes in v.values():
+            for prefix in prefixes:
+                parse_prefix(prefix)  # raises ValueError naming the prefix
+        return v
+
+    @property
+    def api_key_names(self) -> frozenset[str]:
+        """Names of the keys the runner fetches (Secrets Manager and SSM)."""
+        return frozenset(self.api_key_secrets) | frozenset(self.api_key_params)
+
+    def key_allowed(self, env_name: str, url: str, provider: str) -> bool:
+        """True when the key fetched for ``env_name`` may be sent to ``url`` for ``provider``.
+
+        Allowed: the provider's own default base URL when ``env_name`` is one of its
+        default key variables, or a prefix listed for ``env_name`` in LENS_API_KEY_URLS.
+        Anything else would let an event pick which allowed host receives which secret.
+        """
+        info = PROVIDERS.get(provider)
+        if info is not None and info.base_url and env_name in info.key_envs:
+            if url_allowed(url, (info.base_url,)):
+                return True
+        return url_allowed(url, self.api_key_urls.get(env_name, ()))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -44,6 +44,7 @@ class RegionStatus:
     shards_ok: int = 0
     n_records: int = 0
     skipped: int = 0
+    rows_truncated: int = 0  # records a runner measured but could neither store nor return
     cold_starts: int = 0
     init_ms: float | None = None
     duration_ms: float = 0.0
@@ -159,7 +160,11 @@ def fire(
     regions = list(dict.fromkeys(regions))
     if not regions:
         raise ValueError("give at least one region")
-    run_id = run_id or f"fleet-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    started = datetime.now(UTC)
+    run_id = run_id or f"fleet-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    # One dt partition per run, fixed before the first invocation: shards answering after
+    # UTC midnight (or retried) keep the run's keys instead of landing in the next day.
+    dt = started.strftime("%Y-%m-%d")
     specs = shard_specs(spec, shards)
     close: Callable[[], None] = lambda: None  # noqa: E731
     if invoker is None:
@@ -167,7 +172,6 @@ def fire(
     statuses = {r: RegionStatus(region=r, shards=len(specs)) for r in regions}
     records: list[RequestRecord] = []
     chunks: list[ChunkTiming] = []
-    started = datetime.now(UTC)
     if store is not None:
         from lens import __version__
         from lens.store.base import RunInfo
@@ -186,6 +190,7 @@ def fire(
         payload = {
             "spec": shard_spec.model_dump(mode="json", exclude_none=True),
             "run_id": run_id, "region": region, "shard": shard, "shards": len(specs), "inline": inline,
+            "dt": dt,
         }
         t0 = time.perf_counter()
         try:
@@ -207,6 +212,7 @@ def fire(
         st.shards_ok += 1
         st.n_records += len(recs)
         st.skipped += int(response.get("skipped", 0) or 0)
+        st.rows_truncated += int(response.get("rows_truncated", 0) or 0)
         st.duration_ms += (time.perf_counter() - t0) * 1000
         if response.get("cold_start"):
             st.cold_starts += 1
@@ -217,7 +223,13 @@ def fire(
             st.summaries.append(response["summary"])
         if not response.get("ok"):
             st.reason, st.error = "function_error", str(response.get("error"))
-        _notify(progress, region, "shard_done", {"shard": shard, "records": len(recs), "skipped": response.get("skipped", 0)})
+        elif response.get("rows_truncated"):
+            # Measured but neither stored nor returned: the run is not complete.
+            st.reason = "error"
+            st.error = (f"error: shard {shard} left {response['rows_truncated']} rows out of its response "
+                        "(Lambda's 6 MB limit); give the runner LENS_RESULTS_BUCKET to keep every row")
+        _notify(progress, region, "shard_done", {"shard": shard, "records": len(recs), "skipped": response.get("skipped", 0),
+                                                 "rows_truncated": response.get("rows_truncated", 0)})
         return region, recs, chs
 
     try:

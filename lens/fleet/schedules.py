@@ -1,9 +1,12 @@
 """EventBridge Scheduler schedules that invoke the runner with a stored spec.
 
-The schedule's target input is a runner event (spec, region label, ``source``) without a
-run_id: the runner then uses the Lambda request id, so a retried delivery overwrites its
-own objects. Schedules are named ``lens-<name>`` in their group; ``terraform/`` declares the
-same shape as code. The scheduler client (one per region) is passed in.
+The schedule's target input is a runner event (spec, region label, ``source``) whose
+``run_id`` and ``dt`` are Scheduler context attributes, filled in per firing: the run id
+from ``<aws.scheduler.execution-id>`` and the dt partition from
+``<aws.scheduler.scheduled-time>``. Lambda's async retries resend the same substituted
+payload, so a retried delivery overwrites its own objects, in the same partition, even
+after UTC midnight. Schedules are named ``lens-<name>`` in their group; ``terraform/``
+declares the same shape as code. The scheduler client (one per region) is passed in.
 """
 
 from __future__ import annotations
@@ -16,6 +19,11 @@ from lens.config import BurstSpec
 from lens.errors import AwsError, ConfigError
 
 PREFIX = "lens-"
+# Scheduler context attributes, replaced by their values each time the schedule fires.
+EXECUTION_ID = "<aws.scheduler.execution-id>"
+SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
+# run_id is at most 64 characters; execution ids are UUID-sized (36) or shorter.
+_RUN_ID_NAME_MAX = 64 - 1 - 36
 
 
 @dataclass(frozen=True)
@@ -29,9 +37,11 @@ class ScheduleInfo:
 
 
 def schedule_event(spec: BurstSpec, *, name: str, region: str | None = None) -> dict[str, Any]:
-    """The runner event a schedule delivers."""
+    """The runner event a schedule delivers (with Scheduler's placeholders for run_id and dt)."""
     event: dict[str, Any] = {
         "spec": spec.model_dump(mode="json", exclude_none=True),
+        "run_id": f"{name[:_RUN_ID_NAME_MAX].rstrip('-.')}-{EXECUTION_ID}",
+        "dt": SCHEDULED_TIME,
         "source": f"schedule:{name}",
         "inline": False,
     }

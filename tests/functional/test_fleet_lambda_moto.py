@@ -155,11 +155,16 @@ def test_schedules_create_list_delete(lam: Moto) -> None:
     detail = sched.get_schedule(Name="lens-nightly")
     event = json.loads(detail["Target"]["Input"])
     assert event["spec"]["name"] == "moto-spec" and event["source"] == "schedule:lens-nightly"
-    assert "run_id" not in event and event["inline"] is False
-    # the scheduled event is a valid runner event
+    assert event["inline"] is False
+    assert event["run_id"] == "lens-nightly-<aws.scheduler.execution-id>"
+    assert event["dt"] == "<aws.scheduler.scheduled-time>"
+    # once Scheduler fills in its context attributes, it is a valid runner event
     from lambdas.runner.handler import RunnerEvent
 
-    RunnerEvent.model_validate(event)
+    fired = json.loads(detail["Target"]["Input"].replace("<aws.scheduler.execution-id>", "d32c5kddcf5bb8c3")
+                       .replace("<aws.scheduler.scheduled-time>", "2026-11-27T23:59:30Z"))
+    ev = RunnerEvent.model_validate(fired)
+    assert (ev.run_id, ev.dt) == ("lens-nightly-d32c5kddcf5bb8c3", "2026-11-27")
     listed = list_schedules(sched)
     assert [(s.name, s.expression, s.spec_name) for s in listed] == [("lens-nightly", "cron(0 6 * * ? *)", "moto-spec")]
     delete_schedule(sched, "nightly")

@@ -60,10 +60,12 @@ def runtime(moto_server: Moto, sim) -> Iterator[RuntimeApi]:
         "LENS_RESULTS_BUCKET": BUCKET, "LENS_GLUE_CREATE_TABLES": "true",
         "LENS_RESULTS_PREFIX": "lake",
         "LENS_GLUE_DATABASE": "lensdb",
-        "LENS_ALLOWED_BASE_URLS": f"{sim.url}/p/keyed,{sim.url}/p/slowish",
+        "LENS_ALLOWED_BASE_URLS": f"{sim.url}/p/keyed,{sim.url}/p/slowish,{sim.url}/p/fast",
         "LENS_MAX_CONCURRENCY": "4",
         "LENS_MAX_REQUESTS": "40",
         "LENS_API_KEY_SECRETS": json.dumps({"OPENAI_API_KEY": "lens/openai"}),
+        # The key may go to these two only; /p/fast is allowed for keyless targets.
+        "LENS_API_KEY_URLS": json.dumps({"OPENAI_API_KEY": [f"{sim.url}/p/keyed", f"{sim.url}/p/slowish"]}),
         "LENS_REGION_LABEL": "eu-west-1",
         "LENS_DEADLINE_MARGIN_MS": "1500",
     })
@@ -154,3 +156,20 @@ def test_short_deadline_skips_requests_and_loses_none(runtime: RuntimeApi, moto_
     # Every request that started is in S3, finished, with a status.
     assert len(df) == resp["n_records"]
     assert set(df["status"]) == {"ok"}
+
+
+def test_fetched_key_goes_only_to_its_bound_urls(runtime: RuntimeApi, sim) -> None:
+    """/p/fast is on the allow-list but not in LENS_API_KEY_URLS: the key may not go there."""
+    ev = _event("valid", sim.url)
+    ev["run_id"] = "key-binding"
+    ev["spec"]["targets"][0]["base_url"] = sim.url + "/p/fast/v1"
+    resp = runtime.invoke(ev, timeout_ms=30_000)
+    assert resp["ok"] is False and "s3_keys" not in resp
+    assert (f"key OPENAI_API_KEY may not be sent to {sim.url}/p/fast/v1; allow it in LENS_API_KEY_URLS"
+            in resp["error"])
+    assert SECRET_VALUE not in json.dumps(resp)
+    # The same host for a target that needs no key (openai_compat without api_key_env) runs.
+    del ev["spec"]["targets"][0]["api_key_env"]
+    resp = runtime.invoke(ev, timeout_ms=30_000)
+    assert resp["ok"] is True, resp
+    assert resp["summary"]["ok"] == 6

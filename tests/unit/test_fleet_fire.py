@@ -123,3 +123,42 @@ def test_refusal_and_broken_invoker_are_reported() -> None:
     assert res.failures["us-west-2"].startswith("refused") and "allow-list" in res.failures["us-west-2"]
     assert "boom" in res.failures["sa-east-1"]
     assert res.statuses["us-east-1"].ok and len(res.records) == 7
+
+
+def test_dt_is_fixed_once_per_run_and_sent_to_every_shard(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shards invoked after UTC midnight still carry the run's start date (one partition per run)."""
+    import lens.fleet as fleet
+
+    times = iter([datetime(2026, 11, 27, 23, 59, 59, tzinfo=UTC)])
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+            return next(times, datetime(2026, 11, 28, 0, 0, 1, tzinfo=UTC))
+
+    monkeypatch.setattr(fleet, "datetime", Clock)
+    inv = FakeInvoker({}, delay_s=0)
+    res = fire(SPEC, ["us-east-1", "eu-west-1"], shards=3, invoker=inv)
+    assert len(inv.payloads) == 6 and {p["dt"] for p in inv.payloads} == {"2026-11-27"}
+    assert res.run_id.startswith("fleet-20261127T235959-")
+    # the runner takes the fleet's dt as given
+    from lambdas.runner.handler import RunnerEvent
+
+    assert RunnerEvent.model_validate(inv.payloads[0]).dt == "2026-11-27"
+
+
+def test_rows_a_runner_could_not_return_mark_the_region_partial() -> None:
+    class Truncates(FakeInvoker):
+        def invoke(self, region: str, payload: dict[str, Any]) -> dict[str, Any]:
+            out = super().invoke(region, payload)
+            if region == "eu-west-1":
+                out["rows_truncated"] = 5
+            return out
+
+    store = FakeStore()
+    res = fire(SPEC, ["us-east-1", "eu-west-1"], invoker=Truncates({}, delay_s=0), store=store, run_id="fleet-t")
+    st = res.statuses["eu-west-1"]
+    assert st.state == "partial" and st.rows_truncated == 5 and st.n_records == 7
+    assert "left 5 rows out" in res.failures["eu-west-1"] and "LENS_RESULTS_BUCKET" in res.failures["eu-west-1"]
+    assert res.statuses["us-east-1"].ok and res.statuses["us-east-1"].rows_truncated == 0
+    assert store.finished["fleet-t"][0] == "incomplete"

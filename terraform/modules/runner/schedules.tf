@@ -76,11 +76,13 @@ resource "aws_scheduler_schedule" "burst" {
     role_arn = aws_iam_role.scheduler[0].arn
 
     # The runner's event shape (lambdas/runner/handler.py RunnerEvent). Scheduler substitutes
-    # <aws.scheduler.execution-id> per firing, so each firing is its own run; Lambda's async
-    # retries resend the same payload, so a retry overwrites its own objects.
+    # <aws.scheduler.execution-id> and <aws.scheduler.scheduled-time> per firing, so each
+    # firing is its own run, partitioned by the scheduled date (not the moment it finished);
+    # Lambda's async retries resend the same payload, so a retry overwrites its own objects.
     input = jsonencode({
       spec   = jsondecode(each.value.spec)
       run_id = "${each.key}-<aws.scheduler.execution-id>"
+      dt     = "<aws.scheduler.scheduled-time>"
       region = local.region_label
       shard  = 0
       inline = false # the async response is discarded; rows are read from S3

@@ -74,6 +74,10 @@ run "renders_environment_layer_and_schedule" {
     error_message = "run id must be the schedule name plus the execution id"
   }
   assert {
+    condition     = jsondecode(aws_scheduler_schedule.burst["hourly"].target[0].input).dt == "<aws.scheduler.scheduled-time>"
+    error_message = "dt must be the scheduled time, so a late or retried firing keeps its partition"
+  }
+  assert {
     condition     = jsondecode(aws_scheduler_schedule.burst["hourly"].target[0].input).spec.targets[0].model == "gpt-4o-mini"
     error_message = "spec must be embedded as an object"
   }
