@@ -102,29 +102,54 @@ def load_prompts(spec: PromptSpec, *, directory: Path | None = None) -> list[Pro
     return [Prompt(f"synthetic-{n}", synthetic_text(n))]
 
 
+def _read_text(path: Path, *, field: str) -> str:
+    """A prompt file's text; ConfigError (file, byte offset, fix) for bad bytes or I/O."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read the prompt file: {exc.strerror or exc}",
+            source=str(path),
+            field=field,
+            hint="check that the file exists and is readable",
+        ) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"not UTF-8: byte 0x{data[exc.start]:02x} at byte offset {exc.start} (line {line})",
+            source=str(path),
+            field=field,
+            hint="save the file as UTF-8",
+        ) from None
+
+
 def _read_jsonl(path: Path, *, field: str) -> list[Prompt]:
     out: list[Prompt] = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(
-                    f"line {lineno}: not JSON ({exc.msg})",
-                    source=str(path),
-                    field=field,
-                    hint='each line must be {"id": ..., "text": ...}',
-                ) from None
-            if not isinstance(row, dict) or not isinstance(row.get("text"), str) or not row["text"]:
-                raise ConfigError(
-                    f"line {lineno}: needs a non-empty string 'text'",
-                    source=str(path),
-                    field=field,
-                    hint='each line must be {"id": ..., "text": ...}',
-                )
-            out.append(Prompt(str(row.get("id") or f"{path.stem}-{lineno}"), row["text"]))
+    # Universal newlines, as reading in text mode did (splitlines would also split on
+    # U+2028, which JSON allows inside strings).
+    text = _read_text(path, field=field).replace("\r\n", "\n").replace("\r", "\n")
+    for lineno, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"line {lineno}: not JSON ({exc.msg})",
+                source=str(path),
+                field=field,
+                hint='each line must be {"id": ..., "text": ...}',
+            ) from None
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str) or not row["text"]:
+            raise ConfigError(
+                f"line {lineno}: needs a non-empty string 'text'",
+                source=str(path),
+                field=field,
+                hint='each line must be {"id": ..., "text": ...}',
+            )
+        out.append(Prompt(str(row.get("id") or f"{path.stem}-{lineno}"), row["text"]))
     if not out:
         raise ConfigError("no prompts in file", source=str(path), field=field, hint="add lines")
     return out
@@ -133,7 +158,7 @@ def _read_jsonl(path: Path, *, field: str) -> list[Prompt]:
 def _read_txt(path: Path) -> list[Prompt]:
     out = [
         Prompt(f"{path.stem}-{i}", line.rstrip("\r\n"))
-        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        for i, line in enumerate(_read_text(path, field="prompts.file").splitlines(), 1)
         if line.strip()
     ]
     if not out:

@@ -14,6 +14,25 @@ from typing import Any, TextIO
 
 from lens.analysis.summary import Dist, TargetSummary
 from lens.store.base import RunInfo
+from lens.store.paths import display_db
+
+
+def esc(value: object) -> str:
+    """User data (run/target names, tags, paths, URLs) made safe to embed in rich markup.
+
+    Rich reads ``[...]`` as markup: unescaped, "nightly [/eu]" raises MarkupError and
+    "sim [eu]" loses its bracket text.
+    """
+    from rich.markup import escape
+
+    return escape(str(value))
+
+
+def plain(value: object) -> Any:
+    """A rich Text for a table cell or title: shown verbatim, never parsed as markup."""
+    from rich.text import Text
+
+    return Text(str(value))
 
 
 def stdout_console() -> Any:
@@ -43,7 +62,11 @@ def summary_table(summaries: Sequence[TargetSummary], *, title: str | None = Non
     """A rich Table: one row per target with counts, errors and p50/p90/p99 latencies."""
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", header_style="bold")
+    table = Table(
+        title=plain(title) if title is not None else None,
+        title_justify="left",
+        header_style="bold",
+    )
     table.add_column("target")
     table.add_column("n", justify="right")
     table.add_column("ok", justify="right")
@@ -54,10 +77,10 @@ def summary_table(summaries: Sequence[TargetSummary], *, title: str | None = Non
     for s in summaries:
         errs = ", ".join(f"{k} {v}" for k, v in s.errors.items()) or "-"
         table.add_row(
-            s.target,
+            plain(s.target),
             str(s.count),
             str(s.ok),
-            errs,
+            plain(errs),
             _trio(s.ttft_ms),
             _trio(s.tpot_ms),
             _trio(s.itl_ms),
@@ -76,8 +99,8 @@ def print_summary(
     if run.finished_at and run.started_at:
         dur = f", {(run.finished_at - run.started_at).total_seconds():.1f} s"
     console.print(
-        f"[bold]run {run.run_id}[/bold] ({run.name}) {run.status}{dur}, "
-        f"{run.n_requests} requests stored in {db}"
+        f"[bold]run {esc(run.run_id)}[/bold] ({esc(run.name)}) {esc(run.status)}{dur}, "
+        f"{run.n_requests} requests stored in {esc(display_db(db))}"
         + (f", {run.skipped} skipped" if run.skipped else "")
     )
     if not summaries:
@@ -94,7 +117,7 @@ def summary_json(run: RunInfo, summaries: Sequence[TargetSummary], *, db: str) -
         "run_id": run.run_id,
         "name": run.name,
         "status": run.status,
-        "db": db,
+        "db": display_db(db),
         "started_at": _iso(run.started_at),
         "finished_at": _iso(run.finished_at),
         "n_requests": run.n_requests,
@@ -122,13 +145,13 @@ def runs_table(runs: Sequence[RunInfo]) -> Any:
         table.add_column(col, justify="right" if col == "requests" else "left")
     for r in runs:
         table.add_row(
-            r.run_id,
-            r.name,
+            plain(r.run_id),
+            plain(r.name),
             r.started_at.strftime("%Y-%m-%d %H:%M:%S") if r.started_at else "-",
-            r.status,
+            plain(r.status),
             str(r.n_requests),
-            ", ".join(_targets(r.spec_json)),
-            ", ".join(f"{k}={v}" for k, v in sorted(r.tags.items())),
+            plain(", ".join(_targets(r.spec_json))),
+            plain(", ".join(f"{k}={v}" for k, v in sorted(r.tags.items()))),
         )
     return table
 

@@ -107,6 +107,12 @@ def _validate_args(args: argparse.Namespace) -> None:
         )
     if args.shards is not None and args.shards <= 0:
         raise ConfigError(f"must be a positive integer, got {args.shards}", source="--shards")
+    if args.prometheus is not None and not 0 <= args.prometheus <= 65535:
+        raise ConfigError(
+            f"port must be 0-65535, got {args.prometheus}",
+            source="--prometheus",
+            hint="give a free TCP port, or 0 to let the system pick one",
+        )
     for flag in ("rpm", "tpm"):
         value = getattr(args, flag)
         if value is not None and value <= 0:
@@ -119,8 +125,8 @@ def _validate_args(args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from lens.cli.render import stderr_console
-    from lens.store.paths import resolve_db
+    from lens.cli.render import esc, stderr_console
+    from lens.store.paths import display_db, resolve_db
     from lens.store.sqlite import open_store
 
     err = stderr_console()
@@ -131,7 +137,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if demo:
             sim = stack.enter_context(embedded_sim(err))
             targets = demo_targets(sim)
-            err.print("lens: demo burst: " + ", ".join(t["name"] for t in targets))
+            err.print("lens: demo burst: " + esc(", ".join(t["name"] for t in targets)))
         spec, touched, source = build_spec(args, demo_targets=targets)
         preflight(spec, touched, source)
         if any(t.provider == "sim" and not t.base_url for t in spec.targets):
@@ -149,7 +155,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 stack.callback(s.close)
         if args.run_id and store.has_run(args.run_id):
             raise ConfigError(
-                f"a run {args.run_id!r} already exists in {db}",
+                f"a run {args.run_id!r} already exists in {display_db(db)}",
                 source="--run-id",
                 hint="choose another id, or omit --run-id",
             )

@@ -43,7 +43,7 @@ class Progress:
             from rich.progress import Progress as RichProgress
 
             self._bars = RichProgress(
-                TextColumn("{task.description}"),
+                TextColumn("{task.description}", markup=False),  # target names are data
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[errors]} errors"),
@@ -81,18 +81,51 @@ def _limiter(spec: Any, args: argparse.Namespace) -> Any:
     return ClientRateLimiter.for_spec(spec, rpm=args.rpm, tpm=args.tpm)
 
 
+@dataclass
+class _Tally:
+    """What the burst started and finished, for the skipped count when it is cancelled."""
+
+    sink: Any
+    started: int = 0
+    finished: int = 0
+
+    def should_start(self) -> bool:
+        # The engine asks before each start (and only while not stopping), so every call
+        # is one request started.
+        self.started += 1
+        return True
+
+    def add(self, record: Any, chunks: Sequence[Any]) -> None:
+        self.finished += 1
+        self.sink.add(record, chunks)
+
+
+def _planned(spec: Any) -> int | None:
+    """Requests the whole burst would send (warm-up included); None when duration-bound."""
+    from lens.probe.loadshape import planned_requests
+
+    per_target = planned_requests(spec.load)
+    return None if per_target is None else (per_target + spec.warmup) * len(spec.targets)
+
+
 async def _fire_async(
     spec: Any, run_id: str, sink: Any, progress: Progress, err: Any, limiter: Any = None
-) -> tuple[Any, bool]:
-    """Run the burst; first Ctrl-C stops new requests, the second abandons in-flight ones."""
+) -> tuple[Any, bool, int]:
+    """Run the burst; first Ctrl-C stops new requests, the second abandons in-flight ones.
+
+    Returns (result or None when abandoned, interrupted, skipped). ``skipped`` counts, like
+    the engine's ``result.skipped``, requests never started plus those abandoned in flight.
+    """
     from lens.probe.engine import run_burst
 
     stop = asyncio.Event()
+    tally = _Tally(sink)
     task = asyncio.ensure_future(
         run_burst(
-            spec, run_id=run_id, sink=sink, on_progress=progress.update, stop=stop, limiter=limiter
+            spec, run_id=run_id, sink=tally, on_progress=progress.update, stop=stop,
+            should_start=tally.should_start, limiter=limiter,
         )
-    )
+    )  # fmt: skip
     loop = asyncio.get_running_loop()
     interrupted = False
 
@@ -111,9 +144,13 @@ async def _fire_async(
             loop.add_signal_handler(sig, on_signal)
             installed.append(sig)
     try:
-        return await task, interrupted
+        result = await task
+        return result, interrupted, result.skipped
     except asyncio.CancelledError:
-        return None, True
+        # The engine's result is lost with the task: count from what it started/finished.
+        planned = _planned(spec)
+        expected = tally.started if planned is None else planned
+        return None, True, max(0, expected - tally.finished)
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
@@ -131,7 +168,7 @@ def fire_once(
     try:
         with Progress(show) as progress:
             with asyncio.Runner() as runner:
-                result, interrupted = runner.run(
+                result, interrupted, skipped = runner.run(
                     _fire_async(spec, run_id, fan, progress, err, _limiter(spec, args))
                 )
     except BaseException:
@@ -139,9 +176,8 @@ def fire_once(
             store.finish_run(run_id, status="failed")
         raise
     complete = result is not None and result.complete and not interrupted
-    skipped = result.skipped if result is not None else 0
     status = "complete" if complete else "incomplete"
-    store.finish_run(run_id, status=status, skipped=skipped)
+    store.finish_run(run_id, status=status, skipped=0 if complete else skipped)
     return status, interrupted
 
 
@@ -166,7 +202,8 @@ def fire_fleet(spec: Any, args: argparse.Namespace, store: Any, err: Any, run_id
 
     def progress(region: str, state: str, info: Any = None) -> None:
         if not args.no_progress:
-            err.print(f"lens: {region}: {state}" + (f" ({info})" if info else ""))
+            line = f"lens: {region}: {state}" + (f" ({info})" if info else "")
+            err.print(line, markup=False, highlight=False)
 
     try:
         result = fire(spec, progress=progress, **kw)
@@ -175,7 +212,7 @@ def fire_fleet(spec: Any, args: argparse.Namespace, store: Any, err: Any, run_id
     store.flush()
     _ensure_stored(spec, store, result, run_id)
     for region, reason in (getattr(result, "failures", None) or {}).items():
-        err.print(f"lens: fleet: {region}: {reason}")
+        err.print(f"lens: fleet: {region}: {reason}", markup=False, highlight=False)
     _report_measuring_cost(result, err)
     return run_id
 

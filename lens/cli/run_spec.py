@@ -257,7 +257,7 @@ def embedded_sim(err: Any) -> Iterator[Any]:
             hint="give a spec or --provider/--model to fire at a real API",
         ) from None
     with start_sim_in_thread() as sim:
-        err.print(f"lens: started the simulated endpoint in-process at {sim.url}")
+        err.print(f"lens: started the simulated endpoint in-process at {sim.url}", markup=False)
         yield sim
 
 

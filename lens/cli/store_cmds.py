@@ -69,7 +69,8 @@ def _open(args: argparse.Namespace) -> tuple[Any, str]:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from lens.cli.render import dump_json, runs_table, stdout_console
+    from lens.cli.render import dump_json, esc, runs_table, stdout_console
+    from lens.store.paths import display_db
     from lens.store.sqlite import run_info_dict
 
     store, db = _open(args)
@@ -82,7 +83,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return 0
     console = stdout_console()
     if not runs:
-        console.print(f"no runs in {db} (fire one with `lens run`)")
+        console.print(f"no runs in {esc(display_db(db))} (fire one with `lens run`)")
         return 0
     console.print(runs_table(runs))
     return 0
@@ -119,11 +120,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from lens.store.files import import_run
+    from lens.store.paths import display_db
 
     store, db = _open(args)
     try:
         run_id = import_run(store, args.path, fmt=args.format, run_id=args.run_id)
     finally:
         store.close()
-    print(f"imported run {run_id} into {db}")
+    print(f"imported run {run_id} into {display_db(db)}")
     return 0

@@ -31,13 +31,25 @@ from typing import Any, Literal
 import pandas as pd
 
 from lens.errors import ConfigError, NotFoundError, StoreError
-from lens.probe.record import CHUNK_FIELDS, REQUEST_FIELDS, ChunkTiming, Column, RequestRecord
+from lens.probe.record import (
+    CHUNK_FIELDS,
+    CHUNK_KINDS,
+    REQUEST_FIELDS,
+    STATUSES,
+    ChunkTiming,
+    Column,
+    RequestRecord,
+)
 
 Format = Literal["parquet", "csv", "jsonl"]
 FORMATS: tuple[str, ...] = ("parquet", "csv", "jsonl")
 _SUFFIX = {"parquet": ".parquet", "csv": ".csv", "jsonl": ".jsonl"}
 CSV_NULL = "\\N"
 META_VERSION = 1
+# Columns whose values come from a closed set (the record's Literal types).
+ENUMS: dict[str, tuple[str, ...]] = {"status": STATUSES, "kind": CHUNK_KINDS}
+# Text a bool cell may hold (what conform reads as True, and its negations).
+_BOOL_TEXT = frozenset(("1", "0", "true", "false", "t", "f", "yes", "no"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +192,59 @@ def read_frame(path: Path, fmt: str, fields: Sequence[Column]) -> pd.DataFrame:
         raise StoreError(
             f"{path}: missing required columns {missing}", hint="export the run with `lens export`"
         )
-    return conform(df, fields)
+    checked = {c.name: _checked_column(df[c.name], c, path, fmt) for c in fields if c.name in df}
+    return conform(df.assign(**checked) if checked else df, fields)
+
+
+def _checked_column(raw: pd.Series, col: Column, path: Path, fmt: str) -> pd.Series:
+    """``raw`` with its column's dtype; StoreError (file, column, row, value, fix) for a value
+    the conversion would turn into a null or a wrong value, instead of storing that."""
+    from lens.analysis.frames import conform
+
+    def bad(pos: int, what: str) -> StoreError:
+        value = raw.iloc[pos]
+        line = f" (line {pos + 2})" if fmt == "csv" else ""
+        null = {"csv": CSV_NULL, "jsonl": "null"}.get(fmt, "a null")
+        return StoreError(
+            f"{path}: column {col.name!r}, row {pos + 1}{line}: {value!r} {what}",
+            hint=f"correct the value in the file (write {null} for no value), "
+            "or re-export the run with `lens export`",
+        )
+
+    def convert(s: pd.Series) -> pd.Series:
+        return conform(pd.DataFrame({col.name: s}), [col])[col.name]
+
+    present = raw.notna().to_numpy()
+    if col.type == "bool" and raw.dtype == object:
+        for pos, v in enumerate(raw.tolist()):
+            if (
+                present[pos]
+                and not isinstance(v, bool)
+                and str(v).strip().lower() not in _BOOL_TEXT
+            ):
+                raise bad(pos, "is not true or false")
+    try:
+        out = convert(raw)
+    except (ValueError, TypeError, OverflowError):
+        for pos in range(len(raw)):  # find the first value that cannot be converted
+            try:
+                one = convert(raw.iloc[pos : pos + 1])
+            except (ValueError, TypeError, OverflowError):
+                raise bad(pos, f"is not a valid {col.type}") from None
+            if present[pos] and one.isna().all():
+                raise bad(pos, f"is not a valid {col.type}") from None
+        raise
+    lost = present & out.isna().to_numpy()  # a value that conversion made null
+    if lost.any():
+        raise bad(int(lost.argmax()), f"is not a valid {col.type}")
+    if not col.nullable and not present.all():
+        raise bad(int((~present).argmax()), "is missing, and the column is required")
+    allowed = ENUMS.get(col.name)
+    if allowed is not None:
+        unknown = present & ~raw.astype("object").isin(allowed).to_numpy()
+        if unknown.any():
+            raise bad(int(unknown.argmax()), f"is not one of {', '.join(allowed)}")
+    return out
 
 
 # runs --------------------------------------------------------------------------------------

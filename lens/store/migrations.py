@@ -5,6 +5,12 @@ Each migration is a file ``lens/store/migrations/NNNN_name.py`` defining
 listed in ``_lens_migrations`` (one transaction per migration, recorded in the same
 transaction), so re-running is a no-op and a database from any earlier migration upgrades.
 
+Several processes may open a fresh database at once (a fleet of ``lens run``s, a test
+matrix). Each migration's transaction therefore holds the database's one migration lock
+-- SQLite: ``BEGIN IMMEDIATE`` (the single writer lock, waited for via busy_timeout);
+PostgreSQL: ``pg_advisory_xact_lock`` -- and re-reads the applied set under it, so a
+migration another process applied meanwhile is skipped, never run twice.
+
 Migrations freeze the columns they create by name (0001 lists the columns of its day);
 types come from the record. Adding a record field therefore needs a new migration calling
 ``add_columns``; a test compares the migrated database with lens.store.schema.
@@ -12,9 +18,10 @@ types come from the record. Adding a record field therefore needs a new migratio
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +34,8 @@ from lens.errors import StoreError
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 APPLIED_TABLE = "_lens_migrations"
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.py$")
+# PostgreSQL advisory lock id of lens migrations (any constant 64-bit value; "lensmigr").
+PG_LOCK_KEY = int.from_bytes(b"lensmigr", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 _applied = sa.Table(
     APPLIED_TABLE,
@@ -66,30 +75,55 @@ def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
 
 
 def applied(conn: sa.Connection) -> list[str]:
-    """Names of migrations already applied to this database."""
-    _applied.create(conn, checkfirst=True)
+    """Names of migrations already applied to this database (creates the applied table)."""
+    # IF NOT EXISTS, not checkfirst: check-then-create races with another process.
+    conn.execute(sa.schema.CreateTable(_applied, if_not_exists=True))
     return [row[0] for row in conn.execute(sa.select(_applied.c.name).order_by(_applied.c.name))]
+
+
+def _applied_unlocked(engine: sa.Engine) -> set[str]:
+    """The applied set read without the lock or any write: a hint that lets opening an
+    up-to-date database skip the writer lock (the locked re-read decides)."""
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table(APPLIED_TABLE):
+            return set()
+        return set(conn.execute(sa.select(_applied.c.name)).scalars())
+
+
+@contextlib.contextmanager
+def locked(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A transaction holding the database's migration lock (one holder at a time)."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            # pysqlite runs DDL outside transactions unless one is open: open it, so a
+            # failing migration leaves no half-made tables behind. IMMEDIATE takes the write
+            # lock now (waiting for it), instead of failing "database is locked" when a read
+            # transaction later tries to write.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif conn.dialect.name == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(PG_LOCK_KEY)))
+        yield conn
 
 
 def migrate(
     engine: sa.Engine, *, directory: Path = MIGRATIONS_DIR, upto: str | None = None
 ) -> list[str]:
-    """Apply pending migrations (up to and including number/name ``upto``); return their names."""
+    """Apply pending migrations (up to and including number/name ``upto``); return their names.
+
+    Safe to run from several processes at once: only the process that applies a migration
+    lists it in its return value.
+    """
+    wanted = [m for m in discover(directory) if upto is None or m.name[:4] <= upto[:4]]
+    hint = _applied_unlocked(engine)  # errors here (cannot connect) are not a migration's
     done: list[str] = []
-    with engine.begin() as conn:
-        already = set(applied(conn))
-    for mig in discover(directory):
-        if upto is not None and mig.name[:4] > upto[:4]:
-            break
-        if mig.name in already:
+    for mig in wanted:
+        if mig.name in hint:
             continue
         module = mig.load()
         try:
-            with engine.begin() as conn:
-                if conn.dialect.name == "sqlite":
-                    # pysqlite runs DDL outside transactions unless one is open: open it,
-                    # so a failing migration leaves no half-made tables behind.
-                    conn.exec_driver_sql("BEGIN")
+            with locked(engine) as conn:
+                if mig.name in applied(conn):
+                    continue  # another process applied it while we waited for the lock
                 module.up(conn)
                 conn.execute(
                     _applied.insert().values(

@@ -31,7 +31,7 @@ from lens.errors import NotFoundError, StoreError
 from lens.probe.record import CHUNK_FIELDS, REQUEST_FIELDS, ChunkTiming, RequestRecord
 from lens.store.base import RunInfo
 from lens.store.migrations import migrate
-from lens.store.paths import is_url, resolve_db
+from lens.store.paths import display_db, is_url, resolve_db
 from lens.store.schema import CHUNK_NAMES, CHUNKS, REQUEST_NAMES, REQUESTS, RUNS
 from lens.store.writer import BackgroundWriter, Item
 
@@ -57,10 +57,12 @@ def _sqlite_ts(value: datetime | None) -> str | None:
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
+    # busy_timeout first: switching a fresh file to WAL needs a lock that another process
+    # opening the same new database may hold for a moment.
+    cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
 
 
@@ -89,6 +91,16 @@ def to_url(url_or_path: str | os.PathLike[str]) -> str:
     return f"sqlite:///{path.resolve()}"
 
 
+def _without_secret(exc: BaseException, url: str) -> str:
+    """An exception's text with the URL (some parse errors quote it) and password masked."""
+    text = str(exc).replace(url, display_db(url))
+    try:
+        password = sa.engine.make_url(url).password if is_url(url) else None
+    except (sa.exc.ArgumentError, ValueError):
+        password = None
+    return text.replace(str(password), "***") if password else text
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -104,6 +116,7 @@ class SQLStore:
 
     def __init__(self, url: str, *, writer_batch: int = 1000) -> None:
         self.url = url
+        self.display_url = display_db(url)  # what messages show: the password masked
         try:
             self.engine = sa.create_engine(url)
             if self.engine.dialect.name == "sqlite":
@@ -111,9 +124,10 @@ class SQLStore:
             migrate(self.engine)
         except StoreError:
             raise
-        except (sa.exc.SQLAlchemyError, ImportError, OSError) as exc:
+        except (sa.exc.SQLAlchemyError, ImportError, OSError, ValueError) as exc:
+            # ValueError: a URL SQLAlchemy cannot take apart (e.g. a port that is no number)
             raise StoreError(
-                f"cannot open the results store {sa.engine.make_url(url).render_as_string(hide_password=True) if is_url(url) else url}: {exc}",
+                f"cannot open the results store {self.display_url}: {_without_secret(exc, url)}",
                 hint="check --db / LENS_DB: a writable file path or a valid SQLAlchemy URL",
             ) from None
         self._writer_batch = writer_batch
@@ -163,7 +177,7 @@ class SQLStore:
                 .values(status=status, skipped=skipped, finished_at=datetime.now(UTC))
             )
         if res.rowcount == 0:
-            raise NotFoundError(f"no run {run_id!r} in {self.url}")
+            raise NotFoundError(f"no run {run_id!r} in {self.display_url}")
 
     def set_finished_at(self, run_id: str, finished_at: datetime | None) -> None:
         """Overwrite a run's finish time (imports keep the original one)."""
@@ -322,7 +336,9 @@ class SQLStore:
                     sa.select(RUNS.c.run_id).order_by(RUNS.c.started_at.desc()).limit(1)
                 ).scalar()
                 if found is None:
-                    raise NotFoundError(f"no runs in {self.url}", hint="fire one with `lens run`")
+                    raise NotFoundError(
+                        f"no runs in {self.display_url}", hint="fire one with `lens run`"
+                    )
                 return str(found)
             exact = conn.execute(sa.select(RUNS.c.run_id).where(RUNS.c.run_id == run_id)).scalar()
             if exact is not None:
@@ -339,7 +355,7 @@ class SQLStore:
             return str(matches[0])
         if not matches:
             raise NotFoundError(
-                f"no run {run_id!r} in {self.url}", hint="list runs with `lens runs`"
+                f"no run {run_id!r} in {self.display_url}", hint="list runs with `lens runs`"
             )
         raise NotFoundError(
             f"run id prefix {run_id!r} is ambiguous: {', '.join(matches[:5])}",

@@ -35,6 +35,8 @@ FLAG_CASES = [
     ("demo with provider", ["--demo", *SIM], r"--demo: --demo fires at the built-in simulator; it cannot be combined"),
     ("zero shards", [*SIM, "--shards", "0"], r"--shards: must be a positive integer, got 0"),
     ("empty regions", [*SIM, "--regions", ","], r"--regions: no region given"),
+    ("prometheus port too big", [*SIM, "--prometheus", "99999"], r"--prometheus: port must be 0-65535, got 99999\n  fix: give a free TCP port, or 0"),
+    ("negative prometheus port", [*SIM, "--prometheus", "-1"], r"--prometheus: port must be 0-65535, got -1"),
 ]  # fmt: skip
 
 

@@ -85,3 +85,47 @@ def test_cache_modes() -> None:
     with pytest.raises(ConfigError):
         apply_cache_mode("q", "weird")
     assert len(prompt_hash("x")) == 16
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".txt"])
+def test_non_utf8_prompt_file_names_file_offset_and_fix(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"latin1{suffix}"
+    good = (
+        (json.dumps({"id": "a", "text": "ok"}) + "\n").encode() if suffix == ".jsonl" else b"ok\n"
+    )
+    bad_line = '{"id": "b", "text": "caf\xe9"}\n' if suffix == ".jsonl" else "caf\xe9\n"
+    path.write_bytes(good + bad_line.encode("latin-1"))
+    offset = len(good) + bad_line.index("\xe9")
+    with pytest.raises(ConfigError) as ei:
+        load_prompts(PromptSpec(file=str(path)))
+    msg = str(ei.value)
+    assert str(path) in msg and "prompts.file" in msg
+    assert f"byte offset {offset}" in msg and "0xe9" in msg and "line 2" in msg
+    assert "save the file as UTF-8" in msg
+
+
+def test_non_utf8_named_set_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "bad.jsonl").write_bytes(b'{"id": "a", "text": "\xff"}\n')
+    monkeypatch.setenv("LENS_DATA_DIR", str(tmp_path))
+    with pytest.raises(ConfigError, match=r"prompts\.set: not UTF-8.*byte offset 21"):
+        load_prompts(PromptSpec(set="bad"))
+
+
+def test_unreadable_prompt_file_is_a_config_error(tmp_path: Path) -> None:
+    # A regular file whose read fails with EIO (works as root, unlike chmod 000).
+    link = tmp_path / "mem.txt"
+    link.symlink_to("/proc/self/mem")
+    with pytest.raises(ConfigError, match=r"mem\.txt: prompts\.file: cannot read the prompt file"):
+        load_prompts(PromptSpec(file=str(link)))
+
+
+def test_jsonl_keeps_line_separator_characters_inside_strings(tmp_path: Path) -> None:
+    path = tmp_path / "u.jsonl"
+    path.write_text(
+        '{"id": "a", "text": "x\u2028y"}\r\n{"id": "b", "text": "z"}\n', encoding="utf-8"
+    )
+    got = load_prompts(PromptSpec(file=str(path)))
+    assert [(p.id, p.text) for p in got] == [("a", "x\u2028y"), ("b", "z")]

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lens.store.paths import default_db_path, is_url, resolve_db
+import pytest
+
+from lens.store.paths import default_db_path, display_db, is_url, resolve_db
 
 
 def test_default_path_is_xdg_data_home_or_local_share() -> None:
@@ -25,3 +27,25 @@ def test_flag_beats_env_beats_default() -> None:
 def test_urls_are_recognised() -> None:
     assert is_url("postgresql+psycopg://u@h/db") and is_url("sqlite:///x.db")
     assert not is_url("/tmp/x.db")
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        ("postgresql://user:pw@host/db", "postgresql://user:***@host/db"),
+        ("postgresql+psycopg://u:p%40ss@h:5432/x", "postgresql+psycopg://u:***@h:5432/x"),
+        ("postgresql://u:p@ss@h/db", "postgresql://u:***@h/db"),  # unencoded "@" in it
+        ("postgresql://u:pa/ss@h/db", "postgresql://u:***@h/db"),
+        ("postgresql://u:pw@h:notaport/db", "postgresql://u:***@h:notaport/db"),  # unparseable
+        ("postgresql://u@h/db?password=pw2&sslmode=require", "postgresql://u@h/db?password=***&sslmode=require"),
+        ("postgresql://u@h/db", "postgresql://u@h/db"),
+        ("sqlite:////tmp/a@b.db", "sqlite:////tmp/a@b.db"),
+        ("/tmp/x:y@z.db", "/tmp/x:y@z.db"),  # a path is shown as it is
+    ],
+)  # fmt: skip
+def test_display_db_masks_passwords_only(given: str, shown: str) -> None:
+    assert display_db(given) == shown
+
+
+def test_display_db_takes_path_objects() -> None:
+    assert display_db(Path("/data/lens.db")) == "/data/lens.db"
