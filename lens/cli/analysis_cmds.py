@@ -162,12 +162,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=f"{args.cand} vs {args.base}")
+    from lens.cli.render import plain
+
+    t = Table(title=plain(f"{args.cand} vs {args.base}"))
     for c in cols:
         t.add_column(c, justify="left" if c in ("metric", "stat", "verdict") else "right")
     style = {"regressed": "red", "improved": "green"}
     for row in table[cols].itertuples(index=False):
-        cells = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in row]
+        cells = [plain(f"{v:.4g}" if isinstance(v, float) else v) for v in row]
         t.add_row(*cells, style=style.get(row.verdict))
     console = Console(file=sys.stdout, width=200)
     console.print(t)

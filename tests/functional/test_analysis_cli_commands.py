@@ -129,3 +129,18 @@ def test_run_ids_resolve_in_a_real_store(tmp_path: Path) -> None:
                 "--metric", "ttft_ms", "--percentile", "50"])
     assert res.code == 0, res.err
     assert "regressed" in res.out
+
+
+def test_compare_table_shows_bracketed_file_names_verbatim(db: Path, tmp_path: Path) -> None:
+    from lens.analysis.frames import load
+    from lens.probe.record import REQUEST_FIELDS
+    from lens.store.files import write_frame
+
+    odd = tmp_path / "[eu] nightly"
+    odd.mkdir()
+    write_frame(load(db, runs="base"), odd / "base.parquet", "parquet", REQUEST_FIELDS)
+    write_frame(load(db, runs="slow"), odd / "slow.parquet", "parquet", REQUEST_FIELDS)
+    res = lens(["compare", str(odd / "base.parquet"), str(odd / "slow.parquet"),
+                "--metric", "ttft_ms", "--percentile", "95"])  # fmt: skip
+    assert res.code == 0, res.err
+    assert "[eu] nightly" in res.out.replace("\n", "")
