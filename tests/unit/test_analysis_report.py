@@ -19,7 +19,7 @@ def test_scheduled_runs_get_a_time_series_with_change_points() -> None:
     for day in range(8):
         recs += make_records(60, run_id=f"d{day}", seed=day, start=T0 + timedelta(days=day),
                              ttft_scale=2.0 if day >= 4 else 1.0)
-    recs += make_records(20, run_id="sim-run", seed=99, provider="sim", model="sim-small",
+    recs += make_records(20, run_id="sim-run", seed=99, provider="vllm", model="private-small",
                          target="sim", start=T0 + timedelta(days=8))
     rep = build_report(records_to_frame(recs), title="nightly <runs>")
     assert "ttft_over_time" in rep.charts
@@ -28,7 +28,7 @@ def test_scheduled_runs_get_a_time_series_with_change_points() -> None:
     assert len(cps) == 1 and cps["index"].iloc[0] == 4
     assert cps["time"].iloc[0] == pd.Timestamp(T0 + timedelta(days=4))
     assert "Cost (USD)" in titles
-    assert any("sim/sim-small (20 rows)" in n for n in rep.notes)  # unpriced, by name
+    assert any("vllm/private-small (20 rows)" in n for n in rep.notes)  # unpriced, by name
     html = render_html(rep)
     assert "<title>nightly &lt;runs&gt;</title>" in html  # escaped
     assert not re.search(r"<script[^>]+src=", html)
