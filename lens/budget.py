@@ -29,7 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from lens.config import BurstSpec, TargetSpec
+from lens.config import PRICE_PROVIDER_IDS, BurstSpec, TargetSpec
 from lens.errors import BudgetExceededError, ConfigError, LensError, StoreError
 from lens.probe.record import ChunkTiming, RequestRecord
 
@@ -37,17 +37,6 @@ log = logging.getLogger(__name__)
 
 THRESHOLDS: tuple[float, ...] = (0.5, 0.8, 1.0)
 FREE_PROVIDERS = frozenset({"sim", "vllm", "llamacpp", "ollama"})
-# lens provider name -> genai-prices provider id.
-_PRICE_PROVIDER = {
-    "openai": "openai",
-    "openai_responses": "openai",
-    "anthropic": "anthropic",
-    "gemini": "google",
-    "bedrock": "aws",
-    "groq": "groq",
-    "openrouter": "openrouter",
-    "azure": "azure",
-}
 
 
 class BudgetMetrics(Protocol):
@@ -65,7 +54,7 @@ def _model_price(provider: str, model: str) -> Any:
     from genai_prices import Usage, calc_price
 
     probe = Usage(input_tokens=1, output_tokens=1)
-    pid = _PRICE_PROVIDER.get(provider)
+    pid = PRICE_PROVIDER_IDS.get(provider)
     try:
         return calc_price(probe, model, provider_id=pid).model_price
     except LookupError:

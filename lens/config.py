@@ -44,6 +44,18 @@ PROVIDERS: dict[str, ProviderInfo] = {
     "azure": ProviderInfo("openai_compat", None, ("AZURE_OPENAI_API_KEY",)),
     "sim": ProviderInfo("openai_chat", None, ()),
 }
+# lens provider name -> genai-prices provider id (others are matched by endpoint URL, if at
+# all). Used by the cost model and by budget estimates.
+PRICE_PROVIDER_IDS: dict[str, str] = {
+    "openai": "openai",
+    "openai_responses": "openai",
+    "anthropic": "anthropic",
+    "gemini": "google",
+    "bedrock": "aws",
+    "groq": "groq",
+    "openrouter": "openrouter",
+    "azure": "azure",
+}
 DIALECTS: tuple[str, ...] = (
     "openai_chat",
     "openai_responses",

@@ -71,6 +71,16 @@ _FIELDS: dict[str, str] = {
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+def _json_env(text: str) -> Any:
+    """A JSON environment value; blank means an empty object."""
+    if not text.strip():
+        return {}
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg})") from None
+
+
 @dataclass(frozen=True)
 class UrlPrefix:
     """One allow-list entry, parsed: scheme, exact host, port, and a path prefix."""
@@ -178,12 +188,7 @@ class Settings(BaseModel):
     @classmethod
     def _json_object(cls, v: Any) -> Any:
         if isinstance(v, str):
-            if not v.strip():
-                return {}
-            try:
-                v = json.loads(v)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"not valid JSON ({exc.msg})") from None
+            v = _json_env(v)
             if not isinstance(v, dict) or not all(
                 isinstance(k, str) and isinstance(x, str) for k, x in v.items()
             ):
@@ -194,12 +199,7 @@ class Settings(BaseModel):
     @classmethod
     def _key_urls_json(cls, v: Any) -> Any:
         if isinstance(v, str):
-            if not v.strip():
-                return {}
-            try:
-                v = json.loads(v)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"not valid JSON ({exc.msg})") from None
+            v = _json_env(v)
         if not isinstance(v, dict) or not all(
             isinstance(k, str) and isinstance(x, list | tuple) and all(isinstance(u, str) for u in x)
             for k, x in v.items()

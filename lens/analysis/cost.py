@@ -42,19 +42,10 @@ import numpy as np
 import pandas as pd
 
 from lens.analysis.prices import GpuHourPrice, PriceOverrides, TokenPrice, load_overrides
+from lens.config import PRICE_PROVIDER_IDS
 from lens.errors import AnalysisError
 
-# lens provider name -> genai-prices provider id (others: matched by endpoint URL, if at all)
-PROVIDER_IDS: dict[str, str] = {
-    "openai": "openai",
-    "openai_responses": "openai",
-    "anthropic": "anthropic",
-    "gemini": "google",
-    "bedrock": "aws",
-    "groq": "groq",
-    "openrouter": "openrouter",
-    "azure": "azure",
-}
+PROVIDER_IDS = PRICE_PROVIDER_IDS  # lens provider -> genai-prices provider id
 _BASIS = 1_000_000
 REFUSED: tuple[str, ...] = ("http_error", "rate_limited", "overloaded", "network")
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lens.errors import ConfigError
+from lens.errors import ConfigError, require
 
 # sinks and progress ------------------------------------------------------------------------
 
@@ -257,13 +257,9 @@ def _ensure_stored(spec: Any, store: Any, result: Any, run_id: str) -> None:
 def exporter_sinks(args: argparse.Namespace) -> list[Any]:
     sinks: list[Any] = []
     if args.prometheus is not None or args.pushgateway:
-        try:
-            from lens.exporters.prometheus import PrometheusSink
-        except ImportError as exc:
-            raise ConfigError(
-                f"Prometheus export is not available ({exc})", source="--prometheus",
-                hint="pip install 'llm-latency-lens[prometheus]'",
-            ) from None  # fmt: skip
+        require("prometheus_client", "prometheus")  # names the extra to install
+        from lens.exporters.prometheus import PrometheusSink
+
         sink = PrometheusSink()
         if args.prometheus is not None:
             port = sink.serve(args.prometheus)
@@ -273,13 +269,9 @@ def exporter_sinks(args: argparse.Namespace) -> list[Any]:
             )
         sinks.append(sink)
     if args.otlp:
-        try:
-            from lens.exporters.otel import OtelSink
-        except ImportError as exc:
-            raise ConfigError(
-                f"OpenTelemetry export is not available ({exc})", source="--otlp",
-                hint="pip install 'llm-latency-lens[otel]'",
-            ) from None  # fmt: skip
+        require("opentelemetry.sdk", "otel")
+        from lens.exporters.otel import OtelSink
+
         sinks.append(OtelSink(args.otlp))
     return sinks
 
