@@ -21,7 +21,7 @@ import pandas as pd
 
 from lens.analysis import frames
 from lens.analysis.frames import conform, load
-from lens.probe.record import REQUEST_FIELDS
+from lens.record import REQUEST_FIELDS
 
 
 def synthetic(n: int, seed: int = 0) -> pd.DataFrame:

@@ -16,9 +16,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from lens.probe.record import ChunkTiming, RequestRecord
+from lens.record import ChunkTiming, RequestRecord
 from lens.store.base import RunInfo
-from lens.store.sqlite import open_store
+from lens.store.sql import open_store
 
 TARGET_ROWS_PER_S = 20_000
 

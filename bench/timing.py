@@ -120,7 +120,7 @@ STREAM_S = 1.3  # about one bench stream: 50 ms TTFT + 24 x 50 ms gaps (+ jitter
 
 
 def _spec(url: str, profile: str, level: int, requests: int, shape: str = "burst") -> Any:
-    from lens.config import spec_from_dict
+    from lens.spec import spec_from_dict
 
     if shape == "ramp" and level > 1:
         # Open loop: arrivals spread evenly at the rate that keeps ``level`` streams in flight.

@@ -10,21 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import getpass
-import secrets
 import socket
-import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from lens.config import BurstSpec, spec_from_dict
-from lens.probe.record import BurstResult
+from lens.record import BurstResult, new_run_id
+from lens.spec import BurstSpec, spec_from_dict
 from lens.store.base import RunInfo, Store
-
-
-def new_run_id() -> str:
-    """A sortable, unique run id: UTC time + 6 random hex digits."""
-    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
 def _user() -> str:
@@ -76,7 +69,7 @@ def fire(
     own = store is None
     if store is None:
         from lens.store.paths import resolve_db
-        from lens.store.sqlite import open_store
+        from lens.store.sql import open_store
 
         store = open_store(resolve_db(db))
     run_id = run_id or new_run_id()

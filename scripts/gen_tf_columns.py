@@ -31,7 +31,7 @@ def _template_safe(text: str) -> str:
 
 def render() -> str:
     """The generated file's exact text (stable order, trailing newline)."""
-    from lens.probe.record import CHUNK_FIELDS, REQUEST_FIELDS
+    from lens.record import CHUNK_FIELDS, REQUEST_FIELDS
     from lens.store import lake_schema
 
     docs = {"requests": {c.name: c.doc for c in REQUEST_FIELDS}, "chunks": {c.name: c.doc for c in CHUNK_FIELDS}}
@@ -45,7 +45,7 @@ def render() -> str:
     doc = {
         "//": (
             "GENERATED from lens/store/lake_schema.py by scripts/gen_tf_columns.py; do not edit. "
-            "Change the record (lens/probe/record.py), then run: .venv/bin/python scripts/gen_tf_columns.py"
+            "Change the record (lens/record/columns.py), then run: .venv/bin/python scripts/gen_tf_columns.py"
         ),
         "locals": {
             "lake_tables": tables,

@@ -37,13 +37,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lens.config import spec_from_dict  # noqa: E402
+from lens.spec import spec_from_dict  # noqa: E402
 from lens.fleet import fire  # noqa: E402
 from lens.fleet.local import LocalFleet  # noqa: E402
-from lens.probe.record import REQUEST_FIELDS  # noqa: E402
+from lens.record import REQUEST_FIELDS  # noqa: E402
 from lens.sim import start_sim_in_thread  # noqa: E402
 from lens.store.files import export_run, write_frame  # noqa: E402
-from lens.store.sqlite import open_store  # noqa: E402
+from lens.store.sql import open_store  # noqa: E402
 
 REGIONS = ("us-east-1", "eu-west-1", "ap-south-1")
 HISTORY_REGIONS = ("us-east-1", "eu-west-1")

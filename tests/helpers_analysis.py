@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from lens.analysis.frames import chunks_to_frame, records_to_frame
-from lens.probe.record import CHUNK_FIELDS, REQUEST_FIELDS, ChunkTiming, RequestRecord
+from lens.record import CHUNK_FIELDS, REQUEST_FIELDS, ChunkTiming, RequestRecord
 
 T0 = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 

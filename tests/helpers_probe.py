@@ -18,9 +18,9 @@ from typing import Any
 
 from aiohttp import web
 
-from lens.config import TargetSpec
 from lens.probe.dialects.base import HttpRequest, RawEvent
-from lens.probe.record import Delta, Usage
+from lens.record import Delta, Usage
+from lens.spec import TargetSpec
 
 
 class FakeFramer:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lens.probe.dialects.base import Dialect, Framer, RawEvent
-from lens.probe.record import Delta, Usage
+from lens.record import Delta, Usage
 
 STREAMS = Path(__file__).parent / "data" / "streams"
 SPLITS = ("whole", "bytes", "random")

@@ -33,9 +33,9 @@ import boto3  # noqa: E402
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator  # noqa: E402
 
 from lambdas.runner.settings import Settings, SettingsError, url_allowed  # noqa: E402
-from lens.config import BurstSpec, spec_from_dict  # noqa: E402
 from lens.errors import LensError, SecurityError  # noqa: E402
-from lens.probe.record import ChunkTiming, RequestRecord  # noqa: E402
+from lens.record import ChunkTiming, RequestRecord  # noqa: E402
+from lens.spec import BurstSpec, spec_from_dict  # noqa: E402
 
 log = logging.getLogger("lens.runner")
 log.setLevel(logging.INFO)
@@ -496,7 +496,7 @@ def run(event: Mapping[str, Any], context: Any, *, state: Container | None = Non
     except LensError as exc:
         burst_error = str(exc)
     except Exception as exc:  # still write what was measured before the failure
-        from lens.probe.scrub import scrub
+        from lens.redact.secrets import scrub
 
         burst_error = scrub(f"burst failed: {type(exc).__name__}: {exc}", list(api_keys.values()), limit=500)
     duration_ms = round((time.perf_counter() - t0) * 1000, 3)
@@ -523,7 +523,7 @@ def run(event: Mapping[str, Any], context: Any, *, state: Container | None = Non
                 create_missing=settings.glue_create_tables,
             )
         except Exception as exc:  # the measurements go back inline instead of being lost
-            from lens.probe.scrub import scrub
+            from lens.redact.secrets import scrub
 
             write_error = scrub(
                 f"writing the shard to s3://{settings.results_bucket} failed: {type(exc).__name__}: {exc}",
@@ -598,7 +598,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         log.warning("refused: %s", exc)
         return {"ok": False, "error": str(exc), **base}
     except Exception as exc:  # last line of defence: the type and a scrubbed message only
-        from lens.probe.scrub import scrub
+        from lens.redact.secrets import scrub
 
         msg = scrub(f"{type(exc).__name__}: {exc}", list((state.api_keys or {}).values()), limit=500)
         log.error("runner failed: %s", msg)

@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from lens.config import PROVIDERS
+from lens.spec import PROVIDERS
 
 # The environment contract with terraform/modules/runner (its contract test reads this).
 ENV_VARS: tuple[str, ...] = (

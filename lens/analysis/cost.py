@@ -1,6 +1,6 @@
 """Price request rows: genai-prices (bundled data, no network), then overrides.
 
-Token accounting per row (record semantics, lens.probe.record):
+Token accounting per row (record semantics, lens.record):
 
 - ``input_tokens`` is the whole prompt *including* cache reads and writes (OpenAI's
   ``prompt_tokens`` convention, which genai-prices also uses). A row whose cached + cache
@@ -42,8 +42,8 @@ import numpy as np
 import pandas as pd
 
 from lens.analysis.prices import GpuHourPrice, PriceOverrides, TokenPrice, load_overrides
-from lens.config import PRICE_PROVIDER_IDS
 from lens.errors import AnalysisError
+from lens.spec import PRICE_PROVIDER_IDS
 
 PROVIDER_IDS = PRICE_PROVIDER_IDS  # lens provider -> genai-prices provider id
 _BASIS = 1_000_000

@@ -60,7 +60,7 @@ def _resolve_run_id(ref: str, db: str | None) -> str:
             con.close()
         if exact:
             return ref
-    from lens.store.sqlite import open_store
+    from lens.store.sql import open_store
 
     store = open_store(src)
     try:

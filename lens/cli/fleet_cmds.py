@@ -69,8 +69,8 @@ def _scheduler(region: str) -> Any:
 
 
 def _create(args: argparse.Namespace) -> int:
-    from lens.config import load_spec
     from lens.fleet.schedules import create_schedule
+    from lens.spec import load_spec
 
     cfg = _config()
     spec = load_spec(args.spec)
@@ -107,8 +107,8 @@ def _delete(args: argparse.Namespace) -> int:
 
 
 def _fleet_run(args: argparse.Namespace) -> int:
-    from lens.config import load_spec
     from lens.fleet import fire
+    from lens.spec import load_spec
 
     spec = load_spec(args.spec)
     regions = _regions(args.regions)
@@ -120,7 +120,7 @@ def _fleet_run(args: argparse.Namespace) -> int:
         fleet = invoker = LocalFleet(regions).start()
     store = None
     if args.db:
-        from lens.store.sqlite import open_store
+        from lens.store.sql import open_store
 
         store = open_store(args.db)
 

@@ -47,7 +47,7 @@ def register(sub: Any) -> None:
 def cmd_prune(args: argparse.Namespace) -> int:
     from lens.store.paths import resolve_db
     from lens.store.retention import get_retention, prune, set_retention
-    from lens.store.sqlite import open_store
+    from lens.store.sql import open_store
 
     store = open_store(resolve_db(args.db))
     try:

@@ -14,7 +14,6 @@ import contextlib
 import time
 from typing import Any
 
-from lens.api import new_run_id
 from lens.cli.run_fire import (
     apply_retention,
     check_budget_flags,
@@ -24,6 +23,7 @@ from lens.cli.run_fire import (
 )
 from lens.cli.run_spec import build_spec, demo_targets, embedded_sim, preflight, sim_base_url
 from lens.errors import ConfigError
+from lens.record import new_run_id
 
 
 def register(sub: Any) -> None:
@@ -127,7 +127,7 @@ def _validate_args(args: argparse.Namespace) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from lens.cli.render import esc, stderr_console
     from lens.store.paths import display_db, resolve_db
-    from lens.store.sqlite import open_store
+    from lens.store.sql import open_store
 
     err = stderr_console()
     _validate_args(args)

@@ -102,7 +102,7 @@ class _Tally:
 
 def _planned(spec: Any) -> int | None:
     """Requests the whole burst would send (warm-up included); None when duration-bound."""
-    from lens.probe.loadshape import planned_requests
+    from lens.workload.loadshape import planned_requests
 
     per_target = planned_requests(spec.load)
     return None if per_target is None else (per_target + spec.warmup) * len(spec.targets)
@@ -280,7 +280,7 @@ def check_budget_flags(spec: Any, args: argparse.Namespace, store: Any, sinks: l
     if args.budget_usd is None and args.daily_budget_usd is None:
         return
     try:
-        from lens.budget import check_budget
+        from lens.burst.budget import check_budget
     except ImportError as exc:
         raise ConfigError(
             f"budgets are not available in this installation ({exc})", source="--budget-usd"

@@ -165,7 +165,7 @@ def build_spec(
     args: argparse.Namespace, *, demo_targets: list[dict[str, Any]] | None = None
 ) -> tuple[Any, set[str], str]:
     """(BurstSpec, field paths set by flags, source name); errors name the file or flag."""
-    from lens.config import read_mapping, spec_from_dict
+    from lens.spec import read_mapping, spec_from_dict
 
     if args.spec:
         data = read_mapping(args.spec)
@@ -190,7 +190,7 @@ def build_spec(
 def preflight(spec: Any, touched: set[str], source: str) -> None:
     """Fail before anything is stored: prompts resolvable, API keys present."""
     try:
-        from lens.prompts import load_prompts
+        from lens.workload.prompts import load_prompts
 
         load_prompts(spec.prompts)
     except ImportError:

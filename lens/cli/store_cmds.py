@@ -62,7 +62,7 @@ def register(sub: Any) -> None:
 
 def _open(args: argparse.Namespace) -> tuple[Any, str]:
     from lens.store.paths import resolve_db
-    from lens.store.sqlite import open_store
+    from lens.store.sql import open_store
 
     db = resolve_db(args.db)
     return open_store(db), db
@@ -70,8 +70,8 @@ def _open(args: argparse.Namespace) -> tuple[Any, str]:
 
 def cmd_runs(args: argparse.Namespace) -> int:
     from lens.cli.render import dump_json, esc, runs_table, stdout_console
+    from lens.record import run_info_dict
     from lens.store.paths import display_db
-    from lens.store.sqlite import run_info_dict
 
     store, db = _open(args)
     try:

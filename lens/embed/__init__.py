@@ -28,7 +28,7 @@ from typing import Any
 from lens.embed.core import Call, Profiler
 from lens.embed.sampling import Sampler, SampleRule
 from lens.embed.sink import EmbedSink, TextSample
-from lens.probe.record import RequestRecord
+from lens.record import RequestRecord
 from lens.store.base import RecordSink
 
 __all__ = [

@@ -28,8 +28,8 @@ from lens.embed.sampling import Sampler
 from lens.embed.sink import EmbedSink, TextSample
 from lens.embed.wire import DEFAULT_PROVIDER, detect_dialect, nonstream_deltas, request_info
 from lens.probe.measure import Measurement
-from lens.probe.record import RequestRecord
-from lens.probe.scrub import ERROR_TEXT_LIMIT, scrub
+from lens.record import RequestRecord
+from lens.redact.secrets import ERROR_TEXT_LIMIT, scrub
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +146,8 @@ class Call:
         self, prof: Profiler, dialect: str, parts: Any, request_id: str, model: str,
         prompt: str | None, t_ns: int | None,
     ) -> None:  # fmt: skip
-        from lens.privacy import prompt_hash
         from lens.probe.dialects import get_dialect
+        from lens.redact.pii import prompt_hash
 
         self.prof = prof
         self.dialect = dialect
@@ -395,7 +395,7 @@ def _ratelimit_json(headers: Mapping[str, str]) -> str | None:
 
 def _classify(exc: BaseException) -> tuple[str, str]:
     """(status, scrubbed message) for an exception raised by httpx or aiohttp."""
-    from lens.probe.scrub import scrub
+    from lens.redact.secrets import scrub
 
     name = type(exc).__name__
     text = scrub(f"{name}: {exc}", limit=ERROR_TEXT_LIMIT) or name

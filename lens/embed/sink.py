@@ -12,7 +12,7 @@ exporter can never make the application wait. The writer thread fans each batch 
 A failing destination is counted in ``errors[name]`` and logged once per destination;
 its exception never propagates. Text: by default none is kept (records carry
 ``prompt_hash`` and ``output_chars`` only). With ``keep_text=True`` the prompt and
-response text of each request pass through :func:`lens.privacy.redact` and go to the
+response text of each request pass through :func:`lens.redact.pii.redact` and go to the
 store's separate ``text_samples`` table.
 """
 
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from lens.probe.record import ChunkTiming, RequestRecord
+from lens.record import ChunkTiming, RequestRecord
 from lens.store.base import RecordSink, RunInfo
 
 log = logging.getLogger(__name__)
@@ -176,7 +176,7 @@ class EmbedSink:
     def _open_store(self) -> Any:
         if self._store is None and self._store_arg is not None:
             if self._owns_store:
-                from lens.store.sqlite import open_store
+                from lens.store.sql import open_store
 
                 self._store = open_store(self._store_arg)
                 self._apply_retention(self._store)
@@ -231,7 +231,7 @@ class EmbedSink:
         self.delivered += len(batch)
 
     def _write_text(self, store: Any, batch: list[Item]) -> None:
-        from lens.privacy import redact
+        from lens.redact.pii import redact
         from lens.store.extra_tables import TEXT_SAMPLES
 
         rows = [

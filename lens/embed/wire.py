@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from lens.probe.record import Delta, Usage
+from lens.record import Delta, Usage
 
 __all__ = ["DEFAULT_PROVIDER", "detect_dialect", "nonstream_deltas", "request_info"]
 

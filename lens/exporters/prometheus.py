@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from lens.errors import ConfigError, LensError, require
-from lens.probe.record import ChunkTiming, RequestRecord
+from lens.record import ChunkTiming, RequestRecord
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -107,8 +107,8 @@ class BoundedLabels:
 
 
 def default_pricer(record: RequestRecord) -> Decimal | None:
-    """Price one request with lens.budget's cost model; None when it cannot be priced."""
-    from lens.budget import price_request
+    """Price one request with lens.burst.budget's cost model; None when it cannot be priced."""
+    from lens.burst.budget import price_request
 
     return price_request(
         record.provider,
@@ -123,7 +123,7 @@ class PrometheusSink:
     """A RecordSink that turns finished requests into Prometheus metrics.
 
     ``pricer`` prices a record for ``lens_cost_usd_total`` (default: genai-prices via
-    lens.budget.price_request; pass ``None`` to disable cost). Use ``serve`` to expose
+    lens.burst.budget.price_request; pass ``None`` to disable cost). Use ``serve`` to expose
     /metrics, ``push`` to send to a Pushgateway, and ``close`` to stop the server.
     """
 
@@ -224,7 +224,7 @@ class PrometheusSink:
             self.cost.labels(**lv).inc(float(usd))
 
     def set_budget_ratio(self, budget: str, ratio: float) -> None:
-        """Publish ``lens_budget_used_ratio{budget=...}`` (called by lens.budget)."""
+        """Publish ``lens_budget_used_ratio{budget=...}`` (called by lens.burst.budget)."""
         self.budget_ratio.labels(budget=budget).set(ratio)
 
     # -- exposition ------------------------------------------------------------------------

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from lens.config import BurstSpec
 from lens.fleet.invoker import InvokeError, Invoker, RowFetcher, rows_from_response
-from lens.probe.record import ChunkTiming, RequestRecord
+from lens.record import ChunkTiming, RequestRecord
+from lens.spec import BurstSpec
 
 if TYPE_CHECKING:
     import pandas as pd

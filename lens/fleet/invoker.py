@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from lens.errors import LensError
-from lens.probe.record import ChunkTiming, RequestRecord
+from lens.record import ChunkTiming, RequestRecord
 
 # Reasons an invocation failed, as reported per region.
 REASONS: tuple[str, ...] = (

@@ -16,7 +16,7 @@ from typing import Any
 from lens.errors import require
 from lens.fleet.config import FleetConfig
 from lens.fleet.invoker import InvokeError, rows_from_response
-from lens.probe.record import ChunkTiming, RequestRecord
+from lens.record import ChunkTiming, RequestRecord
 
 _THROTTLED = {"TooManyRequestsException", "ThrottlingException", "Throttling", "EC2ThrottledException"}
 _NOT_FOUND = {"ResourceNotFoundException", "ResourceNotFound"}

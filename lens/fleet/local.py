@@ -32,7 +32,7 @@ from lens.errors import ConfigError, require
 from lens.fleet.delay_proxy import DelayProxy, rtt_for
 from lens.fleet.invoker import InvokeError, rows_from_response
 from lens.fleet.runtime_api import RuntimeApi
-from lens.probe.record import ChunkTiming, RequestRecord
+from lens.record import ChunkTiming, RequestRecord
 
 HANDLER = "lambdas.runner.handler.handler"
 FAKE_CREDS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
@@ -230,7 +230,7 @@ class LocalFleet:
         """Point every target at the region's proxy for it; True when a new proxy was made."""
         event = json.loads(json.dumps(payload))
         created = False
-        from lens.config import TargetSpec
+        from lens.spec import TargetSpec
 
         for t in event.get("spec", {}).get("targets", []):
             url = TargetSpec.model_validate(t).resolved_base_url

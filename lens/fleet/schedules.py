@@ -15,8 +15,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from lens.config import BurstSpec
 from lens.errors import AwsError, ConfigError
+from lens.spec import BurstSpec
 
 PREFIX = "lens-"
 # Scheduler context attributes, replaced by their values each time the schedule fires.

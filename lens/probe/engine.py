@@ -29,16 +29,16 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from lens.config import BurstSpec, TargetSpec
 from lens.errors import LensError, ProbeError
-from lens.probe import arrivals
+from lens.probe import read_clock
 from lens.probe.dialects import get_dialect
-from lens.probe.loadshape import Stage, stages
 from lens.probe.measure import Measurement, count_text_tokens
-from lens.probe.record import BurstResult, ChunkTiming, RequestRecord
-from lens.probe.scrub import ERROR_TEXT_LIMIT, scrub, secret_values
 from lens.probe.tracing import make_trace_config
-from lens.prompts import Prompt, apply_cache_mode, load_prompts, prompt_hash
+from lens.record import BurstResult, ChunkTiming, RequestRecord
+from lens.redact.secrets import ERROR_TEXT_LIMIT, scrub, secret_values
+from lens.spec import BurstSpec, TargetSpec
+from lens.workload.loadshape import Stage, stages
+from lens.workload.prompts import Prompt, apply_cache_mode, load_prompts, prompt_hash
 
 if TYPE_CHECKING:
     from lens.probe.dialects.base import Dialect, HttpRequest
@@ -233,7 +233,7 @@ class _Burst:
                     conn = aiohttp.TCPConnector(limit=limit, force_close=True, use_dns_cache=False)
                 else:
                     conn = aiohttp.TCPConnector(limit=limit, keepalive_timeout=60)
-                arrivals.install(conn)
+                read_clock.install(conn)
                 tg.session = await stack.enter_async_context(
                     aiohttp.ClientSession(
                         connector=conn, timeout=timeout, trace_configs=[make_trace_config()]
@@ -425,7 +425,7 @@ class _Burst:
         total_deadline = begun + to.total_s
         first_deadline = min(begun + to.first_token_s, total_deadline)
         resp: aiohttp.ClientResponse | None = None
-        timed: arrivals.ArrivalClock | None = None
+        timed: read_clock.ArrivalClock | None = None
         idle_s = to.idle_s
         waiting = "first"  # what the deadline now guards: first | idle | total | linger
         status: int | None = None
@@ -437,7 +437,7 @@ class _Burst:
                     req.method, req.url, headers=req.headers, data=req.body,
                     trace_request_ctx=m, allow_redirects=False,
                 )
-                timed, headers_ns = arrivals.watch(resp)
+                timed, headers_ns = read_clock.watch(resp)
                 m.mark("headers", headers_ns)
                 status = resp.status
                 hdrs = resp.headers

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 from time import perf_counter_ns
 
-from lens.probe.record import ChunkTiming, Delta, RequestRecord, Usage
-from lens.probe.scrub import ERROR_TEXT_LIMIT, scrub
+from lens.record import ChunkTiming, Delta, RequestRecord, Usage
+from lens.redact.secrets import ERROR_TEXT_LIMIT, scrub
 
 # Phase names accepted by Measurement.mark. *_start keeps the first mark, everything
 # else the last (a retried connect or a body sent in several chunks ends at the last one).
@@ -41,7 +41,7 @@ _NS_PER_MS = 1_000_000.0
 def _count_cached(text: str, model: str | None) -> int:
     # Stream chunks repeat a lot (common words, punctuation), so per-chunk counting
     # mostly hits this cache instead of running the BPE tokenizer.
-    from lens.probe.tokens import count_tokens
+    from lens.workload.tokens import count_tokens
 
     return count_tokens(text, model)
 
@@ -52,7 +52,7 @@ def count_text_tokens(text: str, model: str | None = None) -> int:
         return 0
     if len(text) <= 64:
         return _count_cached(text, model)
-    from lens.probe.tokens import count_tokens
+    from lens.workload.tokens import count_tokens
 
     return count_tokens(text, model)
 

@@ -27,10 +27,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from lens.errors import ConfigError
-from lens.probe.record import RequestRecord
+from lens.record import RequestRecord
 
 if TYPE_CHECKING:
-    from lens.config import BurstSpec
+    from lens.spec import BurstSpec
 
 log = logging.getLogger(__name__)
 

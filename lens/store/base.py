@@ -8,30 +8,11 @@ writer thread that commits each request as it arrives).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
-from lens.probe.record import ChunkTiming, RequestRecord
+from lens.record import ChunkTiming, RequestRecord, RunInfo
 
-
-@dataclass(slots=True)
-class RunInfo:
-    run_id: str
-    name: str
-    started_at: datetime
-    spec_json: str = "{}"
-    finished_at: datetime | None = None
-    status: str = "running"  # running | complete | incomplete | failed
-    host: str = ""
-    user: str = ""
-    region: str = "local"
-    runner: str = "local"
-    lens_version: str = ""
-    tags: dict[str, str] = field(default_factory=dict)
-    skipped: int = 0
-    n_requests: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+__all__ = ["RecordSink", "RunInfo", "Store"]
 
 
 class RecordSink(Protocol):

@@ -6,7 +6,7 @@ An export of run R to ``out/R.parquet`` writes three files:
 - ``out/R.chunks.parquet``   chunk rows: the CHUNK_FIELDS columns;
 - ``out/R.meta.json``        the run row (spec, who/where/when, status, tags) + format.
 
-Dtypes come from lens.analysis.frames (``conform``), so a frame read back equals the
+Dtypes come from lens.record.frames (``conform``), so a frame read back equals the
 frame exported, nulls included. Format details that keep round trips exact:
 
 - Parquet: pyarrow with the pandas dtypes (categoricals, nullable Int64/boolean, UTC ns).
@@ -31,7 +31,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from lens.errors import ConfigError, NotFoundError, StoreError
-from lens.probe.record import (
+from lens.record import (
     CHUNK_FIELDS,
     CHUNK_KINDS,
     REQUEST_FIELDS,
@@ -136,7 +136,7 @@ def _cell(value: Any, col: Column) -> Any:
 
 def write_frame(df: pd.DataFrame, path: Path, fmt: str, fields: Sequence[Column]) -> None:
     """Write a conformed frame to ``path`` in ``fmt``."""
-    from lens.analysis.frames import conform
+    from lens.record.frames import conform
 
     df = conform(df, fields)
     names = [c.name for c in fields]
@@ -169,7 +169,7 @@ def write_frame(df: pd.DataFrame, path: Path, fmt: str, fields: Sequence[Column]
 
 def read_frame(path: Path, fmt: str, fields: Sequence[Column]) -> pd.DataFrame:
     """Read a file written by ``write_frame`` back into a conformed frame."""
-    from lens.analysis.frames import conform
+    from lens.record.frames import conform
 
     if not path.is_file():
         raise NotFoundError(f"{path}: file not found", hint="check the path of the exported run")
@@ -199,7 +199,7 @@ def read_frame(path: Path, fmt: str, fields: Sequence[Column]) -> pd.DataFrame:
 def _checked_column(raw: pd.Series, col: Column, path: Path, fmt: str) -> pd.Series:
     """``raw`` with its column's dtype; StoreError (file, column, row, value, fix) for a value
     the conversion would turn into a null or a wrong value, instead of storing that."""
-    from lens.analysis.frames import conform
+    from lens.record.frames import conform
 
     def bad(pos: int, what: str) -> StoreError:
         value = raw.iloc[pos]
@@ -254,7 +254,7 @@ def export_run(
     store: Any, run_id: str, path: str | os.PathLike[str], fmt: str | None = None
 ) -> RunFiles:
     """Write run ``run_id`` of ``store`` (a SQLStore) to ``path`` + chunk and meta siblings."""
-    from lens.store.sqlite import run_info_dict
+    from lens.record import run_info_dict
 
     files = run_files(path, fmt)
     run = store.get_run(run_id)
@@ -294,7 +294,7 @@ def read_run(
 
 
 def read_frame_empty(fields: Sequence[Column]) -> pd.DataFrame:
-    from lens.analysis.frames import conform
+    from lens.record.frames import conform
 
     return conform(pd.DataFrame(columns=[c.name for c in fields]), fields)
 
@@ -333,8 +333,8 @@ def import_run(
     store: Any, path: str | os.PathLike[str], *, fmt: str | None = None, run_id: str | None = None
 ) -> str:
     """Load an exported run into ``store``; returns its run id (``run_id`` renames it)."""
+    from lens.record import run_info_from_dict
     from lens.store.base import RunInfo
-    from lens.store.sqlite import run_info_from_dict
 
     meta, requests, chunks = read_run(path, fmt)
     ids = sorted(set(requests["run_id"].dropna().astype(str)))

@@ -1,4 +1,4 @@
-"""The S3/Glue/Athena layout of the results lake, derived from lens.probe.record.
+"""The S3/Glue/Athena layout of the results lake, derived from lens.record.
 
 Used by the Lambda runner (writing Parquet), the S3/Athena loaders, and the Terraform
 contract test (which checks that terraform/modules/results declares exactly these
@@ -15,7 +15,7 @@ invocation overwrites its own objects instead of adding duplicate rows.
 
 from __future__ import annotations
 
-from lens.probe.record import CHUNK_FIELDS, REQUEST_FIELDS, Column
+from lens.record import CHUNK_FIELDS, REQUEST_FIELDS, Column
 
 PARTITION_KEYS: tuple[str, ...] = ("dt", "region", "run_id")
 TABLES: tuple[str, ...] = ("requests", "chunks")

@@ -71,7 +71,7 @@ class PruneResult:
 def _engine(store: Any) -> sa.Engine:
     engine = getattr(store, "engine", store)
     if not isinstance(engine, sa.Engine):
-        raise ConfigError("retention needs a lens SQL store (lens.store.sqlite.open_store)")
+        raise ConfigError("retention needs a lens SQL store (lens.store.sql.open_store)")
     return engine
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from lens.errors import AwsError, StoreError, require
-from lens.probe.record import CHUNK_FIELDS, REQUEST_FIELDS, ChunkTiming, Column, RequestRecord
+from lens.record import CHUNK_FIELDS, REQUEST_FIELDS, ChunkTiming, Column, RequestRecord
 from lens.store.lake_schema import (
     PARTITION_KEYS,
     TABLES,
@@ -36,7 +36,7 @@ _FIELDS: dict[str, tuple[Column, ...]] = {"requests": REQUEST_FIELDS, "chunks": 
 
 def _lake_frame(table: str, records: Sequence[RequestRecord], chunks: Sequence[ChunkTiming]) -> pd.DataFrame:
     """The frame stored for ``table``: record columns minus partitions, Athena-typed."""
-    from lens.analysis.frames import chunks_to_frame, records_to_frame
+    from lens.record.frames import chunks_to_frame, records_to_frame
 
     df = records_to_frame(records) if table == "requests" else chunks_to_frame(chunks)
     df = df.drop(columns=[c for c in PARTITION_KEYS if c in df.columns])
@@ -174,7 +174,7 @@ def conform_known(df: pd.DataFrame, table: str | None = None) -> pd.DataFrame:
     conformed completely (missing columns added as nulls); an aggregate result only has
     its known columns typed.
     """
-    from lens.analysis.frames import conform
+    from lens.record.frames import conform
 
     which = _table_of(list(df.columns), table)
     if which is not None:

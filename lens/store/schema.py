@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
-from lens.probe.record import CHUNK_FIELDS, REQUEST_FIELDS, Column
+from lens.record import CHUNK_FIELDS, REQUEST_FIELDS, Column
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from lens.errors import StoreError
-from lens.probe.record import ChunkTiming, RequestRecord
+from lens.record import ChunkTiming, RequestRecord
 
 Item = tuple[RequestRecord, Sequence[ChunkTiming]]
 WriteBatch = Callable[[list[Item]], None]

@@ -20,9 +20,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from lens.config import PROVIDERS, BurstSpec, TargetSpec, spec_from_dict
 from lens.errors import ConfigError, LensError
-from lens.probe.record import ChunkTiming, RequestRecord
+from lens.record import ChunkTiming, RequestRecord
+from lens.spec import PROVIDERS, BurstSpec, TargetSpec, spec_from_dict
 from lens.widgets._display import chart_bundle, error_html, info_html, ipw, table_html
 from lens.widgets.live import LiveInvoker, fleet_invoker, live_summary
 
@@ -69,8 +69,8 @@ class FirePanel:
         redraw_interval: float = 0.5,
     ) -> None:
         w = ipw()
-        from lens.prompts import available_sets
         from lens.sim import PRESETS
+        from lens.workload.prompts import available_sets
 
         self.store = store
         self.redraw_interval = redraw_interval

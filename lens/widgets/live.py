@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from lens.probe.record import ChunkTiming, RequestRecord
+from lens.record import ChunkTiming, RequestRecord
 
 RowsCallback = Callable[[str, list[RequestRecord], list[ChunkTiming]], None]
 

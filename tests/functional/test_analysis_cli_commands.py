@@ -92,7 +92,7 @@ def test_gate_thresholds_file_and_errors(db: Path, tmp_path: Path) -> None:
 
 def test_refs_may_be_exported_files(db: Path, tmp_path: Path) -> None:
     from lens.analysis.frames import load
-    from lens.probe.record import REQUEST_FIELDS
+    from lens.record import REQUEST_FIELDS
     from lens.store.files import write_frame
 
     write_frame(load(db, runs="base"), tmp_path / "base.parquet", "parquet", REQUEST_FIELDS)
@@ -115,7 +115,7 @@ def test_run_ids_resolve_in_a_real_store(tmp_path: Path) -> None:
     from helpers_analysis import T0
 
     from lens.store.base import RunInfo
-    from lens.store.sqlite import open_store
+    from lens.store.sql import open_store
 
     path = tmp_path / "store.db"
     store = open_store(path)
@@ -133,7 +133,7 @@ def test_run_ids_resolve_in_a_real_store(tmp_path: Path) -> None:
 
 def test_compare_table_shows_bracketed_file_names_verbatim(db: Path, tmp_path: Path) -> None:
     from lens.analysis.frames import load
-    from lens.probe.record import REQUEST_FIELDS
+    from lens.record import REQUEST_FIELDS
     from lens.store.files import write_frame
 
     odd = tmp_path / "[eu] nightly"

@@ -10,7 +10,7 @@ import lens
 from lens import __version__
 from lens.errors import ConfigError
 from lens.sim import start_sim_in_thread
-from lens.store.sqlite import open_store
+from lens.store.sql import open_store
 
 
 def test_fire_stores_the_run_and_every_request(tmp_path: Path) -> None:

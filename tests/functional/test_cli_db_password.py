@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lens.store.sqlite import open_store
+from lens.store.sql import open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_cli import lens

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from lens.cli.run_fire import fire_once
-from lens.config import spec_from_dict
 from lens.sim import start_sim_in_thread
-from lens.store.sqlite import open_store
+from lens.spec import spec_from_dict
+from lens.store.sql import open_store
 
 
 class DoubleCtrlC:

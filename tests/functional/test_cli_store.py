@@ -11,7 +11,7 @@ import pytest
 
 from lens.sim import start_sim_in_thread
 from lens.store.files import read_run
-from lens.store.sqlite import open_store
+from lens.store.sql import open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_cli import lens

@@ -14,7 +14,7 @@ import pytest
 
 import lens.embed
 from lens.embed import EmbedSink, Sampler, SampleRule
-from lens.probe.record import RequestRecord
+from lens.record import RequestRecord
 from lens.sim import SimThread, start_sim_in_thread
 
 PROFILE = {"header_ms": 0, "ttft_ms": 30, "itl_ms": 4, "itl_jitter": 0, "output_tokens": 12}

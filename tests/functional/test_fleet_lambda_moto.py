@@ -18,12 +18,12 @@ import pytest
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[2])]
 from helpers_aws import Moto, make_bucket, moto_server  # noqa: E402
 
-from lens.config import spec_from_dict  # noqa: E402
 from lens.fleet import fire  # noqa: E402
 from lens.fleet.invoker import InvokeError  # noqa: E402
 from lens.fleet.lambda_ import LambdaInvoker  # noqa: E402
 from lens.fleet.schedules import create_schedule, delete_schedule, list_schedules  # noqa: E402
-from lens.probe.record import ChunkTiming, RequestRecord  # noqa: E402
+from lens.record import ChunkTiming, RequestRecord  # noqa: E402
+from lens.spec import spec_from_dict  # noqa: E402
 from lens.store.s3 import write_shard  # noqa: E402
 
 __all__ = ["moto_server"]

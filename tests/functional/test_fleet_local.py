@@ -12,12 +12,12 @@ import pytest
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[2])]
 
 import lens  # noqa: E402
-from lens.config import spec_from_dict  # noqa: E402
 from lens.fleet import fire  # noqa: E402
 from lens.fleet.delay_proxy import DelayProxy  # noqa: E402
 from lens.fleet.local import LocalFleet  # noqa: E402
 from lens.sim import start_sim_in_thread  # noqa: E402
-from lens.store.sqlite import open_store  # noqa: E402
+from lens.spec import spec_from_dict  # noqa: E402
+from lens.store.sql import open_store  # noqa: E402
 
 pytestmark = pytest.mark.slow
 RTT = {"us-east-1": 10.0, "ap-south-1": 130.0}

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from lens.config import spec_from_dict
 from lens.probe.engine import run_burst
-from lens.probe.loadshape import arrival_offsets
-from lens.probe.record import BurstResult, ChunkTiming, RequestRecord
+from lens.record import BurstResult, ChunkTiming, RequestRecord
 from lens.sim import SimServer
+from lens.spec import spec_from_dict
+from lens.workload.loadshape import arrival_offsets
 
 PROVIDER = {
     "openai_chat": "openai",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from lens.config import spec_from_dict
 from lens.probe.engine import run_burst
+from lens.spec import spec_from_dict
 
 
 async def test_redirect_is_an_http_error_and_the_key_stays_home() -> None:

@@ -16,7 +16,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 from helpers_aws import Moto, list_keys, make_bucket, moto_server  # noqa: E402
 
 from lens.fleet.invoker import rows_from_response  # noqa: E402
-from lens.probe.record import ChunkTiming, RequestRecord  # noqa: E402
+from lens.record import ChunkTiming, RequestRecord  # noqa: E402
 
 __all__ = ["moto_server"]
 BUCKET = "lens-missing-bucket"

@@ -19,12 +19,12 @@ from helpers_cli import lens
 from helpers_pg import pg_bindir, postgres_server
 
 from lens.analysis.frames import load
-from lens.probe.record import RequestRecord
+from lens.record import RequestRecord
 from lens.sim import SimThread, start_sim_in_thread
 from lens.store import migrations
 from lens.store.base import RunInfo
 from lens.store.retention import prune, set_retention
-from lens.store.sqlite import normalize_url, open_store
+from lens.store.sql import normalize_url, open_store
 
 pytestmark = [
     pytest.mark.slow,
@@ -116,8 +116,8 @@ WRITER = """
 import sys
 from datetime import UTC, datetime
 from lens.embed.sink import EmbedSink
-from lens.probe.record import ChunkTiming, RequestRecord
-from lens.store.sqlite import open_store
+from lens.record import ChunkTiming, RequestRecord
+from lens.store.sql import open_store
 url, k, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 sink = EmbedSink(store=url, run_id=f"proc{k}", maxsize=n + 1)
 shared = open_store(url)

@@ -10,7 +10,7 @@ import pytest
 
 from lens.analysis.frames import chunks_to_frame, records_to_frame
 from lens.store import migrations
-from lens.store.sqlite import open_store
+from lens.store.sql import open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_pg import pg_bindir, postgres_server

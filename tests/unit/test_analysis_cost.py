@@ -14,7 +14,7 @@ from lens.analysis.cost import price_frame
 from lens.analysis.frames import records_to_frame
 from lens.analysis.prices import load_overrides, overrides_from_dict
 from lens.errors import AnalysisError, ConfigError
-from lens.probe.record import RequestRecord
+from lens.record import RequestRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 JUNE_1 = datetime(2025, 6, 1, 12, tzinfo=UTC)

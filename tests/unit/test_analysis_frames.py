@@ -61,7 +61,7 @@ def test_sqlite_chunks_follow_selection(db: Path) -> None:
 
 def test_exported_files_roundtrip(tmp_path: Path) -> None:
     from lens.analysis.frames import chunks_to_frame, records_to_frame
-    from lens.probe.record import CHUNK_FIELDS, REQUEST_FIELDS
+    from lens.record import CHUNK_FIELDS, REQUEST_FIELDS
     from lens.store.files import write_frame
 
     recs = make_records(25, error_every=5)
@@ -110,7 +110,7 @@ def test_s3_delegates_to_store(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_real_store_file_loads(tmp_path: Path) -> None:
-    sqlite = pytest.importorskip("lens.store.sqlite")
+    sqlite = pytest.importorskip("lens.store.sql")
     recs = make_records(12)
     store = sqlite.open_store(tmp_path / "s.db")
     from lens.store.base import RunInfo
@@ -143,7 +143,7 @@ def test_postgres_store_url(tmp_path: Path) -> None:
     if helpers_pg.pg_bindir() is None:
         pytest.skip("PostgreSQL is not installed")
     from lens.store.base import RunInfo
-    from lens.store.sqlite import open_store
+    from lens.store.sql import open_store
 
     with helpers_pg.postgres_server() as url:
         store = open_store(url)
@@ -161,7 +161,7 @@ def test_postgres_store_url(tmp_path: Path) -> None:
 
 
 def test_adbc_and_sqlite3_paths_agree(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from lens.analysis import frames
+    from lens.store import read_sqlite as frames
 
     pytest.importorskip("adbc_driver_sqlite")
     calls: list[int] = []

@@ -11,8 +11,8 @@ from lens.analysis.measuring_cost import (
     cost_of_usage,
     estimate_measuring_cost,
 )
-from lens.config import spec_from_dict
 from lens.errors import BudgetExceededError, ConfigError
+from lens.spec import spec_from_dict
 
 
 def spec(**load: object) -> object:

@@ -7,7 +7,7 @@ import pytest
 
 from lens.analysis.frames import chunks_to_frame, records_to_frame
 from lens.analysis.summary import Dist, summarize, summary_frame
-from lens.probe.record import ChunkTiming, RequestRecord
+from lens.record import ChunkTiming, RequestRecord
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from lens.budget import (
+from lens.burst.budget import (
     BudgetWatch,
     check_budget,
     estimate_burst_cost,
@@ -19,9 +19,9 @@ from lens.budget import (
     price_request,
     spent_on,
 )
-from lens.config import BurstSpec
 from lens.errors import BudgetExceededError, ConfigError
 from lens.exporters.prometheus import PrometheusSink
+from lens.spec import BurstSpec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_observatory import make_record
@@ -64,7 +64,7 @@ def test_estimate_is_requests_times_expected_tokens() -> None:
 
 
 def test_prompt_tokens_from_inline_prompts_use_the_token_counter() -> None:
-    from lens.probe.tokens import count_tokens
+    from lens.workload.tokens import count_tokens
 
     texts = ["hello world " * 50, "short"]
     s = BurstSpec.model_validate({"targets": [{"provider": "openai", "model": "gpt-4o"}],
@@ -85,7 +85,7 @@ def test_per_burst_budget_refuses_with_estimate_and_limit() -> None:
 
 
 def _store_with_spend(tmp_path: Path, now: datetime) -> Any:
-    from lens.store.sqlite import open_store
+    from lens.store.sql import open_store
 
     store = open_store(tmp_path / "lens.db")
     from lens.store.base import RunInfo
@@ -137,7 +137,7 @@ def test_per_day_budget_adds_today_spend(tmp_path: Path, caplog: pytest.LogCaptu
                 spec(), per_burst_usd=None, per_day_usd="0.045", store=store, today=now.date()
             )
         sink = PrometheusSink(pricer=None)
-        with caplog.at_level(logging.INFO, logger="lens.budget"):
+        with caplog.at_level(logging.INFO, logger="lens.burst.budget"):
             res = check_budget(spec(), per_burst_usd=None, per_day_usd="0.06", store=store,
                                metrics=sink, today=now.date())  # fmt: skip
         assert res.day_ratio == pytest.approx(0.049 / 0.06)
@@ -150,7 +150,7 @@ def test_per_day_budget_adds_today_spend(tmp_path: Path, caplog: pytest.LogCaptu
 
 
 def test_notifications_at_50_80_100(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="lens.budget"):
+    with caplog.at_level(logging.INFO, logger="lens.burst.budget"):
         check_budget(spec(), per_burst_usd="0.080", per_day_usd=None, store=None)  # 52.5 %
         check_budget(spec(), per_burst_usd="0.100", per_day_usd=None, store=None)  # 42 %
         check_budget(spec(), per_burst_usd="0.042", per_day_usd=None, store=None)  # exactly 100 %
@@ -192,7 +192,7 @@ def test_budget_watch_announces_actual_spend_once_per_threshold(
     check = check_budget(spec(), per_burst_usd="0.05", per_day_usd=None, store=None)
     sink = PrometheusSink(pricer=None)
     watch = BudgetWatch(check, metrics=sink)
-    with caplog.at_level(logging.INFO, logger="lens.budget"):
+    with caplog.at_level(logging.INFO, logger="lens.burst.budget"):
         for i in range(12):  # 12 x 0.0035 = 0.042 -> 84 %
             watch.add(
                 make_record(i, input_tokens=1000, cached_input_tokens=0, output_tokens=100), []

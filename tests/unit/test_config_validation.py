@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from lens.config import load_spec, spec_from_dict
 from lens.errors import ConfigError, TargetError
+from lens.spec import load_spec, spec_from_dict
 
 T = {"provider": "openai", "model": "gpt-4o-mini"}
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from lens.embed.sink import EmbedSink, TextSample
-from lens.probe.record import ChunkTiming, RequestRecord
-from lens.store.sqlite import open_store
+from lens.record import ChunkTiming, RequestRecord
+from lens.store.sql import open_store
 
 
 def _rec(i: int, run_id: str = "r") -> RequestRecord:

@@ -19,7 +19,7 @@ from lens.embed.httpx_transport import (
     transports_for,
 )
 from lens.embed.wire import detect_dialect, nonstream_deltas, request_info
-from lens.probe.record import RequestRecord
+from lens.record import RequestRecord
 
 URL = "http://llm.test/v1/chat/completions"
 BODY = {"model": "gpt-t", "stream": True, "messages": [{"role": "user", "content": "hello there"}]}

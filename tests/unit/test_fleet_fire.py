@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from lens.config import spec_from_dict
 from lens.fleet import fire, shard_specs
 from lens.fleet.invoker import InvokeError
-from lens.probe.record import ChunkTiming, RequestRecord
+from lens.record import ChunkTiming, RequestRecord
+from lens.spec import spec_from_dict
 
 SPEC = spec_from_dict({
     "targets": [{"provider": "openai_compat", "base_url": "http://127.0.0.1:9/v1", "model": "m"}],

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from lambdas.runner.handler import RunnerEvent
-from lens.config import spec_from_dict
 from lens.fleet.schedules import EXECUTION_ID, SCHEDULED_TIME, create_schedule, schedule_event
+from lens.spec import spec_from_dict
 
 SPEC = spec_from_dict({"name": "nightly", "targets": [{"provider": "openai", "model": "gpt-4o-mini"}],
                        "load": {"requests": 3, "concurrency": 1}})

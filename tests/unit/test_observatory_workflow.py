@@ -121,7 +121,7 @@ def test_workflow_shape() -> None:
 
 
 def test_gate_spec_is_a_valid_burst_spec() -> None:
-    from lens.config import load_spec
+    from lens.spec import load_spec
 
     wf = WORKFLOW.read_text()
     spec_path = re.search(r"LENS_SPEC: (\S+)", wf).group(1)  # type: ignore[union-attr]

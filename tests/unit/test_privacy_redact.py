@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from lens.privacy import find_pii, prompt_hash, redact
+from lens.redact.pii import find_pii, prompt_hash, redact
 
 CORPUS = [
     json.loads(line)

@@ -21,11 +21,11 @@ from helpers_probe_dialects import (
     run_stream,
 )
 
-from lens.config import TargetSpec
 from lens.errors import AwsError
 from lens.probe.dialects import get_dialect
 from lens.probe.dialects.base import RawEvent
-from lens.probe.record import Usage
+from lens.record import Usage
+from lens.spec import TargetSpec
 
 botocore_credentials = pytest.importorskip("botocore.credentials")
 

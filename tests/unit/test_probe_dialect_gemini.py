@@ -11,10 +11,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_probe_dialects import SPLITS, read_stream, run_stream
 
-from lens.config import TargetSpec
 from lens.probe.dialects import get_dialect
 from lens.probe.dialects.base import RawEvent
-from lens.probe.record import Usage
+from lens.record import Usage
+from lens.spec import TargetSpec
 
 KEY = "AIzaSy-SECRET-123"
 

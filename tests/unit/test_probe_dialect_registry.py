@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from lens.config import DIALECTS
 from lens.errors import ConfigError
 from lens.probe.dialects import DIALECT_CLASSES, get_dialect
 from lens.probe.sse import SSEParser
+from lens.spec import DIALECTS
 
 
 def test_every_config_dialect_is_registered() -> None:
@@ -36,7 +36,7 @@ def test_non_bedrock_dialects_do_not_import_botocore() -> None:
     code = (
         "import sys\n"
         "from lens.probe.dialects import get_dialect\n"
-        "import lens.probe.sse, lens.probe.tokens\n"
+        "import lens.probe.sse, lens.workload.tokens\n"
         "for n in ('openai_chat','openai_responses','anthropic','gemini','openai_compat'):\n"
         "    get_dialect(n)\n"
         "assert not any(m.split('.')[0] in ('botocore','boto3') for m in sys.modules), 'botocore imported'\n"

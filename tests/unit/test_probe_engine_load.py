@@ -15,10 +15,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_probe import FakeDialect, ScriptServer, fake_target, script_server
 
 import lens.probe.engine as engine
-from lens.config import spec_from_dict
 from lens.probe.engine import run_burst, run_burst_sync
-from lens.probe.loadshape import arrival_offsets
-from lens.probe.record import ChunkTiming, RequestRecord
+from lens.record import ChunkTiming, RequestRecord
+from lens.spec import spec_from_dict
+from lens.workload.loadshape import arrival_offsets
 
 
 @pytest.fixture(autouse=True)

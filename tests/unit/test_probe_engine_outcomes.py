@@ -14,9 +14,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_probe import FakeDialect, fake_target, script_server
 
 import lens.probe.engine as engine
-from lens.config import spec_from_dict
 from lens.errors import TargetError
 from lens.probe.engine import ProgressEvent, run_burst
+from lens.spec import spec_from_dict
 
 
 @pytest.fixture(autouse=True)

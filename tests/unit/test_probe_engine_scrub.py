@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lens.probe.scrub import REDACTED, scrub, secret_values
+from lens.redact.secrets import REDACTED, scrub, secret_values
 
 
 def test_known_values_and_header_values_removed() -> None:

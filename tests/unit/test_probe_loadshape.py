@@ -7,8 +7,8 @@ import statistics
 
 import pytest
 
-from lens.config import LoadShape
-from lens.probe.loadshape import arrival_offsets, planned_requests, stages
+from lens.spec import LoadShape
+from lens.workload.loadshape import arrival_offsets, planned_requests, stages
 
 
 def test_constant_rate_offsets_are_exact() -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from lens.probe.measure import Measurement, percentile
-from lens.probe.record import Delta, RequestRecord, Usage
+from lens.record import Delta, RequestRecord, Usage
 
 MS = 1_000_000
 T0 = 10_000 * MS

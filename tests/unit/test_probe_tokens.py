@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lens.probe import tokens
-from lens.probe.tokens import count_tokens, encoding_name, heuristic_tokens
+from lens.workload import tokens
+from lens.workload.tokens import count_tokens, encoding_name, heuristic_tokens
 
 
 @pytest.mark.parametrize(

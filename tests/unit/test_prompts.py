@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from lens.config import PromptSpec
 from lens.errors import ConfigError
-from lens.probe.tokens import count_tokens
-from lens.prompts import (
+from lens.spec import PromptSpec
+from lens.workload.prompts import (
     SHARED_PREFIX_TOKENS,
     apply_cache_mode,
     available_sets,
@@ -19,6 +18,7 @@ from lens.prompts import (
     shared_prefix,
     synthetic_text,
 )
+from lens.workload.tokens import count_tokens
 
 
 def test_named_set_from_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

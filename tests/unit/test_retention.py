@@ -12,11 +12,11 @@ import pytest
 from lens.cli import main as lens_main
 from lens.embed.sink import EmbedSink, TextSample
 from lens.errors import ConfigError, StoreError
-from lens.probe.record import ChunkTiming, RequestRecord
+from lens.record import ChunkTiming, RequestRecord
 from lens.store.backup import backup_sqlite
 from lens.store.base import RunInfo
 from lens.store.retention import apply_retention, get_retention, parse_age, prune, set_retention
-from lens.store.sqlite import open_store
+from lens.store.sql import open_store
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 

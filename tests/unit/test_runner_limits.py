@@ -15,8 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from lambdas.runner import handler as H
 from lambdas.runner.settings import _FIELDS, ENV_VARS, Settings, SettingsError
-from lens.config import spec_from_dict
 from lens.errors import SecurityError
+from lens.spec import spec_from_dict
 
 LOCAL = "http://127.0.0.1:8000/v1"
 INTERNAL = "https://llm.internal/v1"

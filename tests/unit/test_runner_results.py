@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from lambdas.runner import handler as H
 from lambdas.runner.settings import Settings
 from lens.errors import LensError
-from lens.probe.record import ChunkTiming, RequestRecord
+from lens.record import ChunkTiming, RequestRecord
 
 URL = "http://127.0.0.1:8000/v1"
 SECRET = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"

@@ -21,8 +21,8 @@ from lambdas.runner.settings import (
     parse_prefix,
     url_allowed,
 )
-from lens.config import spec_from_dict
 from lens.errors import LensError, SecurityError
+from lens.spec import spec_from_dict
 
 EVENTS = Path(__file__).resolve().parents[2] / "lambdas" / "runner" / "events"
 ALLOW = ("https://api.openai.com/v1", "http://127.0.0.1:8000/v1", "https://bedrock-runtime.us-east-1.amazonaws.com")
@@ -205,7 +205,7 @@ def test_key_fetch_failure_names_the_secret_not_a_value() -> None:
 def test_burst_failure_keeps_measured_rows_and_scrubs_the_key() -> None:
     from datetime import UTC, datetime
 
-    from lens.probe.record import ChunkTiming, RequestRecord
+    from lens.record import ChunkTiming, RequestRecord
 
     secret = "sk-proj-abcdefghijklmnopqrstuvwxyz012345"
     st = H.Container(session=None, settings=_settings(LENS_API_KEY_SECRETS=json.dumps({"OPENAI_API_KEY": "arn:a"})),

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from lens.errors import ConfigError, NotFoundError, StoreError
-from lens.probe.record import CHUNK_FIELDS, REQUEST_FIELDS
+from lens.record import CHUNK_FIELDS, REQUEST_FIELDS
 from lens.store.files import (
     export_run,
     import_run,
@@ -17,7 +17,7 @@ from lens.store.files import (
     run_files,
     write_frame,
 )
-from lens.store.sqlite import SQLStore, open_store
+from lens.store.sql import SQLStore, open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_store import make_chunks, make_record, run_info

@@ -14,7 +14,7 @@ import pytest
 
 from lens.errors import StoreError
 from lens.store.files import export_run, import_run
-from lens.store.sqlite import SQLStore, open_store
+from lens.store.sql import SQLStore, open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_cli import lens

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from lens.errors import StoreError
 from lens.store import migrations
 from lens.store.schema import metadata
-from lens.store.sqlite import open_store
+from lens.store.sql import open_store
 
 
 def _engine(path: Path) -> sa.Engine:

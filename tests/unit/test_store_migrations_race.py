@@ -22,7 +22,7 @@ PROCESSES = 4
 
 def _open_each(dbs: list[str], barrier: Any, results: Any) -> None:
     """Child: for each database, wait for the others, then open (create + migrate) it."""
-    from lens.store.sqlite import open_store
+    from lens.store.sql import open_store
 
     for db in dbs:
         try:

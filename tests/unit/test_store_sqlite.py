@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from lens.analysis.frames import chunks_to_frame, records_to_frame
 from lens.errors import NotFoundError, StoreError
-from lens.probe.record import CHUNK_FIELDS, REQUEST_FIELDS
-from lens.store.sqlite import SQLStore, open_store
+from lens.record import CHUNK_FIELDS, REQUEST_FIELDS
+from lens.store.sql import SQLStore, open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_store import make_chunks, make_record, run_info
@@ -154,7 +154,7 @@ def test_dead_running_run_is_reaped_as_incomplete(tmp_path: Path) -> None:
     code = (
         "import os\n"
         "from helpers_store import run_info\n"
-        "from lens.store.sqlite import open_store\n"
+        "from lens.store.sql import open_store\n"
         f"s = open_store({str(db)!r}); s.start_run(run_info('dead')); os._exit(0)\n"
     )
     env_path = str(Path(__file__).resolve().parents[1])

@@ -12,7 +12,7 @@ from helpers_terraform import EXAMPLE, MODULES, flat, load_dir, named, one
 
 from lambdas.runner.handler import RunnerEvent
 from lambdas.runner.settings import ENV_VARS, Settings, url_allowed
-from lens.config import PROVIDERS, spec_from_dict
+from lens.spec import PROVIDERS, spec_from_dict
 
 # What a deployed runner cannot work without.
 REQUIRED_ENV = (

@@ -143,7 +143,7 @@ def test_fire_without_a_running_loop_uses_a_thread(sim: object) -> None:
 
 async def test_fired_runs_are_kept_in_the_store(sim: object, tmp_path: object) -> None:
     import lens
-    from lens.store.sqlite import open_store
+    from lens.store.sql import open_store
 
     db = tmp_path / "nb.db"  # type: ignore[operator]
     store = open_store(db)

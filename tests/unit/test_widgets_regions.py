@@ -14,10 +14,10 @@ import pytest
 
 pytest.importorskip("ipywidgets")
 
-from lens.config import BurstSpec
 from lens.fleet.invoker import InvokeError
 from lens.probe.engine import run_burst_sync
 from lens.sim import start_sim_in_thread
+from lens.spec import BurstSpec
 from lens.widgets import FirePanel
 
 

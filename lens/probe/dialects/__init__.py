@@ -1,6 +1,6 @@
 """Wire-format dialects and their registry.
 
-``get_dialect(name, **kwargs)`` returns a Dialect for one of ``lens.config.DIALECTS``.
+``get_dialect(name, **kwargs)`` returns a Dialect for one of ``lens.spec.DIALECTS``.
 Dialects are stateless per stream (per-stream state lives in the framer), so one instance
 can serve every concurrent request of a target. ``bedrock`` is imported lazily so that
 ``import lens.probe`` never imports botocore; its kwargs are ``credentials=``,

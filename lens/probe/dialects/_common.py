@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from lens.probe.record import Delta
+from lens.record import Delta
 
 JSON = "application/json"
 SSE = "text/event-stream"

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from lens.config import TargetSpec
-    from lens.probe.record import Delta
+    from lens.record import Delta
+    from lens.spec import TargetSpec
 
 
 @dataclass(slots=True)

@@ -35,10 +35,10 @@ from lens.probe.dialects._common import (
     not_object,
 )
 from lens.probe.dialects.base import HttpRequest, RawEvent
-from lens.probe.record import Delta, Usage
+from lens.record import Delta, Usage
 
 if TYPE_CHECKING:
-    from lens.config import TargetSpec
+    from lens.spec import TargetSpec
 
 EVENTSTREAM = "application/vnd.amazon.eventstream"
 SERVICE = "bedrock"

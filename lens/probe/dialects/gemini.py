@@ -29,11 +29,11 @@ from lens.probe.dialects._common import (
     not_object,
 )
 from lens.probe.dialects.base import HttpRequest, RawEvent
-from lens.probe.record import Delta, Usage
 from lens.probe.sse import SSEParser
+from lens.record import Delta, Usage
 
 if TYPE_CHECKING:
-    from lens.config import TargetSpec
+    from lens.spec import TargetSpec
 
 
 def gemini_usage(u: dict[str, Any]) -> Usage:

@@ -23,11 +23,11 @@ from lens.probe.dialects._common import (
     not_object,
 )
 from lens.probe.dialects.base import HttpRequest, RawEvent
-from lens.probe.record import Delta, Usage
 from lens.probe.sse import SSEParser
+from lens.record import Delta, Usage
 
 if TYPE_CHECKING:
-    from lens.config import TargetSpec
+    from lens.spec import TargetSpec
 
 _TEXT = frozenset({"response.output_text.delta", "response.refusal.delta"})
 _REASONING = frozenset({"response.reasoning_summary_text.delta", "response.reasoning_text.delta"})

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import aiohttp
 
-from lens.probe import arrivals
-from lens.probe.arrivals import ArrivalClock, TimedResponseHandler
+from lens.probe import read_clock
+from lens.probe.read_clock import ArrivalClock, TimedResponseHandler
 
 
 def test_pieces_follow_the_reads_that_delivered_them() -> None:
@@ -34,7 +34,7 @@ def test_installed_aiohttp_takes_the_timed_path() -> None:
     async def make() -> bool:
         conn = aiohttp.TCPConnector()
         try:
-            ok = arrivals.install(conn)
+            ok = read_clock.install(conn)
             proto = conn._factory()  # type: ignore[attr-defined]
             return ok and isinstance(proto, TimedResponseHandler) and hasattr(proto, "_payload")
         finally:

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 from lens.errors import StoreError
 
-MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+MIGRATIONS_DIR = Path(__file__).parent
 APPLIED_TABLE = "_lens_migrations"
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.py$")
 # PostgreSQL advisory lock id of lens migrations (any constant 64-bit value; "lensmigr").

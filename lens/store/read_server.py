@@ -1,8 +1,8 @@
-"""Read request/chunk rows from a server database (PostgreSQL) for lens.analysis.frames.load.
+"""Read request/chunk rows from a server database (PostgreSQL) for lens.store.read.load.
 
 SQLite stores are read by frames.py's own fast sqlite3 path; any other SQLAlchemy URL
 comes here. Filters match the SQLite loader's; time bounds are applied coarsely (a day
-either side) and exactly by frames._filter_frame afterwards.
+either side) and exactly by read._filter_frame afterwards.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from lens.errors import StoreError
 from lens.store.schema import CHUNK_NAMES, CHUNKS, REQUEST_NAMES, REQUESTS, RUNS
-from lens.store.sqlite import normalize_url
+from lens.store.sql import normalize_url
 
 __all__ = ["load_frames"]
 

@@ -19,7 +19,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from lens.config import LoadShape
+from lens.spec import LoadShape
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,11 +13,11 @@ import time
 
 import pytest
 
-from lens.config import spec_from_dict
-from lens.probe import arrivals
+from lens.probe import read_clock
 from lens.probe.engine import run_burst
-from lens.probe.record import BurstResult
+from lens.record import BurstResult
 from lens.sim import SimThread, start_sim_in_thread
+from lens.spec import spec_from_dict
 
 PROFILE = {"ttft_ms": 20, "itl_ms": 15, "itl_jitter": 0, "output_tokens": 12}
 
@@ -62,7 +62,7 @@ def test_socket_read_timestamps_beat_read_loop_timestamps(monkeypatch: pytest.Mo
     with start_sim_in_thread({"p": PROFILE}) as sim:
         url = sim.base_url("openai_compat", "p")
         timed = asyncio.run(_burst_under_contention(url))
-        monkeypatch.setattr(arrivals, "ENABLED", False)
+        monkeypatch.setattr(read_clock, "ENABLED", False)
         loop_read = asyncio.run(_burst_under_contention(url))
         timed_err, loop_err = _errors_ms(sim, timed), _errors_ms(sim, loop_read)
     assert min(timed_err) >= 0 and min(loop_err) >= 0  # never before the server wrote it

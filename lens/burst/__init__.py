@@ -1,0 +1,1 @@
+"""One way to fire a burst into a store: run bookkeeping, budgets, sinks, progress, stop."""

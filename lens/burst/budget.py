@@ -1,0 +1,434 @@
+"""Cost budgets: refuse a burst whose estimated cost would exceed a per-burst or per-day limit.
+
+Before firing, ``check_budget`` estimates the burst's cost with the cost model (expected
+tokens per request = the prompt's token estimate as input + ``max_tokens`` as output, an
+upper bound on what the burst can cost), adds the day's spend so far from the SQLite
+history, and raises BudgetExceededError naming the estimate and the limit when either
+budget would be exceeded. Crossing 50 / 80 / 100 % of a budget is announced as a log line
+and as the gauge ``lens_budget_used_ratio{budget="burst"|"day"}``.
+
+``BudgetWatch`` is a RecordSink that keeps announcing while the burst runs, from the
+actual usage of finished requests.
+
+Pricing: the estimate and the day's spend use lens.analysis.cost.price_frame (the cost model
+reports use); per-record pricing while a burst runs (``BudgetWatch``, the Prometheus cost
+counter) uses ``price_request``, genai-prices' model price looked up once per model, since
+pricing a one-row frame per request would cost milliseconds on the event loop.
+Self-hosted providers (sim, vllm, llamacpp, ollama) cost nothing per token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+from lens.errors import BudgetExceededError, ConfigError, LensError, StoreError
+from lens.record import ChunkTiming, RequestRecord
+from lens.spec import PRICE_PROVIDER_IDS, BurstSpec, TargetSpec
+
+log = logging.getLogger(__name__)
+
+THRESHOLDS: tuple[float, ...] = (0.5, 0.8, 1.0)
+FREE_PROVIDERS = frozenset({"sim", "vllm", "llamacpp", "ollama"})
+
+
+class BudgetMetrics(Protocol):
+    """Where budget ratios go as metrics (PrometheusSink implements it)."""
+
+    def set_budget_ratio(self, budget: str, ratio: float) -> None: ...
+
+
+# -- pricing -------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=512)
+def _model_price(provider: str, model: str) -> Any:
+    """genai-prices' ModelPrice for a model (looked up once; the lookup is the slow part)."""
+    from genai_prices import Usage, calc_price
+
+    probe = Usage(input_tokens=1, output_tokens=1)
+    pid = PRICE_PROVIDER_IDS.get(provider)
+    try:
+        return calc_price(probe, model, provider_id=pid).model_price
+    except LookupError:
+        if pid is None:
+            return None
+    try:  # the provider id may be wrong for an aggregator; let genai-prices match by model
+        return calc_price(probe, model).model_price
+    except LookupError:
+        return None
+
+
+def price_request(
+    provider: str,
+    model: str,
+    *,
+    input_tokens: int,
+    output_tokens: int,
+    cached_input_tokens: int = 0,
+) -> Decimal | None:
+    """USD cost of one request, or None when the model has no known price.
+
+    ``input_tokens`` includes ``cached_input_tokens`` (as the record stores them).
+    """
+    if provider in FREE_PROVIDERS:
+        return Decimal(0)
+    mp = _model_price(provider, model)
+    if mp is None:
+        return None
+    from genai_prices import Usage
+
+    usage = Usage(
+        input_tokens=int(input_tokens),
+        cache_read_tokens=int(cached_input_tokens) or None,
+        output_tokens=int(output_tokens),
+    )
+    return mp.calc_price(usage)["total_price"]
+
+
+# -- estimate ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BurstEstimate:
+    """Upper-bound cost of a burst before it fires."""
+
+    usd: Decimal
+    n_requests: int  # per target, incl. warm-up
+    prompt_tokens: int
+    max_tokens: int
+    per_target: dict[str, Decimal] = field(default_factory=dict)
+    unpriced: tuple[str, ...] = ()
+    regions: int = 1  # the burst fires once per region
+    measuring_usd: Decimal = Decimal(0)  # Lambda + S3 + Athena, when fired on Lambda
+
+
+def expected_requests(spec: BurstSpec) -> int:
+    """Requests per target the burst will send at most (warm-up included)."""
+    load = spec.load
+    if load.kind == "sweep":
+        n = (load.requests or 0) * len(load.levels or ())
+    elif load.requests is not None:
+        n = load.requests
+    elif load.kind in ("rate", "poisson") and load.rate and load.duration_s:
+        # Poisson arrivals fluctuate; 20 % headroom keeps the estimate an upper bound in practice.
+        n = int(load.rate * load.duration_s * (1.2 if load.kind == "poisson" else 1.0)) + 1
+    else:
+        raise BudgetExceededError(
+            "cannot estimate the cost of a duration-only concurrency burst before firing",
+            hint="give load.requests (an upper bound) when a budget is set",
+        )
+    return n + spec.warmup
+
+
+def estimate_prompt_tokens(spec: BurstSpec) -> int:
+    """Mean prompt tokens of the burst's prompts (requests cycle through them).
+
+    Uses the same prompt loader and token counter as the engine, so the estimate matches
+    what will be sent; output is bounded by ``max_tokens`` separately.
+    """
+    from lens.workload.prompts import load_prompts
+    from lens.workload.tokens import count_tokens
+
+    if spec.prompts.synthetic_tokens:
+        return spec.prompts.synthetic_tokens
+    prompts = load_prompts(spec.prompts)
+    model = spec.targets[0].model
+    counts = [count_tokens(p.text, model) for p in prompts]
+    return max(1, -(-sum(counts) // len(counts)))
+
+
+def estimate_burst_cost(
+    spec: BurstSpec,
+    *,
+    prompt_tokens: int | None = None,
+    regions: Sequence[str] = (),
+    shards: int = 1,
+    on_lambda: bool = False,
+) -> BurstEstimate:
+    """Estimate the burst's cost: requests x (prompt tokens in + max_tokens out), per target,
+    once per region; with ``on_lambda`` plus the cost of measuring (Lambda GB-seconds and
+    invocations, S3 requests, Athena bytes: lens.analysis.measuring_cost)."""
+    n = expected_requests(spec)
+    n_regions = max(1, len(regions))
+    pt = prompt_tokens if prompt_tokens is not None else estimate_prompt_tokens(spec)
+    per_target: dict[str, Decimal] = {}
+    unpriced: list[str] = []
+    for t in spec.targets:
+        one = _price_target(t, pt, spec.max_tokens)
+        if one is None:
+            unpriced.append(t.label)
+            continue
+        per_target[t.label] = one * n * n_regions
+    measuring = Decimal(0)
+    if on_lambda:
+        from lens.analysis.measuring_cost import estimate_measuring_cost
+
+        measuring = estimate_measuring_cost(spec, regions=regions or ("us-east-1",), shards=shards).total
+    return BurstEstimate(
+        usd=sum(per_target.values(), Decimal(0)) + measuring,
+        n_requests=n,
+        prompt_tokens=pt,
+        max_tokens=spec.max_tokens,
+        per_target=per_target,
+        unpriced=tuple(unpriced),
+        regions=n_regions,
+        measuring_usd=measuring,
+    )
+
+
+def _price_target(t: TargetSpec, prompt_tokens: int, max_tokens: int) -> Decimal | None:
+    """One request's price with lens.analysis.cost (the cost model reports use)."""
+    if t.provider in FREE_PROVIDERS:
+        return Decimal(0)
+    from urllib.parse import urlsplit
+
+    from lens.analysis.cost import price_frame
+    from lens.analysis.frames import records_to_frame
+
+    try:
+        host = urlsplit(t.resolved_base_url).netloc
+    except LensError:
+        host = ""
+    row = RequestRecord(
+        run_id="estimate", request_id="estimate", started_at=datetime.now(UTC),
+        provider=t.provider, model=t.model, endpoint_host=host, target=t.label,
+        input_tokens=prompt_tokens, output_tokens=max_tokens, status="ok",
+    )  # fmt: skip
+    _, report = price_frame(records_to_frame([row]))
+    if report.unpriced or report.priced_rows != 1:
+        return None
+    return report.total_usd
+
+
+# -- spend so far --------------------------------------------------------------------------
+
+
+def _db_source(store: Any) -> str | None:
+    if store is None:
+        return None
+    if isinstance(store, (str, Path)):
+        return str(store)
+    for attr in ("url", "path", "db_path"):
+        v = getattr(store, attr, None)
+        if isinstance(v, (str, Path)):
+            return str(v)
+    raise StoreError(
+        f"cannot read today's spend from {type(store).__name__}",
+        hint="pass the SQLite store (or its file path / sqlite:/// URL) as store=",
+    )
+
+
+def spent_on(store: Any, day: date | None = None) -> Decimal:
+    """USD spent on ``day`` (UTC; default today) by the requests in the SQLite history.
+
+    Rows come from lens.analysis.frames.load and are priced by lens.analysis.cost.price_frame
+    (the same cost model as reports). ``store`` is a Store with a ``url``/``path``, a file
+    path or ``sqlite:///`` URL, or None (no history: 0). A missing file means 0. Rows that
+    cannot be priced (self-hosted, unknown models) are logged and not counted.
+    """
+    src = _db_source(store)
+    if src is None:
+        return Decimal(0)
+    if "://" not in src and not Path(src).expanduser().exists():
+        return Decimal(0)
+    from lens.analysis.cost import price_frame
+    from lens.analysis.frames import load
+
+    day = day or datetime.now(UTC).date()
+    df = load(db=src, since=day.isoformat(), until=day.isoformat())
+    assert not isinstance(df, tuple)
+    if df.empty:
+        return Decimal(0)
+    _, report = price_frame(df)
+    paid = {k: v for k, v in report.unpriced.items() if k.split("/", 1)[0] not in FREE_PROVIDERS}
+    if paid:
+        log.warning("today's spend leaves out unpriced rows: %s",
+                    ", ".join(f"{k} x{v}" for k, v in sorted(paid.items())))  # fmt: skip
+    return report.total_usd
+
+
+# -- check ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BudgetCheck:
+    """What check_budget decided (returned when the burst may fire)."""
+
+    estimate: BurstEstimate
+    spent_today: Decimal
+    per_burst_usd: Decimal | None
+    per_day_usd: Decimal | None
+
+    @property
+    def burst_ratio(self) -> float | None:
+        return _ratio(self.estimate.usd, self.per_burst_usd)
+
+    @property
+    def day_ratio(self) -> float | None:
+        return _ratio(self.spent_today + self.estimate.usd, self.per_day_usd)
+
+
+def _ratio(used: Decimal, limit: Decimal | None) -> float | None:
+    if limit is None:
+        return None
+    return float("inf") if limit == 0 and used > 0 else (0.0 if limit == 0 else float(used / limit))
+
+
+def _as_limit(v: float | Decimal | str | None, flag: str) -> Decimal | None:
+    if v is None:
+        return None
+    try:
+        d = Decimal(str(v).strip().lstrip("$"))
+    except ArithmeticError:  # decimal.InvalidOperation
+        raise ConfigError(f"not an amount in USD: {v!r}", source=flag, hint="e.g. 2.50") from None
+    if not d.is_finite() or d < 0:
+        raise ConfigError(
+            f"a budget cannot be negative (got {v})", source=flag, hint="give USD >= 0"
+        )
+    return d
+
+
+def notify(
+    budget: str, ratio: float, metrics: BudgetMetrics | None = None, *, what: str = ""
+) -> float | None:
+    """Log the highest threshold ``ratio`` has reached and publish the gauge; returns it."""
+    if metrics is not None:
+        metrics.set_budget_ratio(budget, ratio)
+    reached = [t for t in THRESHOLDS if ratio >= t]
+    if not reached:
+        return None
+    level = (
+        logging.ERROR
+        if reached[-1] >= 1.0
+        else logging.WARNING
+        if reached[-1] >= 0.8
+        else logging.INFO
+    )
+    log.log(
+        level,
+        "%s budget at %.0f%% (threshold %.0f%%)%s",
+        budget,
+        ratio * 100,
+        reached[-1] * 100,
+        what,
+    )
+    return reached[-1]
+
+
+def check_budget(
+    spec: BurstSpec,
+    *,
+    per_burst_usd: float | Decimal | str | None,
+    per_day_usd: float | Decimal | str | None,
+    store: Any = None,
+    metrics: BudgetMetrics | None = None,
+    prompt_tokens: int | None = None,
+    today: date | None = None,
+    regions: Sequence[str] = (),
+    shards: int = 1,
+    on_lambda: bool = False,
+) -> BudgetCheck:
+    """Estimate ``spec``'s cost and refuse it (BudgetExceededError) if a budget would be exceeded.
+
+    The per-day check adds the estimate to what today's runs in ``store`` already spent.
+    Returns the BudgetCheck when the burst may fire. Thresholds reached are logged and
+    published through ``metrics`` (e.g. a PrometheusSink) as ``lens_budget_used_ratio``.
+    """
+    burst_limit = _as_limit(per_burst_usd, "--budget-usd")
+    day_limit = _as_limit(per_day_usd, "--daily-budget-usd")
+    est = estimate_burst_cost(
+        spec, prompt_tokens=prompt_tokens, regions=regions, shards=shards, on_lambda=on_lambda
+    )
+    if (burst_limit is not None or day_limit is not None) and est.unpriced:
+        raise BudgetExceededError(
+            f"cannot enforce the budget: no price known for {', '.join(est.unpriced)}",
+            hint="use a model genai-prices knows, or drop the budget flags for this target",
+        )
+    spent = spent_on(store, today) if day_limit is not None else Decimal(0)
+    check = BudgetCheck(est, spent, burst_limit, day_limit)
+    desc = (
+        f" ({est.n_requests} req/target x ({est.prompt_tokens} in + {est.max_tokens} out) tokens"
+        + (f" x {est.regions} regions" if est.regions > 1 else "")
+        + (f", incl. ${est.measuring_usd:.4f} Lambda/S3/Athena" if est.measuring_usd else "")
+        + ")"
+    )
+    if check.burst_ratio is not None:
+        notify(
+            "burst", check.burst_ratio, metrics, what=f": estimate ${est.usd:.4f} of ${burst_limit}"
+        )
+        if est.usd > burst_limit:  # type: ignore[operator]
+            raise BudgetExceededError(
+                f"burst refused: estimated cost ${est.usd:.4f}{desc} exceeds the per-burst "
+                f"budget ${burst_limit}",
+                hint="lower load.requests or max_tokens, or raise --budget-usd",
+            )
+    if check.day_ratio is not None:
+        notify(
+            "day",
+            check.day_ratio,
+            metrics,
+            what=f": ${spent:.4f} spent + ${est.usd:.4f} estimate of ${day_limit}",
+        )
+        if spent + est.usd > day_limit:  # type: ignore[operator]
+            raise BudgetExceededError(
+                f"burst refused: spent today ${spent:.4f} + estimated ${est.usd:.4f}{desc} "
+                f"exceeds the per-day budget ${day_limit}",
+                hint="wait until tomorrow (UTC), lower the burst, or raise --daily-budget-usd",
+            )
+    return check
+
+
+class BudgetWatch:
+    """A RecordSink pricing finished requests and announcing budget thresholds as they pass.
+
+    It never stops a burst (the pre-flight estimate is an upper bound); it reports.
+    """
+
+    def __init__(self, check: BudgetCheck, *, metrics: BudgetMetrics | None = None) -> None:
+        self.check = check
+        self.metrics = metrics
+        self.spent = Decimal(0)
+        self._announced: dict[str, float] = {}
+
+    def add(self, record: RequestRecord, chunks: Sequence[ChunkTiming]) -> None:
+        usd = price_request(
+            record.provider, record.model, input_tokens=record.input_tokens or 0,
+            output_tokens=record.output_tokens or 0, cached_input_tokens=record.cached_input_tokens or 0,
+        )  # fmt: skip
+        if not usd:
+            return
+        self.spent += usd
+        for name, used, limit in (
+            ("burst", self.spent, self.check.per_burst_usd),
+            ("day", self.check.spent_today + self.spent, self.check.per_day_usd),
+        ):
+            ratio = _ratio(used, limit)
+            if ratio is None:
+                continue
+            if self.metrics is not None:
+                self.metrics.set_budget_ratio(name, ratio)
+            reached = max((t for t in THRESHOLDS if ratio >= t), default=None)
+            if reached is not None and reached > self._announced.get(name, 0.0):
+                self._announced[name] = reached
+                notify(name, ratio, None, what=f": actual ${used:.4f} of ${limit}")
+
+
+def summary_json(check: BudgetCheck) -> str:
+    """Compact JSON of a check (for run tags / logs)."""
+    return json.dumps(
+        {
+            "estimate_usd": str(check.estimate.usd),
+            "spent_today_usd": str(check.spent_today),
+            "per_burst_usd": None if check.per_burst_usd is None else str(check.per_burst_usd),
+            "per_day_usd": None if check.per_day_usd is None else str(check.per_day_usd),
+        },
+        separators=(",", ":"),
+    )

@@ -1,0 +1,1 @@
+"""Keeping secrets and personal data out of everything lens writes or prints."""

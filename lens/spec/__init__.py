@@ -1,0 +1,24 @@
+"""Burst specs: what to fire, at what, how hard (was ``lens.spec``).
+
+pydantic at the edge, ``extra="forbid"``: a BurstSpec comes from YAML/TOML files, CLI flags,
+Python, a widget or a Lambda event, and all of them are validated the same way.
+"""
+
+from lens.spec.loading import load_spec, read_mapping, spec_from_dict
+from lens.spec.models import BurstSpec, LoadShape, PromptSpec, TargetSpec, Timeouts
+from lens.spec.providers import DIALECTS, PRICE_PROVIDER_IDS, PROVIDERS, ProviderInfo
+
+__all__ = [
+    "DIALECTS",
+    "PRICE_PROVIDER_IDS",
+    "PROVIDERS",
+    "BurstSpec",
+    "LoadShape",
+    "PromptSpec",
+    "ProviderInfo",
+    "TargetSpec",
+    "Timeouts",
+    "load_spec",
+    "read_mapping",
+    "spec_from_dict",
+]

@@ -1,0 +1,156 @@
+"""Reading burst specs: YAML/TOML files and mappings into a validated BurstSpec.
+
+Validation failures become a ConfigError naming the file, the field path and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from lens.errors import ConfigError
+from lens.spec.models import BurstSpec
+from lens.spec.providers import PROVIDERS
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model that owns the last element of ``loc`` (for key suggestions)."""
+    model: type[BaseModel] = BurstSpec
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        info = model.model_fields.get(str(part))
+        if info is None:
+            return None
+        ann = info.annotation
+        inner = [a for a in getattr(ann, "__args__", (ann,)) if isinstance(a, type)]
+        nxt = next((a for a in inner if issubclass(a, BaseModel)), None)
+        if nxt is None:
+            return None
+        model = nxt
+    return model
+
+
+# Fix hints for value errors, by the last named element of the field path.
+_VALUE_FIXES: dict[str, str] = {
+    "base_url": "write the full URL with its scheme, e.g. https://api.example.com/v1",
+    "provider": "use one of the known providers listed (or provider: openai_compat with a base_url)",
+    "dialect": "use one of the known dialects listed, or drop dialect to use the provider's",
+    "headers": "remove the header and set api_key_env to the variable that holds the key",
+    "prompts": "keep exactly one of set, file, inline or synthetic_tokens under prompts",
+    "load": "see docs/spec.md#load for the fields each load kind needs",
+    "targets": "give each target a distinct name: field",
+}
+
+
+def _fix_for(err: dict[str, Any]) -> str:
+    """One-sentence fix for a pydantic error, specific to its type and field."""
+    import difflib
+
+    kind = err.get("type", "")
+    loc = tuple(err.get("loc", ()))
+    names = [str(p) for p in loc if not isinstance(p, int)]
+    last = names[-1] if names else ""
+    if kind == "extra_forbidden":
+        model = _model_at(loc)
+        if model is not None:
+            allowed = sorted(model.model_fields)
+            close = difflib.get_close_matches(last, allowed, n=1)
+            if close:
+                return f"did you mean {close[0]!r}? (allowed here: {', '.join(allowed)})"
+            return f"remove this key; allowed here: {', '.join(allowed)}"
+        return "remove this key or check its spelling against docs/spec.md"
+    if kind == "missing":
+        return "add this field" + (" (at least one target with provider and model)" if last == "targets" else "")
+    if kind == "greater_than_equal":
+        return f"use a number >= {err.get('ctx', {}).get('ge', 0):g}"
+    if kind == "greater_than":
+        return f"use a number greater than {err.get('ctx', {}).get('gt', 0):g}"
+    if kind.startswith("less_than"):
+        return "use a smaller number"
+    if kind == "too_short":
+        return "add at least one entry" + (" (a target with provider and model)" if last == "targets" else "")
+    if kind == "literal_error":
+        return f"use one of the values listed ({err.get('ctx', {}).get('expected', '')})"
+    if kind.endswith(("_type", "_parsing")):
+        return f"give a value of the expected type ({err.get('msg', '')})"
+    if kind == "value_error":
+        msg = str(err.get("msg", ""))
+        if last == "provider":
+            got = str(err.get("input", ""))
+            close = difflib.get_close_matches(got, sorted(PROVIDERS), n=1)
+            if close:
+                return f"did you mean {close[0]!r}? " + _VALUE_FIXES["provider"]
+        if "no default base_url" in msg:
+            return "add base_url: the server's API root, e.g. http://localhost:8000/v1"
+        if "share the label" in msg:
+            return _VALUE_FIXES["targets"]
+        for key in reversed(names):
+            if key in _VALUE_FIXES:
+                return _VALUE_FIXES[key]
+    return "see docs/spec.md for the field's format"
+
+
+def spec_from_dict(data: Mapping[str, Any], *, source: str = "<spec>") -> BurstSpec:
+    """Validate a mapping into a BurstSpec; ConfigError names source, field path and fix."""
+    try:
+        return BurstSpec.model_validate(dict(data))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field_path = _format_loc(tuple(first["loc"])) or "(top level)"
+        msg = first["msg"].removeprefix("Value error, ")
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(msg + more, source=source, field=field_path, hint=_fix_for(first)) from None
+
+
+def read_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a YAML or TOML file into a dict, with errors naming the file."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError("file not found", source=str(p), hint="check the path")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not UTF-8 text (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r})",
+            source=str(p),
+            hint="save the file as UTF-8",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", source=str(p), hint="check permissions") from None
+    try:
+        if p.suffix.lower() == ".toml":
+            import tomllib
+
+            data: Any = tomllib.loads(text)
+        elif p.suffix.lower() in (".yaml", ".yml", ".json"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            raise ConfigError(
+                f"unknown spec format {p.suffix!r}", source=str(p), hint="use .yaml, .yml or .toml"
+            )
+    except ConfigError:
+        raise
+    except Exception as exc:  # yaml.YAMLError / tomllib.TOMLDecodeError carry line numbers
+        raise ConfigError(f"cannot parse: {exc}", source=str(p), hint="fix the syntax") from None
+    if not isinstance(data, dict):
+        raise ConfigError("top level must be a mapping", source=str(p))
+    return data
+
+
+def load_spec(path: str | os.PathLike[str]) -> BurstSpec:
+    """Load and validate a BurstSpec from a YAML or TOML file."""
+    return spec_from_dict(read_mapping(path), source=str(path))

@@ -1,0 +1,226 @@
+"""Burst specs: what to fire, at what, how hard. pydantic at the edge, ``extra="forbid"``.
+
+A BurstSpec comes from YAML/TOML files, CLI flags, Python, a widget or a Lambda event;
+all of them end up here and are validated the same way. ``load_spec`` turns validation
+failures into a ConfigError naming the file, the field path and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from lens.errors import TargetError
+from lens.spec.providers import DIALECTS, PROVIDERS
+
+_SECRET_HEADER_WORDS = ("auth", "key", "token", "secret", "password", "cookie", "subscription")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class TargetSpec(_Strict):
+    """One API endpoint + model to measure."""
+
+    name: str | None = None
+    provider: str
+    dialect: str | None = None
+    base_url: str | None = None
+    model: str
+    api_key_env: str | None = None
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict)
+    # Header name -> environment variable holding its (secret) value, e.g. a gateway's
+    # Ocp-Apim-Subscription-Key. Values are read when firing, scrubbed, never stored.
+    headers_env: dict[str, str] = Field(default_factory=dict)
+    aws_region: str | None = None
+
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, v: str) -> str:
+        if v not in PROVIDERS:
+            raise ValueError(f"unknown provider {v!r}; known providers: {', '.join(sorted(PROVIDERS))}")
+        return v
+
+    @field_validator("dialect")
+    @classmethod
+    def _known_dialect(cls, v: str | None) -> str | None:
+        if v is not None and v not in DIALECTS:
+            raise ValueError(f"unknown dialect {v!r}; known dialects: {', '.join(DIALECTS)}")
+        return v
+
+    @field_validator("base_url")
+    @classmethod
+    def _url_has_scheme(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                f"base URL {v!r} needs a scheme and a host, e.g. 'https://{v.lstrip('/')}'"
+            )
+        return v.rstrip("/")
+
+    @field_validator("headers")
+    @classmethod
+    def _no_secret_headers(cls, v: dict[str, str]) -> dict[str, str]:
+        # Plain header values end up in the stored spec; anything that looks like a
+        # credential must come from the environment instead.
+        bad = [k for k in v if any(w in k.lower() for w in _SECRET_HEADER_WORDS)]
+        if bad:
+            raise ValueError(
+                f"header {bad[0]!r} looks like it carries a secret; put its value in an "
+                f"environment variable and name it in headers_env: {{{bad[0]!r}: 'MY_VAR'}} "
+                "(or use api_key_env for the provider's own key header)"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _needs_base_url(self) -> TargetSpec:
+        info = PROVIDERS[self.provider]
+        if self.base_url is None and info.base_url is None and self.provider not in ("bedrock", "sim"):
+            raise ValueError(f"provider {self.provider!r} has no default base_url; set base_url")
+        return self
+
+    @property
+    def resolved_dialect(self) -> str:
+        return self.dialect or PROVIDERS[self.provider].dialect
+
+    @property
+    def resolved_base_url(self) -> str:
+        if self.base_url:
+            return self.base_url
+        if self.provider == "bedrock":
+            return f"https://bedrock-runtime.{self.aws_region or 'us-east-1'}.amazonaws.com"
+        url = PROVIDERS[self.provider].base_url
+        if url is None:
+            raise TargetError(f"target {self.label!r} has no base_url", field="base_url")
+        return url
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.provider}/{self.model}"
+
+    @property
+    def key_envs(self) -> tuple[str, ...]:
+        return (self.api_key_env,) if self.api_key_env else PROVIDERS[self.provider].key_envs
+
+    def resolve_secret_headers(self, env: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Header values from ``headers_env``; TargetError naming the variable when unset."""
+        env = os.environ if env is None else env
+        out: dict[str, str] = {}
+        for header, var in self.headers_env.items():
+            value = env.get(var)
+            if not value:
+                raise TargetError(
+                    f"target {self.label!r} needs {var} for header {header!r}, but it is not set",
+                    field=f"headers_env.{header}",
+                    hint=f"export {var}=... (read from the environment and never stored)",
+                )
+            out[header] = value
+        return out
+
+    def resolve_api_key(self, env: Mapping[str, str] | None = None) -> str | None:
+        """Return the API key from the environment, or None when the target needs none.
+
+        Raises TargetError naming the variable (never a value) when a key is needed but unset.
+        """
+        env = os.environ if env is None else env
+        names = self.key_envs
+        if not names:
+            return None
+        for name in names:
+            if env.get(name):
+                return env[name]
+        raise TargetError(
+            f"target {self.label!r} needs an API key but {' or '.join(names)} is not set",
+            field="api_key_env",
+            hint=f"export {names[0]}=... (the key is read from the environment and never stored)",
+        )
+
+
+class PromptSpec(_Strict):
+    """Where prompts come from: exactly one of a named set, a file, inline texts, or synthetic."""
+
+    set: str | None = None
+    file: str | None = None
+    inline: list[str] | None = None
+    synthetic_tokens: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> PromptSpec:
+        given = [k for k in ("set", "file", "inline", "synthetic_tokens") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of set, file, inline, synthetic_tokens "
+                f"(got {', '.join(given) or 'none'})"
+            )
+        return self
+
+
+class LoadShape(_Strict):
+    """How requests are scheduled.
+
+    - concurrency: ``concurrency`` workers until ``requests`` are sent or ``duration_s`` ends.
+    - rate: constant arrivals at ``rate`` req/s; poisson: exponential gaps (seeded).
+    - sweep: the concurrency shape once per level in ``levels`` (``requests`` per level).
+    """
+
+    kind: Literal["concurrency", "rate", "poisson", "sweep"] = "concurrency"
+    requests: int | None = Field(default=10, gt=0)
+    duration_s: float | None = Field(default=None, gt=0)
+    concurrency: int = Field(default=1, gt=0)
+    rate: float | None = Field(default=None, gt=0)
+    levels: list[int] | None = None
+    max_in_flight: int = Field(default=256, gt=0)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _coherent(self) -> LoadShape:
+        if self.kind in ("rate", "poisson") and self.rate is None:
+            raise ValueError(f"load kind {self.kind!r} needs rate (requests per second)")
+        if self.kind == "sweep":
+            if not self.levels or any(lv <= 0 for lv in self.levels):
+                raise ValueError("load kind 'sweep' needs levels: a list of positive concurrencies")
+        if self.requests is None and self.duration_s is None:
+            raise ValueError("give requests, duration_s, or both")
+        return self
+
+
+class Timeouts(_Strict):
+    connect_s: float = Field(default=10.0, gt=0)
+    first_token_s: float = Field(default=60.0, gt=0)
+    idle_s: float = Field(default=30.0, gt=0)
+    total_s: float = Field(default=300.0, gt=0)
+
+
+class BurstSpec(_Strict):
+    """A profiling burst: targets x prompts under a load shape."""
+
+    name: str = "burst"
+    scenario: str = "default"
+    targets: list[TargetSpec] = Field(min_length=1)
+    prompts: PromptSpec = Field(default_factory=lambda: PromptSpec(synthetic_tokens=128))
+    max_tokens: int = Field(default=128, gt=0)
+    temperature: float | None = Field(default=None, ge=0)
+    load: LoadShape = Field(default_factory=LoadShape)
+    warmup: int = Field(default=0, ge=0)
+    timeouts: Timeouts = Field(default_factory=Timeouts)
+    connection: Literal["warm", "cold"] = "warm"
+    cache: Literal["default", "bust", "shared"] = "default"
+    tags: dict[str, str] = Field(default_factory=dict)
+    region: str = "local"
+    runner: str = "local"
+
+    @model_validator(mode="after")
+    def _unique_target_names(self) -> BurstSpec:
+        labels = [t.label for t in self.targets]
+        dup = {x for x in labels if labels.count(x) > 1}
+        if dup:
+            raise ValueError(f"targets share the label {sorted(dup)[0]!r}; give each a distinct name")
+        return self

@@ -1,0 +1,1 @@
+"""What to send and when: prompt sets, synthetic prompts, token counting, load shapes."""
