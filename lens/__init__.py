@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from lens._version import __version__
 
-__all__ = ["__version__", "fire", "load"]
+__all__ = ["__version__", "fire", "load", "run"]
 
 
 def fire(*args: Any, **kwargs: Any) -> Any:
@@ -17,6 +17,13 @@ def fire(*args: Any, **kwargs: Any) -> Any:
     from lens.api import fire as _fire
 
     return _fire(*args, **kwargs)
+
+
+def run(*args: Any, **kwargs: Any) -> Any:
+    """Fire a burst into a store (or only into sinks); see lens.burst.run.run."""
+    from lens.burst.run import run as _run
+
+    return _run(*args, **kwargs)
 
 
 def load(*args: Any, **kwargs: Any) -> Any:

@@ -4,45 +4,23 @@
     result = lens.fire({"targets": [...], "load": {"requests": 50, "concurrency": 8}},
                        db="lens.db")
     df = lens.load("lens.db", runs=[result.run_id])
+
+``lens.fire`` is :func:`lens.burst.run` with a default store and the engine's result as
+its answer; use ``lens.run`` for the full outcome (status, fleet failures, budget).
 """
 
 from __future__ import annotations
 
-import contextlib
-import getpass
-import socket
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
+from lens.burst.executor import LocalExecutor
+from lens.burst.run import run, run_info
 from lens.record import BurstResult, new_run_id
-from lens.spec import BurstSpec, spec_from_dict
-from lens.store.base import RunInfo, Store
+from lens.spec import BurstSpec
+from lens.store.base import Store
 
-
-def _user() -> str:
-    with contextlib.suppress(Exception):
-        return getpass.getuser()
-    return ""
-
-
-def run_info(spec: BurstSpec, run_id: str) -> RunInfo:
-    """The runs-table row for a burst about to fire (spec JSON holds no secrets: keys are
-    named by environment variable, and secret-carrying headers are refused by TargetSpec)."""
-    from lens import __version__
-
-    return RunInfo(
-        run_id=run_id,
-        name=spec.name,
-        started_at=datetime.now(UTC),
-        spec_json=spec.model_dump_json(exclude_none=True),
-        host=socket.gethostname(),
-        user=_user(),
-        region=spec.region,
-        runner=spec.runner,
-        lens_version=__version__,
-        tags=dict(spec.tags),
-    )
+__all__ = ["fire", "new_run_id", "run_info"]
 
 
 def fire(
@@ -51,7 +29,9 @@ def fire(
     db: str | None = None,
     store: Store | None = None,
     run_id: str | None = None,
-    **engine_kwargs: Any,
+    api_keys: Mapping[str, str] | None = None,
+    limiter: Any = None,
+    on_progress: Any = None,
 ) -> BurstResult:
     """Fire ``spec`` and store every request as it completes.
 
@@ -59,29 +39,21 @@ def fire(
     ``store`` or to the store at ``db`` (a SQLite path or SQLAlchemy URL; default: the
     ``lens run`` default, ``$LENS_DB`` or ``~/.local/share/lens/lens.db``). The run is
     marked ``complete``, or ``incomplete`` if interrupted (what finished is kept).
-    ``engine_kwargs`` go to :func:`lens.probe.engine.run_burst_sync` (``api_keys``,
-    ``limiter``, ``on_progress``, ...).
+    ``api_keys`` replaces the environment for key lookup; ``limiter`` is a client-side
+    rate limiter (lens.probe.ratelimit); ``on_progress`` gets a ProgressEvent per request.
     """
-    from lens.probe.engine import run_burst_sync
-
-    if not isinstance(spec, BurstSpec):
-        spec = spec_from_dict(spec, source="lens.fire(spec)")
     own = store is None
     if store is None:
         from lens.store.paths import resolve_db
         from lens.store.sql import open_store
 
         store = open_store(resolve_db(db))
-    run_id = run_id or new_run_id()
     try:
-        store.start_run(run_info(spec, run_id))
-        status = "failed"
-        try:
-            result = run_burst_sync(spec, run_id=run_id, sink=store, **engine_kwargs)
-            status = "complete" if result.complete else "incomplete"
-        finally:
-            store.finish_run(run_id, status=status, skipped=0 if status == "failed" else result.skipped)
+        outcome = run(
+            spec, store=store, run_id=run_id, on_progress=on_progress, source="lens.fire(spec)",
+            executor=LocalExecutor(limiter=limiter, api_keys=api_keys),
+        )  # fmt: skip
     finally:
         if own:
             store.close()
-    return result
+    return outcome.result

@@ -26,7 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from lens import __version__
+    from lens._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="lens",

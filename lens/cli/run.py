@@ -14,13 +14,7 @@ import contextlib
 import time
 from typing import Any
 
-from lens.cli.run_fire import (
-    apply_retention,
-    check_budget_flags,
-    exporter_sinks,
-    fire_fleet,
-    fire_once,
-)
+from lens.cli.run_fire import exporter_sinks, fire
 from lens.cli.run_spec import build_spec, demo_targets, embedded_sim, preflight, sim_base_url
 from lens.errors import ConfigError
 from lens.record import new_run_id
@@ -148,7 +142,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         db = resolve_db(args.db)
         store = open_store(db)
         stack.callback(store.close)
-        apply_retention(store, err)
         sinks = exporter_sinks(args)
         for s in sinks:
             if hasattr(s, "close"):
@@ -164,16 +157,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         while args.repeat == 0 or i < args.repeat:
             i += 1
             t0 = time.monotonic()
-            check_budget_flags(spec, args, store, sinks)
             if args.run_id:
                 run_id = args.run_id if args.repeat == 1 else f"{args.run_id}-{i}"
             else:
                 run_id = new_run_id()
-            if args.regions is not None or args.shards is not None:
-                run_id = fire_fleet(spec, args, store, err, run_id)
-                interrupted = False
-            else:
-                _status, interrupted = fire_once(spec, args, store, sinks, err, run_id)
+            _status, interrupted = fire(spec, args, store, sinks, err, run_id)
             _report(store, run_id, db, args, several=args.repeat != 1)
             for s in sinks:
                 if args.pushgateway and hasattr(s, "push"):

@@ -29,7 +29,7 @@ from lens.embed.core import Call, Profiler
 from lens.embed.sampling import Sampler, SampleRule
 from lens.embed.sink import EmbedSink, TextSample
 from lens.record import RequestRecord
-from lens.store.base import RecordSink
+from lens.record import RecordSink
 
 __all__ = [
     "AsyncLensTransport",

@@ -183,7 +183,7 @@ class EmbedSink:
             else:
                 self._store = self._store_arg
         if self._store is not None and not self._run_started and hasattr(self._store, "start_run"):
-            from lens import __version__
+            from lens._version import __version__
 
             self._store.start_run(
                 RunInfo(

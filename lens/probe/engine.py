@@ -42,7 +42,7 @@ from lens.workload.prompts import Prompt, apply_cache_mode, load_prompts, prompt
 
 if TYPE_CHECKING:
     from lens.probe.dialects.base import Dialect, HttpRequest
-    from lens.store.base import RecordSink
+    from lens.record import RecordSink
 
 __all__ = ["ProgressEvent", "RateLimiter", "run_burst", "run_burst_sync"]
 
@@ -167,11 +167,16 @@ class _Burst:
         api_keys: Mapping[str, str] | None,
         limiter: RateLimiter | None,
         shard: int,
+        abandon: asyncio.Event | None = None,
+        deadline_ns: int | None = None,
     ) -> None:
         self.spec = spec
         self.sink = sink
         self.on_progress = on_progress
         self.stop = stop
+        self.abandon = abandon
+        self.deadline_ns = deadline_ns  # perf_counter_ns by which every request must end
+        self.deadline_at: float | None = None  # the same on the loop's clock, set in run()
         self.should_start = should_start
         self.limiter = limiter
         self.shard = shard
@@ -225,6 +230,9 @@ class _Burst:
         # long prefill is not idleness. The read loop enforces idle_s after the first token.
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=spec.timeouts.connect_s)
         self.result.started_at = datetime.now(UTC)
+        if self.deadline_ns is not None:
+            loop = asyncio.get_running_loop()
+            self.deadline_at = loop.time() + (self.deadline_ns - perf_counter_ns()) / 1e9
         async with contextlib.AsyncExitStack() as stack:
             for tg in self.targets:
                 tg.planned = planned
@@ -240,16 +248,44 @@ class _Burst:
                     )
                 )
             self.t0_ns = perf_counter_ns()
+            main = asyncio.ensure_future(
+                asyncio.gather(*(self._run_target(tg) for tg in self.targets))
+            )
             try:
-                await asyncio.gather(*(self._run_target(tg) for tg in self.targets))
+                if await self._abandoned(main):
+                    self._finish(complete=False)
+                    return self.result
             except asyncio.CancelledError:
-                for task in list(self._inflight):
-                    task.cancel()
-                self.cancelled += len(self._inflight)
+                await self._cancel(main)
                 self._finish(complete=False)
                 raise
         self._finish(complete=not self.stopped)
         return self.result
+
+    async def _abandoned(self, main: asyncio.Future[Any]) -> bool:
+        """Wait for the burst; True when ``abandon`` was set first (in-flight cancelled)."""
+        if self.abandon is None:
+            await main
+            return False
+        waiter = asyncio.ensure_future(self.abandon.wait())
+        try:
+            await asyncio.wait({main, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+        if main.done():
+            main.result()  # re-raise what the burst raised
+            return False
+        self.stopped = True
+        await self._cancel(main)
+        return True
+
+    async def _cancel(self, main: asyncio.Future[Any]) -> None:
+        # Requests cancelled in flight are not recorded (their timings would be cut short by
+        # the client, not the server); they count in ``skipped``.
+        self.cancelled += len(self._inflight)
+        main.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await main
 
     def _finish(self, *, complete: bool) -> None:
         r = self.result
@@ -263,6 +299,9 @@ class _Burst:
 
     def _may_start(self) -> bool:
         if self.stopped:
+            return False
+        if self.deadline_ns is not None and perf_counter_ns() >= self.deadline_ns:
+            self.stopped = True
             return False
         if (self.stop is not None and self.stop.is_set()) or (
             self.should_start is not None and not self.should_start()
@@ -389,7 +428,7 @@ class _Burst:
             if est is None:
                 est = tg.est_tokens[prompt.id] = count_text_tokens(text, t.model)
             await self.limiter.acquire(tg.label, est + spec.max_tokens)
-        m = Measurement(rec, prompt=text)
+        m = Measurement(rec, prompt=text, max_chunk_rows=spec.caps.max_chunk_rows)
         rec.started_at = datetime.now(UTC)
         origin = m.start()
         rec.queue_ms = (origin - scheduled_ns) / 1e6
@@ -423,6 +462,9 @@ class _Burst:
         loop = asyncio.get_running_loop()
         begun = loop.time()
         total_deadline = begun + to.total_s
+        cut = self.deadline_at is not None and self.deadline_at < total_deadline
+        if cut:
+            total_deadline = self.deadline_at  # type: ignore[assignment]
         first_deadline = min(begun + to.first_token_s, total_deadline)
         resp: aiohttp.ClientResponse | None = None
         timed: read_clock.ArrivalClock | None = None
@@ -453,7 +495,12 @@ class _Burst:
                 parse = tg.dialect.parse
                 on_event = m.on_event
                 clock = perf_counter_ns
+                caps = self.spec.caps
+                nbytes = 0
                 async for data in resp.content.iter_any():
+                    nbytes += len(data)
+                    if nbytes > caps.max_bytes or m.n_events > caps.max_events:
+                        return self._cut(m, status, ratelimit, nbytes)
                     if timed is None:
                         events = feed(data)
                         if events:
@@ -489,6 +536,8 @@ class _Burst:
                 what = f"connect took longer than {to.connect_s:g}s"
             elif waiting == "idle":
                 what = f"no data for {to.idle_s:g}s after the last event (idle timeout)"
+            elif cut and loop.time() >= total_deadline - 0.001:
+                what = "cut at the burst's deadline (a runner's time limit minus the time to write its rows)"
             elif waiting == "total":
                 what = f"request exceeded the total timeout of {to.total_s:g}s"
             else:
@@ -508,6 +557,18 @@ class _Burst:
                 timed.close()
             if resp is not None:
                 resp.release()
+
+    def _cut(
+        self, m: Measurement, status: int | None, ratelimit: str | None, nbytes: int
+    ) -> tuple[RequestRecord, list[ChunkTiming]]:
+        """A response past a cap (lens.spec.Caps): stop reading, keep what arrived."""
+        caps = self.spec.caps
+        if nbytes > caps.max_bytes:
+            what = f"more than {caps.max_bytes} bytes (caps.max_bytes)"
+        else:
+            what = f"more than {caps.max_events} events (caps.max_events)"
+        return m.finish("truncated", http_status=status, ratelimit=ratelimit,
+                        error=f"cut by the client: the response sent {what}")
 
     async def _http_error(
         self,
@@ -550,6 +611,8 @@ async def run_burst(
     api_keys: Mapping[str, str] | None = None,
     limiter: RateLimiter | None = None,
     shard: int = 0,
+    abandon: asyncio.Event | None = None,
+    deadline_ns: int | None = None,
 ) -> BurstResult:
     """Run a burst and return every record (warm-up and failures included).
 
@@ -559,8 +622,13 @@ async def run_burst(
     - ``api_keys`` replaces os.environ for key lookup; a missing key raises TargetError
       before any request is sent.
     - ``limiter`` is awaited before each send (its wait is in ``queue_ms``).
-    - Cancelling the task cancels in-flight requests (not recorded; finished ones are
-      already in the sink) and re-raises CancelledError.
+    - ``abandon`` set also cancels in-flight requests (not recorded; finished ones are
+      already in the sink) and returns the partial result (``complete`` False, the
+      abandoned and never-started requests in ``skipped``).
+    - Cancelling the task does the same, then re-raises CancelledError.
+    - ``deadline_ns`` (``perf_counter_ns`` time): no request starts after it, and every
+      request still running then is cut there and recorded as ``timeout`` with what it
+      received (a Lambda runner's time limit minus the time it needs to write its rows).
     """
     burst = _Burst(
         spec,
@@ -572,11 +640,13 @@ async def run_burst(
         api_keys=api_keys,
         limiter=limiter,
         shard=shard,
+        abandon=abandon,
+        deadline_ns=deadline_ns,
     )
     return await burst.run()
 
 
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop's loop when the ``fast`` extra is installed (LENS_NO_UVLOOP=1 opts out)."""
     if os.environ.get("LENS_NO_UVLOOP"):
         return None
@@ -620,7 +690,7 @@ def run_burst_sync(
         await burst.run()
 
     try:
-        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
             runner.run(main())
         return burst.result
     except KeyboardInterrupt:

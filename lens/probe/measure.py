@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from time import perf_counter_ns
 
@@ -89,6 +89,7 @@ class Measurement:
         "first_reasoning_ns",
         "first_token_ns",
         "last_token_ns",
+        "max_chunk_rows",
         "origin_ns",
         "prompt",
         "record",
@@ -98,9 +99,15 @@ class Measurement:
     )
 
     def __init__(
-        self, record: RequestRecord, *, prompt: str | None = None, secrets: Sequence[str] = ()
+        self,
+        record: RequestRecord,
+        *,
+        prompt: str | None = None,
+        secrets: Sequence[str] = (),
+        max_chunk_rows: int | None = None,
     ) -> None:
         self.record = record
+        self.max_chunk_rows = max_chunk_rows  # chunk rows kept (the first ones); None: all
         self.prompt = prompt  # only for estimating input tokens; never stored
         # Secret values (API keys) to scrub from error text the stream itself carries:
         # gateways echo keys in mid-stream error events after HTTP 200.
@@ -336,7 +343,12 @@ class Measurement:
     def _chunks(self, request_id: str, model: str | None) -> list[ChunkTiming]:
         o = self.origin_ns
         out: list[ChunkTiming] = []
-        for i, (t, k, text) in enumerate(zip(self._ev_t, self._ev_kind, self._ev_text, strict=True)):
+        rows: Iterable[tuple[int, str, str]] = zip(
+            self._ev_t, self._ev_kind, self._ev_text, strict=True
+        )
+        if self.max_chunk_rows is not None:
+            rows = itertools.islice(rows, self.max_chunk_rows)
+        for i, (t, k, text) in enumerate(rows):
             # Several tokens in one chunk count as several: a local count of its text.
             n = max(1, count_text_tokens(text, model)) if text else 0
             out.append(ChunkTiming(request_id, i, (t - o) / _NS_PER_MS, k, n))

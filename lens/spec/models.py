@@ -193,10 +193,21 @@ class LoadShape(_Strict):
 
 
 class Timeouts(_Strict):
-    connect_s: float = Field(default=10.0, gt=0)
-    first_token_s: float = Field(default=60.0, gt=0)
-    idle_s: float = Field(default=30.0, gt=0)
-    total_s: float = Field(default=300.0, gt=0)
+    """Per-request limits in seconds (finite: a request must end)."""
+
+    connect_s: float = Field(default=10.0, gt=0, allow_inf_nan=False)
+    first_token_s: float = Field(default=60.0, gt=0, allow_inf_nan=False)
+    idle_s: float = Field(default=30.0, gt=0, allow_inf_nan=False)
+    total_s: float = Field(default=300.0, gt=0, allow_inf_nan=False)
+
+
+class Caps(_Strict):
+    """What one response may cost the client: a stream past a cap is cut (status
+    ``truncated``, the error says which cap) and what it sent so far is kept."""
+
+    max_events: int = Field(default=200_000, gt=0)  # stream events per response
+    max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)  # response body bytes
+    max_chunk_rows: int = Field(default=20_000, gt=0)  # chunk timing rows kept per request
 
 
 class BurstSpec(_Strict):
@@ -211,6 +222,7 @@ class BurstSpec(_Strict):
     load: LoadShape = Field(default_factory=LoadShape)
     warmup: int = Field(default=0, ge=0)
     timeouts: Timeouts = Field(default_factory=Timeouts)
+    caps: Caps = Field(default_factory=Caps)
     connection: Literal["warm", "cold"] = "warm"
     cache: Literal["default", "bust", "shared"] = "default"
     tags: dict[str, str] = Field(default_factory=dict)

@@ -10,13 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from lens.record import ChunkTiming, RequestRecord, RunInfo
+from lens.record import ChunkTiming, RecordSink, RequestRecord, RunInfo
 
 __all__ = ["RecordSink", "RunInfo", "Store"]
-
-
-class RecordSink(Protocol):
-    def add(self, record: RequestRecord, chunks: Sequence[ChunkTiming]) -> None: ...
 
 
 class Store(RecordSink, Protocol):

@@ -2,9 +2,9 @@
 
 ``FirePanel()`` starts the embedded simulated endpoint on a free port and offers three
 simulated providers as targets, so it works offline. With no region chosen a burst runs
-in-process (lens.probe.engine.run_burst as an asyncio task on the kernel's running loop);
-with regions it goes through lens.fleet.fire (the local fleet offline, Lambda when a fleet
-config and AWS credentials exist) in a worker thread. Either way the kernel stays free,
+in-process, with regions through the fleet (the local fleet offline, Lambda when a fleet
+config and AWS credentials exist); either way through ``lens.burst.run_async`` on the
+kernel's running loop, so runs are stored exactly as ``lens run`` stores them. Either way the kernel stays free,
 Fire is disabled until the burst ends, a progress bar per target (or region) moves, and the
 chart and summary table are redrawn at most every ``redraw_interval`` seconds. Errors are
 shown in the panel as a message box, never as a traceback.
@@ -15,16 +15,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
-import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from lens.errors import ConfigError, LensError
-from lens.record import ChunkTiming, RequestRecord
+from lens.record import ChunkTiming, RequestRecord, new_run_id
 from lens.spec import PROVIDERS, BurstSpec, TargetSpec, spec_from_dict
 from lens.widgets._display import chart_bundle, error_html, info_html, ipw, table_html
-from lens.widgets.live import LiveInvoker, fleet_invoker, live_summary
+from lens.widgets.live import fleet_invoker, live_summary
 
 # (target name, dialect, sim latency preset, model): three visibly different providers.
 SIM_TARGETS: tuple[tuple[str, str, str, str], ...] = (
@@ -79,10 +77,9 @@ class FirePanel:
         self._own_invoker: Any = None
         self._targets: dict[str, dict[str, Any]] = {}
         self._task: asyncio.Future[Any] | None = None
-        self._stop: asyncio.Event | None = None
+        self._stop: Any = None  # lens.burst.stop.StopSignal while a burst runs
         self._lock = threading.Lock()
         self._dirty = False
-        self._store_rows = False  # in-process runs store rows here; fleet.fire stores its own
         self.records: list[RequestRecord] = []
         self.chunks: list[ChunkTiming] = []
         self.all_records: list[RequestRecord] = []
@@ -267,7 +264,7 @@ class FirePanel:
             return None
         regions = list(self.regions.value)
         self._begin(spec, regions)
-        coro = self._guard(self._run_fleet(spec, regions) if regions else self._run_local(spec))
+        coro = self._guard(self._run(spec, regions))
         try:
             loop = asyncio.get_running_loop()
             self._task = loop.create_task(coro)
@@ -292,15 +289,17 @@ class FirePanel:
     def stop(self) -> None:
         """Stop starting new requests (in-flight ones finish)."""
         if self._stop is not None:
-            self._stop.set()
+            self._stop.stop()
             self.status.value = info_html("stopping: waiting for in-flight requests")
 
     def _begin(self, spec: BurstSpec, regions: list[str]) -> None:
+        from lens.burst.stop import StopSignal
+
         self.error = None
-        self._store_rows = not regions
+        self._stop = StopSignal()
         self.records, self.chunks, self.progress = [], [], {}
         self.chart, self.summary, self.fleet_result = None, None, None
-        self.run_id = f"nb-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+        self.run_id = new_run_id()
         keys = regions or [t.label for t in spec.targets]
         total = spec.load.requests * (len(spec.targets) if regions else 1)
         w = ipw()
@@ -308,7 +307,7 @@ class FirePanel:
                                       style={"description_width": "110px"}) for k in keys}
         self.progress_box.children = tuple(self.bars.values())
         self.fire_button.disabled = True
-        self.stop_button.disabled = bool(regions)  # a fleet invocation cannot be stopped midway
+        self.stop_button.disabled = False  # stop skips requests (and shards) not yet started
         self.chart_output.outputs = ()
         self.table.value = table_html(None)
         where = f"regions {', '.join(regions)}" if regions else "in-process"
@@ -334,46 +333,33 @@ class FirePanel:
             self.redraw()
             self._end()
 
-    async def _run_local(self, spec: BurstSpec) -> None:
-        from lens.probe.engine import run_burst
-
-        self._stop = asyncio.Event()
-        self.stop_button.disabled = False
-        if self.store is not None:
-            self.store.start_run(_run_info(self.run_id or "", spec, "local"))
-        ticker = asyncio.get_running_loop().create_task(self._tick())
-        status = "failed"
-        try:
-            result = await run_burst(spec, run_id=self.run_id, sink=_Sink(self),
-                                     on_progress=self._on_progress, stop=self._stop)
-            status = "complete" if result.complete else "incomplete"
-        finally:
-            ticker.cancel()
-            if self.store is not None:
-                self.store.finish_run(self.run_id or "", status=status)
-
-    async def _run_fleet(self, spec: BurstSpec, regions: list[str]) -> None:
-        from lens.fleet import fire as fleet_fire
+    async def _run(self, spec: BurstSpec, regions: list[str]) -> None:
+        """Fire through lens.burst.run_async (the engine here, or the fleet for regions)."""
+        from lens.burst.executor import LocalExecutor
+        from lens.burst.run import run_async
 
         loop = asyncio.get_running_loop()
-        if self._invoker is None:  # starting the local fleet takes a moment: not on the loop
-            self._own_invoker = await loop.run_in_executor(None, fleet_invoker)
-            self._invoker = self._own_invoker
-        live = LiveInvoker(self._invoker, lambda region, recs, chs: loop.call_soon_threadsafe(
-            self._on_fleet_rows, region, recs, chs))
+        executor: Any = LocalExecutor()
+        if regions:
+            from lens.fleet.executor import FleetExecutor
 
-        def progress(region: str, state: str, info: Mapping[str, Any]) -> None:
-            loop.call_soon_threadsafe(self._on_fleet_state, region, state, dict(info))
-
+            if self._invoker is None:  # starting the local fleet takes a moment: not on the loop
+                self._own_invoker = await loop.run_in_executor(None, fleet_invoker)
+                self._invoker = self._own_invoker
+            executor = FleetExecutor(regions=regions, shards=int(self.shards.value),
+                                     invoker=self._invoker)
         ticker = loop.create_task(self._tick())
         try:
-            self.fleet_result = await loop.run_in_executor(None, functools.partial(
-                fleet_fire, spec, regions, shards=int(self.shards.value), invoker=live,
-                store=self.store, progress=progress, run_id=self.run_id))
+            outcome = await run_async(
+                spec, store=self.store, sinks=[_Sink(self)], on_progress=self._on_progress,
+                stop=self._stop, executor=executor, run_id=self.run_id, source="panel",
+                run_extra={"regions": regions} if regions else None,
+            )  # fmt: skip
         finally:
             ticker.cancel()
-        if self.fleet_result.failures:
-            msgs = "; ".join(f"{r}: {m}" for r, m in self.fleet_result.failures.items())
+        self.fleet_result = outcome.details
+        if outcome.failures:
+            msgs = "; ".join(f"{r}: {m}" for r, m in outcome.failures.items())
             self.show_error(LensError(f"some regions failed ({msgs})",
                                       hint="rows of the other regions are kept"))
 
@@ -386,26 +372,20 @@ class FirePanel:
             self.all_records.extend(records)
             self.all_chunks.extend(chunks)
             self._dirty = True
-        if self.store is not None and self._store_rows:
-            for r in records:
-                self.store.add(r, [c for c in chunks if c.request_id == r.request_id])
 
     def _on_progress(self, ev: Any) -> None:
+        if hasattr(ev, "state"):  # a fleet region event
+            self._on_fleet_state(ev.region, ev.state, dict(ev.info))
+            return
         self.progress[ev.target] = (ev.done, ev.total, ev.errors)
         self._dirty = True
 
-    def _on_fleet_rows(self, region: str, recs: list[RequestRecord], chs: list[ChunkTiming]) -> None:
-        with self._lock:
-            self.records.extend(recs)
-            self.chunks.extend(chs)
-            self.all_records.extend(recs)
-            self.all_chunks.extend(chs)
-            self._dirty = True
-        done, total, errors = self.progress.get(region, (0, None, 0))
-        self.progress[region] = (done + len(recs), total,
-                                 errors + sum(r.status != "ok" for r in recs))
-
     def _on_fleet_state(self, region: str, state: str, info: dict[str, Any]) -> None:
+        if state == "shard_done":
+            done, total, errors = self.progress.get(region, (0, None, 0))
+            self.progress[region] = (done + int(info.get("records", 0)), total,
+                                     errors + int(info.get("errors", 0)))
+            self._dirty = True
         bar = self.bars.get(region)
         if bar is not None and state in ("failed", "partial"):
             bar.bar_style = "danger"
@@ -534,15 +514,6 @@ def _default_regions() -> list[str]:
     except LensError:
         config = None
     return sorted(config.regions) if config is not None else list(DEFAULT_RTT_MS)
-
-
-def _run_info(run_id: str, spec: BurstSpec, runner: str) -> Any:
-    from lens import __version__
-    from lens.store.base import RunInfo
-
-    return RunInfo(run_id=run_id, name=spec.name, started_at=datetime.now(UTC),
-                   spec_json=spec.model_dump_json(), region=spec.region, runner=runner,
-                   lens_version=__version__, tags=dict(spec.tags))
 
 
 def _thread_future(coro: Any) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from lens.cli.run_fire import fire_once
+from lens.cli.run_fire import fire
 from lens.sim import start_sim_in_thread
 from lens.spec import spec_from_dict
 from lens.store.sql import open_store
@@ -22,7 +22,7 @@ from lens.store.sql import open_store
 class DoubleCtrlC:
     """A sink that sends this process SIGINT twice when the ``after``-th request finishes.
 
-    The engine calls sinks on the event loop thread (the main thread here), where fire_once
+    The engine calls sinks on the event loop thread (the main thread here), where lens.burst.run
     installed its signal handlers: the first SIGINT stops new requests, the second cancels.
     """
 
@@ -41,7 +41,8 @@ def _fire(tmp_path: Path, load: dict[str, Any]) -> tuple[Any, int, str]:
     from rich.console import Console
 
     err = io.StringIO()
-    args = argparse.Namespace(no_progress=True, rpm=None, tpm=None)
+    args = argparse.Namespace(no_progress=True, rpm=None, tpm=None, regions=None, shards=None,
+                              budget_usd=None, daily_budget_usd=None)
     with start_sim_in_thread({"default": "slow"}) as sim:
         spec = spec_from_dict(
             {"targets": [{"provider": "sim", "base_url": sim.base_url("openai_chat"), "model": "m"}],
@@ -50,7 +51,7 @@ def _fire(tmp_path: Path, load: dict[str, Any]) -> tuple[Any, int, str]:
         )  # fmt: skip
         store = open_store(tmp_path / "lens.db")
         try:
-            status, interrupted = fire_once(
+            status, interrupted = fire(
                 spec, args, store, [DoubleCtrlC(after=2)], Console(file=err), "twice"
             )
             assert (status, interrupted) == ("incomplete", True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import json
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,54 +24,50 @@ def sim():
         yield s
 
 
-@dataclass
-class FakeFleetResult:
-    records: list[Any]
-    chunks: list[Any]
-    failures: dict[str, str] = field(default_factory=dict)
+class FakeInvoker:
+    """Answers like the runner with inline rows; ``us-2`` times out on shard 1."""
+
+    def __init__(self) -> None:
+        self.payloads: list[dict[str, Any]] = []
+
+    def invoke(self, region: str, payload: dict[str, Any]) -> dict[str, Any]:
+        from lens.fleet.invoker import InvokeError
+
+        self.payloads.append(payload)
+        if region == "us-2" and payload["shard"] == 1:
+            raise InvokeError("timeout", "shard 1 timed out")
+        recs = [make_record("ignored", payload["shard"], region=region, warmup=False)]
+        recs[0].request_id = f"{region}-{payload['shard']}"
+        chunks = [c for r in recs for c in make_chunks(r)]
+        rows = {"records": [{**r.to_dict(), "started_at": r.started_at.isoformat()} for r in recs],
+                "chunks": [c.to_dict() for c in chunks]}
+        return {"ok": True, "n_records": len(recs), "rows": rows}
 
 
-def test_regions_and_shards_go_to_lens_fleet_and_rows_are_stored(
+def test_regions_and_shards_fire_through_the_fleet_executor_and_rows_are_stored(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fleet = importlib.import_module("lens.fleet")
-    calls: dict[str, Any] = {}
-
-    def fake_fire(spec: Any, regions: Any = ("us-east-1",), **kw: Any) -> FakeFleetResult:
-        calls.update(regions=list(regions), **kw)
-        recs = [
-            make_record("ignored", i, region=r, warmup=False)
-            for i, r in enumerate(["eu-1", "us-2"])
-        ]
-        return FakeFleetResult(
-            recs, [c for r in recs for c in make_chunks(r)], {"us-2": "timeout: shard 1 timed out"}
-        )
-
-    monkeypatch.setattr(fleet, "fire", fake_fire, raising=False)
+    inv = FakeInvoker()
+    monkeypatch.setattr(fleet, "default_invoker", lambda *a: (inv, None))
     db = tmp_path / "f.db"
     res = lens(["run", "--provider", "sim", "--model", "m", "--base-url", "http://127.0.0.1:9/v1",
                 "--regions", "eu-1, us-2", "--shards", "3", "--db", str(db), "--run-id", "fl", "--json"])  # fmt: skip
     assert res.code == 0, res.err
-    assert calls["regions"] == ["eu-1", "us-2"] and calls["shards"] == 3 and calls["run_id"] == "fl"
-    assert calls["store"] is not None and callable(calls["progress"])
+    assert sorted({(p["region"], p["shard"]) for p in inv.payloads}) == [
+        (r, s) for r in ("eu-1", "us-2") for s in range(3)]
+    assert {p["run_id"] for p in inv.payloads} == {"fl"}
     assert "fleet: us-2: timeout: shard 1 timed out" in res.err
     out = json.loads(res.out)
-    assert out["run_id"] == "fl" and out["status"] == "incomplete" and out["n_requests"] == 2
+    assert out["run_id"] == "fl" and out["status"] == "incomplete" and out["n_requests"] == 5
     s = open_store(db)
     try:
-        assert sorted(s.requests_frame("fl")["region"].astype(str)) == ["eu-1", "us-2"]
-        assert len(s.chunks_frame("fl")) == 6
+        run = s.get_run("fl")
+        assert run.runner == "fleet" and run.region == "eu-1,us-2"
+        assert sorted(s.requests_frame("fl")["region"].astype(str)) == ["eu-1"] * 3 + ["us-2"] * 2
+        assert len(s.chunks_frame("fl")) == 5 * len(make_chunks(make_record("x", 0)))
     finally:
         s.close()
-
-
-def test_missing_fleet_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fleet = importlib.import_module("lens.fleet")
-    monkeypatch.delattr(fleet, "fire", raising=False)
-    res = lens(["run", "--provider", "sim", "--model", "m", "--base-url", "http://127.0.0.1:9/v1",
-                "--regions", "eu-1", "--db", str(tmp_path / "x.db")])  # fmt: skip
-    assert res.code == 2
-    assert "--regions: firing from several regions or shards needs lens.fleet.fire" in res.err
 
 
 def test_repeat_with_prometheus_gives_one_json_line_per_run(sim, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lens.errors import ConfigError
-from lens.fleet import _default_invoker
+from lens.fleet import default_invoker
 from lens.fleet.config import load_fleet_config, parse_fleet_config
 from lens.fleet.invoker import InvokeError
 from lens.fleet.runtime_api import RuntimeApi
@@ -50,14 +50,14 @@ def test_without_credentials_the_local_fleet_is_the_default(tmp_path: Path, monk
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    inv, close = _default_invoker(None, ["us-east-1"])
+    inv, close = default_invoker(None, ["us-east-1"])
     try:
         assert type(inv).__name__ == "LocalFleet"
     finally:
         close()
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
-    inv, close = _default_invoker(None, ["us-east-1"])
+    inv, close = default_invoker(None, ["us-east-1"])
     assert type(inv).__name__ == "LambdaInvoker" and inv.function("eu-west-1") == "lens-runner"
 
 

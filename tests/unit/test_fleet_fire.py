@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,8 +65,8 @@ class FakeStore:
     def start_run(self, run: Any) -> None:
         self.runs.append(run)
 
-    def add_many(self, records: list[RequestRecord], chunks: list[ChunkTiming]) -> None:
-        self.rows += records
+    def add(self, record: RequestRecord, chunks: Any) -> None:
+        self.rows.append(record)
         self.chunks += chunks
 
     def finish_run(self, run_id: str, *, status: str, skipped: int = 0) -> None:
@@ -127,7 +128,7 @@ def test_refusal_and_broken_invoker_are_reported() -> None:
 
 def test_dt_is_fixed_once_per_run_and_sent_to_every_shard(monkeypatch: pytest.MonkeyPatch) -> None:
     """Shards invoked after UTC midnight still carry the run's start date (one partition per run)."""
-    import lens.fleet as fleet
+    import lens.fleet.executor as fleet
 
     times = iter([datetime(2026, 11, 27, 23, 59, 59, tzinfo=UTC)])
 
@@ -140,7 +141,7 @@ def test_dt_is_fixed_once_per_run_and_sent_to_every_shard(monkeypatch: pytest.Mo
     inv = FakeInvoker({}, delay_s=0)
     res = fire(SPEC, ["us-east-1", "eu-west-1"], shards=3, invoker=inv)
     assert len(inv.payloads) == 6 and {p["dt"] for p in inv.payloads} == {"2026-11-27"}
-    assert res.run_id.startswith("fleet-20261127T235959-")
+    assert re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{6}", res.run_id)  # the one run-id format
     # the runner takes the fleet's dt as given
     from lambdas.runner.handler import RunnerEvent
 
