@@ -230,7 +230,7 @@ class HttpClient:
                 raise
             # A pooled connection the server had already given up on: the request never
             # reached a live server, so sending it again is safe and loses no response.
-            if asyncio.get_running_loop().time() - conn.done_at <= self._pool.hangup_window_s:
+            if asyncio.get_running_loop().time() - conn.done_at < self._pool.hangup_window_s:
                 self._pool.note_hangup(origin)
             obs.mark("resend", perf_counter_ns())
             self.stats.resent += 1

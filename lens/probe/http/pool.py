@@ -235,7 +235,7 @@ class Pool:
                 pass
             self.stats.closed_by_server_idle += 1
             now = asyncio.get_running_loop().time()
-            if now - conn.done_at <= self.hangup_window_s:
+            if now - conn.done_at < self.hangup_window_s:
                 self.note_hangup(origin)
         conn.state = "closed"
         if state != "new":
