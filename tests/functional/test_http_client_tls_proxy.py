@@ -8,7 +8,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers_http import LOOPS, RawServer, Recorder, Req, TLSFiles, proxy_py, run, tls_files, write_sse
+from helpers_http import (
+    LOOPS,
+    RawServer,
+    Recorder,
+    Req,
+    TLSFiles,
+    proxy_py,
+    run,
+    tls_files,
+    write_sse,
+)
 
 from lens.probe.http import ConnectError, HttpClient, ProxyError, TLSVerifyError, make_ssl_context
 
