@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from time import perf_counter_ns
@@ -145,7 +145,15 @@ class HttpClient:
         self.max_body = max_body
         self.trust_env = trust_env
         self._proxy = parse_proxy(proxy) if proxy else None
-        ctx = ssl_context if ssl_context is not None else make_ssl_context(ca_bundle)
+        # Loading the system store takes tens of ms: plain-HTTP clients never pay it. A bad
+        # ca_bundle still fails here, before any request.
+        ctx: ssl.SSLContext | Callable[[], ssl.SSLContext]
+        if ssl_context is not None:
+            ctx = ssl_context
+        elif ca_bundle is not None:
+            ctx = make_ssl_context(ca_bundle)
+        else:
+            ctx = make_ssl_context
         self._opener = Opener(ctx, connect_timeout=connect_timeout, dns_ttl_s=dns_ttl_s)
         self._pool = Pool(
             self._opener,

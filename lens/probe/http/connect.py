@@ -16,6 +16,7 @@ import asyncio
 import ipaddress
 import socket
 import ssl
+from collections.abc import Callable
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
@@ -75,13 +76,23 @@ class Opener:
     """Opens :class:`HttpConnection`\\ s for the pool (one per client)."""
 
     def __init__(
-        self, ssl_context: ssl.SSLContext, *, connect_timeout: float | None, dns_ttl_s: float
+        self,
+        ssl_context: ssl.SSLContext | Callable[[], ssl.SSLContext],
+        *,
+        connect_timeout: float | None,
+        dns_ttl_s: float,
     ) -> None:
-        self.ssl_context = ssl_context
+        self._ssl = ssl_context  # or a factory, called on the first https connection
         self.connect_timeout = connect_timeout
         self.dns_ttl_s = dns_ttl_s
         self._dns: dict[tuple[str, int], tuple[float, list[AddrInfo]]] = {}
         self._dns_busy: dict[tuple[str, int], asyncio.Future[list[AddrInfo]]] = {}
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext:
+        if not isinstance(self._ssl, ssl.SSLContext):
+            self._ssl = self._ssl()
+        return self._ssl
 
     async def __call__(self, origin: Origin, obs: Observer, fresh_dns: bool) -> HttpConnection:
         """A connected (and, for https, TLS-established) connection to ``origin``."""
