@@ -20,7 +20,14 @@ from helpers_http import (
     write_sse,
 )
 
-from lens.probe.http import ConnectError, HttpClient, ProxyError, TLSVerifyError, make_ssl_context
+from lens.probe.http import (
+    ConnectError,
+    ConnectTimeout,
+    HttpClient,
+    ProxyError,
+    TLSVerifyError,
+    make_ssl_context,
+)
 
 pytestmark = pytest.mark.parametrize("loop", LOOPS)
 
@@ -221,5 +228,30 @@ def test_no_proxy_bypasses_the_env_proxy(loop: str, monkeypatch: pytest.MonkeyPa
                 assert r.body == BODY
         finally:
             await srv.stop()
+
+    run(loop, main())
+
+
+def test_connect_timeout_names_the_stuck_phase(loop: str) -> None:
+    async def main() -> None:
+        async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read()  # accepts TCP, never answers the TLS hello
+            writer.close()
+
+        server = await asyncio.start_server(silent, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            async with HttpClient(connect_timeout=0.3) as client:
+                rec = Recorder()
+                began = asyncio.get_running_loop().time()
+                with pytest.raises(ConnectTimeout) as e:
+                    await client.request("GET", f"https://127.0.0.1:{port}/", observer=rec)
+                assert asyncio.get_running_loop().time() - began < 2
+                assert client.open_connections == 0
+            assert isinstance(e.value, TimeoutError) and e.value.phase == "tls"
+            assert f"127.0.0.1:{port}" in str(e.value) and "0.3s" in str(e.value)
+            assert rec.phases() == ["tcp_start", "tcp_end", "tls_start"]
+        finally:
+            server.close()
 
     run(loop, main())

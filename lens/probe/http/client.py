@@ -115,8 +115,9 @@ class HttpClient:
       (:class:`ConnectTimeout`); None waits for the OS.
     - ``ca_bundle``: a PEM file of extra trusted CAs; ``ssl_context`` replaces the default
       context (system store + ``SSL_CERT_FILE`` + ``ca_bundle``) altogether.
-    - ``proxy``: an ``http://[user:pass@]host:port`` proxy for every request; without it
-      and with ``trust_env``, the ``*_PROXY``/``NO_PROXY`` environment decides.
+    - ``proxy``: an ``http://[user:pass@]host:port`` proxy for every request (with
+      ``trust_env``, hosts in ``NO_PROXY`` still go direct); without it and with
+      ``trust_env``, the ``*_PROXY``/``NO_PROXY`` environment decides.
     - ``resend_stale``: send a request again, once, on a new connection when its pooled
       connection turned out dead before any response byte (see ``Observer`` ``resend``).
     - ``max_body``: default cap on a response body's bytes (:class:`ResponseTooLarge`).
@@ -242,7 +243,11 @@ class HttpClient:
                 self._pool.note_hangup(origin)
             obs.mark("resend", perf_counter_ns())
             self.stats.resent += 1
-            conn, _ = await self._pool.acquire(origin, obs, fresh=True)
+            try:
+                conn, _ = await self._pool.acquire(origin, obs, fresh=True)
+            except HttpClientError as again:
+                again.resent = True
+                raise
             out = await self._exchange(conn, data, obs, cap, head_only, False, True)
             reused, resent = False, True
         status, reason, hdrs, nbytes = out
