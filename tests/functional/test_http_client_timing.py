@@ -119,7 +119,7 @@ def _pct(values: list[float], q: int) -> float:
 
 
 def _errors_ms(truth: Truth, recs: list[Recorder]) -> list[float]:
-    out = []
+    out: list[float] = []
     for rec in recs:
         got = _arrivals(rec)
         assert len(got) == EVENTS
