@@ -28,8 +28,7 @@ from typing import Any
 from lens.embed.core import Call, Profiler
 from lens.embed.sampling import Sampler, SampleRule
 from lens.embed.sink import EmbedSink, TextSample
-from lens.record import RequestRecord
-from lens.record import RecordSink
+from lens.record import RecordSink, RequestRecord
 
 __all__ = [
     "AsyncLensTransport",

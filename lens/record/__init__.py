@@ -18,8 +18,8 @@ from lens.record.columns import (
     LogicalType,
     Status,
 )
-from lens.record.sink import RecordSink
 from lens.record.run import RunInfo, new_run_id, run_info_dict, run_info_from_dict
+from lens.record.sink import RecordSink
 from lens.record.types import BurstResult, ChunkTiming, Delta, DeltaKind, RequestRecord, Usage
 
 __all__ = [
