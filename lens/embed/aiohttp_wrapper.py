@@ -139,7 +139,7 @@ def _middleware(prof: Profiler) -> Any:
     async def lens_middleware(req: aiohttp.ClientRequest, handler: Any) -> aiohttp.ClientResponse:
         call = None
         try:
-            call = prof.begin(req.method, str(req.url), _body_bytes(req))
+            call = prof.begin(req.method, str(req.url), _body_bytes(req), headers=req.headers)
         except Exception as exc:
             prof.internal_error("instrumenting a request", exc)
         if call is None:

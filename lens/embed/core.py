@@ -15,7 +15,6 @@ is counted in ``Profiler.internal_errors`` (logged once), and never reaches the 
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import os
 from collections.abc import Mapping
@@ -28,16 +27,22 @@ from lens.embed.sampling import Sampler
 from lens.embed.sink import EmbedSink, TextSample
 from lens.embed.wire import DEFAULT_PROVIDER, detect_dialect, nonstream_deltas, request_info
 from lens.probe.measure import Measurement
+from lens.probe.outcome import (
+    error_status,
+    provider_message,
+    ratelimit_json,
+    request_id,
+    retry_after,
+)
 from lens.record import RequestRecord
-from lens.redact.secrets import ERROR_TEXT_LIMIT, scrub
+from lens.redact.secrets import ERROR_TEXT_LIMIT, scrub, secret_values
 
 log = logging.getLogger(__name__)
 
 __all__ = ["Call", "Profiler"]
 
 _STREAM_TYPES = ("text/event-stream", "application/vnd.amazon.eventstream")
-_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "x-goog-request-id")
-_RATELIMIT_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-", "x-ms-ratelimit-")
+_QUERY_KEYS = frozenset({"key", "api_key", "api-key", "apikey", "access_token", "token"})
 _MAX_BODY = 8 * 1024 * 1024  # non-streamed bodies kept for parsing; larger ones are skipped
 # Request ids: a random per-process prefix + a counter (uuid4 per call costs a getrandom()
 # syscall, ~100+ us on some VMs); 32 hex digits like uuid4().hex, unique across processes.
@@ -91,9 +96,15 @@ class Profiler:
                         "unaffected; later failures are only counted", where, type(exc).__name__, exc)  # fmt: skip
 
     def begin(
-        self, method: str, url: str, body: bytes | None, t_ns: int | None = None
+        self, method: str, url: str, body: bytes | None, t_ns: int | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Call | None:
-        """A Call for an LLM request lens times (None: not one, sampled out, or lens failed)."""
+        """A Call for an LLM request lens times (None: not one, sampled out, or lens failed).
+
+        ``headers`` are the request's: their credential values (and key query parameters of
+        ``url``) are scrubbed from everything the record keeps, and an SDK's
+        ``x-stainless-retry-count`` makes the record say which attempt this was.
+        """
         try:
             if method.upper() != "POST":
                 return None
@@ -106,10 +117,34 @@ class Profiler:
             if not self.sampler.keep(request_id, dialect=dialect, path=parts.path, model=model):
                 self.sampled_out += 1
                 return None
-            return Call(self, dialect, parts, request_id, model, prompt, t_ns)
+            call = Call(self, dialect, parts, request_id, model, prompt, t_ns)
+            call.secrets = _request_secrets(parts, headers)
+            call.m.secrets = call.secrets
+            call.m.record.attempt = _attempt(headers)
+            return call
         except Exception as exc:
             self.internal_error("starting a record", exc)
             return None
+
+
+def _request_secrets(parts: Any, headers: Mapping[str, str] | None) -> tuple[str, ...]:
+    """Credential values of a request: secret headers and key-like query parameters."""
+    from urllib.parse import parse_qsl
+
+    query = [v for k, v in parse_qsl(parts.query or "") if k.lower() in _QUERY_KEYS]
+    return secret_values(headers or {}, extra=query)
+
+
+def _attempt(headers: Mapping[str, str] | None) -> int | None:
+    """1 for a first attempt; 2+ for an SDK's retry (OpenAI/Anthropic SDKs say so)."""
+    if headers is None:
+        return None
+    lower = {k.lower(): v for k, v in headers.items()}
+    raw = lower.get("x-stainless-retry-count")
+    try:
+        return int(raw) + 1 if raw is not None else 1
+    except ValueError:
+        return None
 
 
 def _host(parts: Any) -> str:
@@ -138,6 +173,7 @@ class Call:
         "m",
         "prof",
         "prompt",
+        "secrets",
         "status",
         "streaming",
     )  # fmt: skip
@@ -187,6 +223,7 @@ class Call:
         self.streaming = True
         self.status: int | None = None
         self.headers_seen = False
+        self.secrets: tuple[str, ...] = ()
 
     # -- phases ----------------------------------------------------------------------------
     def phase(self, name: str, t_ns: int | None = None) -> None:
@@ -222,11 +259,7 @@ class Call:
             if self.m.conn_reused is None:
                 self.m.conn_reused = True
             rec = self.m.record
-            for name in _REQUEST_ID_HEADERS:
-                v = headers.get(name)
-                if v:
-                    rec.server_request_id = v
-                    break
+            rec.server_request_id = request_id(headers, self.secrets)
             ctype = (headers.get("content-type") or "").lower()
             self.streaming = status < 400 and ctype.startswith(_STREAM_TYPES)
             enc = (headers.get("content-encoding") or "").strip().lower()
@@ -235,11 +268,9 @@ class Call:
                 if cls is None:
                     raise ValueError(f"unsupported content-encoding {enc!r}")
                 self._decoder = cls()
-            rec.ratelimit = _ratelimit_json(headers)
+            rec.ratelimit = ratelimit_json(headers, self.secrets)
             if status >= 400:
-                from lens.probe.engine import _retry_after  # error path only (imports aiohttp)
-
-                rec.retry_after_s = _retry_after(headers)
+                rec.retry_after_s = retry_after(headers)
         except Exception as exc:
             self._broken("reading response headers", exc)
 
@@ -329,7 +360,7 @@ class Call:
             if self.m.done and self.streaming:  # stream complete; a close error is noise
                 self._finish(None)
                 return
-            status, text = _classify(exc)
+            status, text = _classify(exc, self.secrets)
             self._finish(status, error=text)
         except Exception as inner:
             self._broken("recording an error", inner)
@@ -348,17 +379,10 @@ class Call:
             self._broken("closing the record", exc)
 
     def _finish_http_error(self, code: int, body: bytes, t: int) -> None:
-        from lens.probe.engine import provider_message
-
         msg, typ = provider_message(body)
-        if code == 429:
-            status = "rate_limited"
-        elif code in (503, 529) or "overloaded" in typ.lower():
-            status = "overloaded"
-        else:
-            status = "http_error"
         text = f"HTTP {code}: {msg}" if msg else f"HTTP {code}"
-        self._finish(status, error=scrub(text, limit=ERROR_TEXT_LIMIT), t_ns=t)
+        self._finish(error_status(code, typ), error=scrub(text, self.secrets, limit=ERROR_TEXT_LIMIT),
+                     t_ns=t)
 
     def _finish(
         self, status: str | None, *, error: str | None = None, t_ns: int | None = None
@@ -382,23 +406,10 @@ class Call:
         self.prof.internal_error(where, exc)
 
 
-def _ratelimit_json(headers: Mapping[str, str]) -> str | None:
-    # Same selection as the engine's, without importing the engine (and aiohttp) per call.
-    kept = {
-        k.lower(): v
-        for k, v in headers.items()
-        if k.lower().startswith(_RATELIMIT_PREFIXES)
-        or k.lower() in ("retry-after", "retry-after-ms")
-    }
-    return json.dumps(kept, separators=(",", ":"), sort_keys=True) if kept else None
-
-
-def _classify(exc: BaseException) -> tuple[str, str]:
+def _classify(exc: BaseException, secrets: tuple[str, ...] = ()) -> tuple[str, str]:
     """(status, scrubbed message) for an exception raised by httpx or aiohttp."""
-    from lens.redact.secrets import scrub
-
     name = type(exc).__name__
-    text = scrub(f"{name}: {exc}", limit=ERROR_TEXT_LIMIT) or name
+    text = scrub(f"{name}: {exc}", secrets, limit=ERROR_TEXT_LIMIT) or name
     if "Timeout" in name or isinstance(exc, TimeoutError):
         return "timeout", text
     return "network", text

@@ -153,7 +153,8 @@ def transports_for(mod: ModuleType) -> tuple[type, type]:
     def begin(prof: Profiler, request: Any, tracer: Callable[[Any, Any], Any]) -> Any:
         """Start timing ``request`` (None when sampled out or on an internal error)."""
         try:
-            call = prof.begin(request.method, str(request.url), _request_body(request, not_read))
+            call = prof.begin(request.method, str(request.url), _request_body(request, not_read),
+                              headers=request.headers)
             if call is not None:
                 request.extensions = {
                     **request.extensions,

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
-import json
 import os
 import uuid
 from collections.abc import Callable, Mapping
@@ -25,31 +23,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlsplit
 
-import aiohttp
-
-from lens.errors import LensError, ProbeError
-from lens.probe import read_clock
+from lens.errors import LensError
 from lens.probe.dialects import get_dialect
+from lens.probe.exchange import exchange
+from lens.probe.http import HttpClient
 from lens.probe.measure import Measurement, count_text_tokens
-from lens.probe.tracing import make_trace_config
+from lens.probe.outcome import endpoint_host
 from lens.record import BurstResult, ChunkTiming, RequestRecord
-from lens.redact.secrets import ERROR_TEXT_LIMIT, scrub, secret_values
+from lens.redact.secrets import secret_values
 from lens.spec import BurstSpec, TargetSpec
 from lens.workload.loadshape import Stage, stages
 from lens.workload.prompts import Prompt, apply_cache_mode, load_prompts, prompt_hash
 
 if TYPE_CHECKING:
-    from lens.probe.dialects.base import Dialect, HttpRequest
+    from lens.probe.dialects.base import Dialect
     from lens.record import RecordSink
 
 __all__ = ["ProgressEvent", "RateLimiter", "run_burst", "run_burst_sync"]
-
-_RATELIMIT_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-", "x-ms-ratelimit-")
-_RATELIMIT_NAMES = ("retry-after", "retry-after-ms")
-_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "x-goog-request-id")
-
 
 class RateLimiter(Protocol):
     """Client-side limiter hook (lens.probe.ratelimit implements it).
@@ -83,75 +74,13 @@ class _Target:
     secrets: tuple[str, ...]
     host: str
     secret_headers: dict[str, str] = field(default_factory=dict)
-    session: aiohttp.ClientSession | None = None
+    client: HttpClient | None = None
     sem: asyncio.Semaphore | None = None
     planned: int | None = 0
     started: int = 0
     done: int = 0
     errors: int = 0
     est_tokens: dict[str, int] = field(default_factory=dict)
-
-
-_LINGER_S = 1.0  # after the terminal event, how long to wait for the connection's end
-
-
-def _endpoint_host(url: str) -> str:
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    return f"{host}:{parts.port}" if parts.port else host
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    ms = headers.get("retry-after-ms")
-    if ms:
-        with contextlib.suppress(ValueError):
-            return float(ms) / 1000.0
-    v = headers.get("retry-after")
-    if not v:
-        return None
-    try:
-        return float(v)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(v)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def _ratelimit_json(headers: Mapping[str, str]) -> str | None:
-    kept = {
-        k.lower(): v
-        for k, v in headers.items()
-        if k.lower().startswith(_RATELIMIT_PREFIXES) or k.lower() in _RATELIMIT_NAMES
-    }
-    return json.dumps(kept, separators=(",", ":"), sort_keys=True) if kept else None
-
-
-def provider_message(body: bytes) -> tuple[str, str]:
-    """(message, type) from a provider error body: OpenAI/Anthropic/Gemini/Bedrock shapes."""
-    text = body.decode("utf-8", "replace").strip()
-    try:
-        obj: Any = json.loads(text)
-    except ValueError:
-        return text, ""
-    if isinstance(obj, list) and obj:
-        obj = obj[0]
-    if isinstance(obj, dict):
-        err = obj.get("error", obj)
-        if isinstance(err, str):
-            return err, str(obj.get("type") or "")
-        if isinstance(err, dict):
-            msg = err.get("message") or err.get("Message") or obj.get("message")
-            typ = err.get("type") or err.get("status") or err.get("code") or obj.get("type") or ""
-            if msg:
-                return str(msg), str(typ)
-    return text, ""
 
 
 class _Burst:
@@ -206,7 +135,7 @@ class _Burst:
                     dialect=dialect,
                     api_key=key,
                     secrets=secret_values(extra=(key, *secret_headers.values())),
-                    host=_endpoint_host(t.resolved_base_url),
+                    host=endpoint_host(t.resolved_base_url),
                     secret_headers=secret_headers,
                 )
             )
@@ -226,9 +155,6 @@ class _Burst:
         limit = max((st.level for st in self.stages if st.closed), default=1)
         if open_loop:
             limit = max(limit, spec.load.max_in_flight)
-        # No sock_read: aiohttp would apply it to the wait for the first event too, and a
-        # long prefill is not idleness. The read loop enforces idle_s after the first token.
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=spec.timeouts.connect_s)
         self.result.started_at = datetime.now(UTC)
         if self.deadline_ns is not None:
             loop = asyncio.get_running_loop()
@@ -237,16 +163,12 @@ class _Burst:
             for tg in self.targets:
                 tg.planned = planned
                 tg.sem = asyncio.Semaphore(spec.load.max_in_flight)
-                if spec.connection == "cold":
-                    conn = aiohttp.TCPConnector(limit=limit, force_close=True, use_dns_cache=False)
-                else:
-                    conn = aiohttp.TCPConnector(limit=limit, keepalive_timeout=60)
-                read_clock.install(conn)
-                tg.session = await stack.enter_async_context(
-                    aiohttp.ClientSession(
-                        connector=conn, timeout=timeout, trace_configs=[make_trace_config()]
-                    )
-                )
+                tg.client = HttpClient(
+                    limit=limit, force_close=spec.connection == "cold",
+                    connect_timeout=spec.timeouts.connect_s, ca_bundle=spec.ca_bundle,
+                    max_body=spec.caps.max_bytes,
+                )  # fmt: skip
+                stack.push_async_callback(tg.client.close)
             self.t0_ns = perf_counter_ns()
             main = asyncio.ensure_future(
                 asyncio.gather(*(self._run_target(tg) for tg in self.targets))
@@ -434,7 +356,11 @@ class _Burst:
         rec.queue_ms = (origin - scheduled_ns) / 1e6
         secrets = tg.secrets + secret_values(req.headers, req.secret_headers)
         m.secrets = secrets
-        record, chunks = await self._http(tg, m, req, secrets)
+        assert tg.client is not None
+        record, chunks = await exchange(
+            tg.client, req, m, tg.dialect, timeouts=spec.timeouts, caps=spec.caps,
+            secrets=secrets, deadline_at=self.deadline_at,
+        )  # fmt: skip
         self._emit(tg, m, record, chunks)
 
     def _emit(
@@ -453,151 +379,6 @@ class _Burst:
             tg.errors += 1
         if self.on_progress is not None:
             self.on_progress(ProgressEvent(tg.label, tg.done, tg.planned, tg.errors, record.status))
-
-    async def _http(
-        self, tg: _Target, m: Measurement, req: HttpRequest, secrets: tuple[str, ...]
-    ) -> tuple[RequestRecord, list[ChunkTiming]]:
-        assert tg.session is not None
-        to = self.spec.timeouts
-        loop = asyncio.get_running_loop()
-        begun = loop.time()
-        total_deadline = begun + to.total_s
-        cut = self.deadline_at is not None and self.deadline_at < total_deadline
-        if cut:
-            total_deadline = self.deadline_at  # type: ignore[assignment]
-        first_deadline = min(begun + to.first_token_s, total_deadline)
-        resp: aiohttp.ClientResponse | None = None
-        timed: read_clock.ArrivalClock | None = None
-        idle_s = to.idle_s
-        waiting = "first"  # what the deadline now guards: first | idle | total | linger
-        status: int | None = None
-        try:
-            async with asyncio.timeout_at(first_deadline) as cm:
-                # Never follow redirects: a redirect would carry key headers (x-api-key,
-                # x-goog-api-key) to a host nobody allowed, and no LLM API streams through one.
-                resp = await tg.session.request(
-                    req.method, req.url, headers=req.headers, data=req.body,
-                    trace_request_ctx=m, allow_redirects=False,
-                )
-                timed, headers_ns = read_clock.watch(resp)
-                m.mark("headers", headers_ns)
-                status = resp.status
-                hdrs = resp.headers
-                for name in _REQUEST_ID_HEADERS:
-                    if name in hdrs:
-                        m.record.server_request_id = hdrs[name]
-                        break
-                ratelimit = _ratelimit_json(hdrs)
-                if status >= 300:  # 3xx too: redirects are not followed (see above)
-                    return await self._http_error(m, resp, ratelimit, secrets)
-                framer = tg.dialect.new_framer()
-                feed = framer.feed
-                parse = tg.dialect.parse
-                on_event = m.on_event
-                clock = perf_counter_ns
-                caps = self.spec.caps
-                nbytes = 0
-                async for data in resp.content.iter_any():
-                    nbytes += len(data)
-                    if nbytes > caps.max_bytes or m.n_events > caps.max_events:
-                        return self._cut(m, status, ratelimit, nbytes)
-                    if timed is None:
-                        events = feed(data)
-                        if events:
-                            now = clock()  # one arrival time per read, before any parsing
-                            for ev in events:
-                                on_event(now, parse(ev))
-                    else:
-                        # each piece timed at the socket read that delivered it
-                        for piece, at in timed.split(data):
-                            for ev in feed(piece):
-                                on_event(at, parse(ev))
-                    if m.first_token_ns is not None:
-                        # After the first token: at most idle_s of silence between reads;
-                        # after the terminal event, a short grace for the connection's end.
-                        now_s = loop.time()
-                        if m.done:
-                            deadline, waiting = now_s + _LINGER_S, "linger"
-                        else:
-                            deadline, waiting = now_s + idle_s, "idle"
-                        if deadline >= total_deadline:
-                            deadline, waiting = total_deadline, "total"
-                        cm.reschedule(deadline)
-                events = framer.close()
-                if events:
-                    now = clock()
-                    for ev in events:
-                        on_event(now, parse(ev))
-                return m.finish(None, http_status=status, ratelimit=ratelimit)
-        except TimeoutError as exc:
-            if m.done:  # the terminal event came; the server just kept the connection open
-                return m.finish(None, http_status=status, t_ns=m.last_event_ns)
-            if isinstance(exc, aiohttp.ConnectionTimeoutError):
-                what = f"connect took longer than {to.connect_s:g}s"
-            elif waiting == "idle":
-                what = f"no data for {to.idle_s:g}s after the last event (idle timeout)"
-            elif cut and loop.time() >= total_deadline - 0.001:
-                what = "cut at the burst's deadline (a runner's time limit minus the time to write its rows)"
-            elif waiting == "total":
-                what = f"request exceeded the total timeout of {to.total_s:g}s"
-            else:
-                limit = min(to.first_token_s, to.total_s)
-                what = f"no token within the first-token timeout of {limit:g}s"
-            return m.finish("timeout", http_status=status, error=f"timeout: {what}")
-        except (aiohttp.ClientError, OSError) as exc:
-            if m.done:  # the stream had ended properly; a close error after that is noise
-                return m.finish(None, http_status=status)
-            msg = scrub(f"{type(exc).__name__}: {exc}", secrets, limit=ERROR_TEXT_LIMIT)
-            return m.finish("network", http_status=status, error=msg)
-        except Exception as exc:  # a dialect/parser bug: record it, keep the burst going
-            msg = scrub(f"client error {type(exc).__name__}: {exc}", secrets, limit=ERROR_TEXT_LIMIT)
-            return m.finish("stream_error", http_status=status, error=msg)
-        finally:
-            if timed is not None:
-                timed.close()
-            if resp is not None:
-                resp.release()
-
-    def _cut(
-        self, m: Measurement, status: int | None, ratelimit: str | None, nbytes: int
-    ) -> tuple[RequestRecord, list[ChunkTiming]]:
-        """A response past a cap (lens.spec.Caps): stop reading, keep what arrived."""
-        caps = self.spec.caps
-        if nbytes > caps.max_bytes:
-            what = f"more than {caps.max_bytes} bytes (caps.max_bytes)"
-        else:
-            what = f"more than {caps.max_events} events (caps.max_events)"
-        return m.finish("truncated", http_status=status, ratelimit=ratelimit,
-                        error=f"cut by the client: the response sent {what}")
-
-    async def _http_error(
-        self,
-        m: Measurement,
-        resp: aiohttp.ClientResponse,
-        ratelimit: str | None,
-        secrets: tuple[str, ...],
-    ) -> tuple[RequestRecord, list[ChunkTiming]]:
-        code = resp.status
-        body = await resp.read()
-        msg, typ = provider_message(body)
-        if code == 429:
-            status = "rate_limited"
-        elif code in (503, 529) or "overloaded" in typ.lower():
-            status = "overloaded"
-        else:
-            status = "http_error"
-        reason = f"HTTP {code}" + (f" {resp.reason}" if resp.reason else "")
-        if 300 <= code < 400:
-            where = _endpoint_host(resp.headers.get("Location", "")) or "an unnamed location"
-            msg = f"redirect to {where} not followed; point base_url at the final endpoint"
-        text = f"{reason}: {msg}" if msg else reason
-        return m.finish(
-            status,
-            http_status=code,
-            error=scrub(text, secrets, limit=ERROR_TEXT_LIMIT),
-            retry_after_s=_retry_after(resp.headers),
-            ratelimit=ratelimit,
-        )
 
 
 async def run_burst(
@@ -698,5 +479,3 @@ def run_burst_sync(
         return burst.result
     except LensError:
         raise
-    except aiohttp.ClientError as exc:  # pragma: no cover - session set-up failures
-        raise ProbeError(f"burst could not run: {exc}") from exc

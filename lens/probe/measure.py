@@ -30,6 +30,9 @@ PHASES: tuple[str, ...] = (
     "dns_start",
     "dns_end",
     "connect_start",
+    "tcp_end",
+    "tls_start",
+    "tls_end",
     "connect_end",
     "sent",
     "headers",
@@ -93,6 +96,7 @@ class Measurement:
         "origin_ns",
         "prompt",
         "record",
+        "resent",
         "secrets",
         "ttft_ns",
         "usage",
@@ -116,6 +120,7 @@ class Measurement:
         self._marks: dict[str, int] = {}
         self._pool_wait_ns = 0
         self.conn_reused: bool | None = None
+        self.resent = False
         self._ev_t: list[int] = []
         self._ev_kind: list[str] = []
         self._ev_text: list[str] = []
@@ -149,6 +154,19 @@ class Measurement:
         if phase.endswith("_start") and phase in self._marks:
             return
         self._marks[phase] = t
+
+    def restart(self, t_ns: int) -> None:
+        """The attempt so far was lost to a dead pooled connection; a new one starts now.
+
+        The time since the request's start was the client's (it never reached a live
+        server): it moves to ``queue_ms`` and every phase is measured from ``t_ns``.
+        """
+        self.record.queue_ms += (t_ns - self.origin_ns) / _NS_PER_MS
+        self.origin_ns = t_ns
+        self._pool_wait_ns = 0
+        self._marks.clear()
+        self.conn_reused = None
+        self.resent = True
 
     # -- the hot path ------------------------------------------------------------------
     def on_event(self, t_ns: int, deltas: Sequence[Delta]) -> None:
@@ -244,11 +262,17 @@ class Measurement:
             r.dns_ms = dns_ns / _NS_PER_MS
         if "connect_start" in m and "connect_end" in m:
             conn_ns = m["connect_end"] - m["connect_start"]
-            # aiohttp resolves the host inside connection creation; connect_ms is TCP+TLS.
+            # Where the host is resolved inside connection creation (aiohttp, httpx), the
+            # lookup is taken out: connect_ms is TCP (+ proxy tunnel) + TLS.
             if dns_ns and m["connect_start"] <= m["dns_start"] <= m["connect_end"]:
                 conn_ns -= dns_ns
             r.connect_ms = conn_ns / _NS_PER_MS
+            if "tcp_end" in m:
+                r.tcp_ms = (m["tcp_end"] - m["connect_start"]) / _NS_PER_MS
+            if "tls_start" in m and "tls_end" in m:
+                r.tls_ms = (m["tls_end"] - m["tls_start"]) / _NS_PER_MS
         r.conn_reused = self.conn_reused
+        r.resent = self.resent
         r.sent_ms = ms(m.get("sent"))
         r.headers_ms = ms(m.get("headers"))
         r.first_reasoning_ms = ms(self.first_reasoning_ns)
@@ -318,6 +342,8 @@ class Measurement:
             r.output_tokens = u.output_tokens
             r.reasoning_tokens = u.reasoning_tokens
             r.server_latency_ms = u.server_latency_ms
+            r.server_prefill_ms = u.server_prefill_ms
+            r.server_decode_ms = u.server_decode_ms
         estimated = False
         model = r.model or None
         # Count locally when the server sent no output count, or when the stream never

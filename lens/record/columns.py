@@ -76,7 +76,7 @@ REQUEST_FIELDS: tuple[Column, ...] = (
     Column("conn_reused", "bool", "A pooled keep-alive connection was reused."),
     # phases
     Column("dns_ms", "float", "DNS resolution time (null when cached or reused)."),
-    Column("connect_ms", "float", "TCP + TLS connect time (null when reused)."),
+    Column("connect_ms", "float", "New connection: TCP + proxy tunnel + TLS (null when reused)."),
     Column("sent_ms", "float", "Request fully written, ms from start."),
     Column("headers_ms", "float", "Response headers received (TTFB), ms from start."),
     Column("first_reasoning_ms", "float", "First non-empty reasoning/thinking delta received."),
@@ -107,6 +107,13 @@ REQUEST_FIELDS: tuple[Column, ...] = (
     Column("retry_after_s", "float", "Seconds from a retry-after header."),
     Column("ratelimit", "str", "Rate-limit response headers as compact JSON."),
     Column("server_latency_ms", "float", "Latency the server reported (Bedrock metrics.latencyMs)."),
+    Column("server_prefill_ms", "float", "Prompt processing time the server reported (llama.cpp timings.prompt_ms)."),
+    Column("server_decode_ms", "float", "Generation time the server reported (llama.cpp timings.predicted_ms)."),
+    Column("server_processing_ms", "float", "Processing time the server reported in a header (openai-processing-ms)."),
+    Column("tcp_ms", "float", "TCP handshake of a new connection (to the proxy when one is used)."),
+    Column("tls_ms", "float", "TLS handshake of a new connection (null for plain HTTP or reused)."),
+    Column("resent", "bool", "Sent again on a new connection: its pooled one was dead before any response byte."),
+    Column("attempt", "int", "Which attempt this was: 1, or 2+ for an SDK's retry (lens.embed; x-stainless-retry-count)."),
 )
 
 CHUNK_FIELDS: tuple[Column, ...] = (

@@ -64,6 +64,13 @@ class RequestRecord:
     retry_after_s: float | None = None
     ratelimit: str | None = None
     server_latency_ms: float | None = None
+    server_prefill_ms: float | None = None
+    server_decode_ms: float | None = None
+    server_processing_ms: float | None = None
+    tcp_ms: float | None = None
+    tls_ms: float | None = None
+    resent: bool = False
+    attempt: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
@@ -104,6 +111,8 @@ class Usage:
     output_tokens: int | None = None
     reasoning_tokens: int | None = None
     server_latency_ms: float | None = None
+    server_prefill_ms: float | None = None
+    server_decode_ms: float | None = None
 
     def merge(self, other: Usage) -> Usage:
         """Later reports win field by field (Anthropic sends cumulative message_delta usage)."""

@@ -224,6 +224,9 @@ class BurstSpec(_Strict):
     timeouts: Timeouts = Field(default_factory=Timeouts)
     caps: Caps = Field(default_factory=Caps)
     connection: Literal["warm", "cold"] = "warm"
+    # PEM file of extra CAs to trust (beside the system store and SSL_CERT_FILE), e.g. a
+    # private gateway's or a proxy's that re-signs TLS.
+    ca_bundle: str | None = None
     cache: Literal["default", "bust", "shared"] = "default"
     tags: dict[str, str] = Field(default_factory=dict)
     region: str = "local"

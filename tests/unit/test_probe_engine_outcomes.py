@@ -16,6 +16,7 @@ from helpers_probe import FakeDialect, fake_target, script_server
 import lens.probe.engine as engine
 from lens.errors import TargetError
 from lens.probe.engine import ProgressEvent, run_burst
+from lens.redact.secrets import ERROR_TEXT_LIMIT
 from lens.spec import spec_from_dict
 
 
@@ -141,7 +142,7 @@ async def test_long_error_text_truncated() -> None:
     async with script_server() as srv:
         res = await run_burst(_spec([fake_target(srv.url, "r500")]))
     (r,) = res.records
-    assert r.error is not None and len(r.error) <= engine.ERROR_TEXT_LIMIT
+    assert r.error is not None and len(r.error) <= ERROR_TEXT_LIMIT
     assert r.error.startswith("HTTP 500 Internal Server Error: upstream exploded")
 
 

@@ -46,6 +46,29 @@ def openai_usage(u: dict[str, Any]) -> Usage:
     )
 
 
+def _num(v: Any) -> float | None:
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+
+def llamacpp_timings(t: dict[str, Any], *, has_usage: bool) -> Usage:
+    """Server-reported time from llama.cpp's ``timings`` object (final chunk).
+
+    ``prompt_ms`` is its prompt processing (prefill) and ``predicted_ms`` its generation
+    time. Without a ``usage`` object its token counts stand in: ``prompt_n`` counts only
+    the prompt tokens it processed, ``cache_n`` those it reused from its KV cache.
+    """
+    u = Usage(server_prefill_ms=_num(t.get("prompt_ms")), server_decode_ms=_num(t.get("predicted_ms")))
+    if not has_usage:
+        n, cached, out = (t.get(k) for k in ("prompt_n", "cache_n", "predicted_n"))
+        if isinstance(n, int):
+            u.input_tokens = n + (cached if isinstance(cached, int) else 0)
+        if isinstance(cached, int):
+            u.cached_input_tokens = cached
+        if isinstance(out, int):
+            u.output_tokens = out
+    return u
+
+
 @guarded
 def parse_chat_chunk(event: RawEvent) -> list[Delta]:
     """Parse one Chat Completions SSE event into deltas (shared with openai_compat)."""
@@ -87,7 +110,14 @@ def parse_chat_chunk(event: RawEvent) -> list[Delta]:
     if not usage:
         x_groq = obj.get("x_groq")  # Groq puts usage here on the final chunk
         usage = x_groq.get("usage") if isinstance(x_groq, dict) else None
-    if usage and isinstance(usage, dict):
+    timings = obj.get("timings")  # llama.cpp's server: its own prefill/decode times
+    if isinstance(timings, dict):
+        u = llamacpp_timings(timings, has_usage=bool(usage))
+        if usage and isinstance(usage, dict):
+            u = openai_usage(usage).merge(u)
+        out.append(Delta("usage", usage=u, finish_reason=finish))
+        finish = None
+    elif usage and isinstance(usage, dict):
         out.append(Delta("usage", usage=openai_usage(usage), finish_reason=finish))
         finish = None
     if not out or finish:
