@@ -1,0 +1,34 @@
+"""Put an :class:`~lens.importers.base.ImportedRun` into a lens store.
+
+What ``lens import FILE`` needs after :func:`lens.importers.import_file`: the run row
+(with the import's source and notes in its ``extra``), then every request and chunk,
+all or nothing, like lens.store.files.import_run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lens.importers.base import ImportedRun
+
+
+def save(store: Any, run: ImportedRun, *, run_id: str | None = None) -> str:
+    """Store ``run`` in ``store`` (a lens.store SQLStore); returns the run id used.
+
+    ``run_id`` renames the run. Nothing is left behind if adding the rows fails.
+    """
+    from lens.store.files import frame_to_chunks, frame_to_records
+
+    info = run.run_info()
+    if run_id:
+        info.run_id = run_id
+    requests = run.requests.assign(run_id=info.run_id)
+    store.start_run(info)
+    try:
+        chunks = frame_to_chunks(run.chunks) if run.chunks is not None else []
+        store.add_many(frame_to_records(requests), chunks)
+    except Exception:
+        store.delete_run(info.run_id)
+        raise
+    store.finish_run(info.run_id, status="complete")
+    return info.run_id
