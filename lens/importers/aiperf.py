@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from lens.importers import derive
 from lens.importers.base import (
     ImportedRun,
@@ -146,7 +148,7 @@ def _row(rec: dict[str, Any], origin_ns: int) -> tuple[dict[str, Any], list[floa
     n_chunks = (len(icl) + 1) if icl else (1 if first is not None else 0)
     row: dict[str, Any] = {
         "request_id": str(md.get("x_request_id") or md.get("session_num")),
-        "started_at": datetime.fromtimestamp(start_ns / 1e9, tz=UTC),
+        "started_at": pd.Timestamp(start_ns, unit="ns", tz="UTC"),  # lens keeps µs
         "prompt_id": f"{md.get('conversation_id') or ''}#{md.get('turn_index') or 0}",
         "warmup": str(md.get("benchmark_phase")) == "warmup",
         "scheduled_ms": ((int(issued) if issued else start_ns) - origin_ns) / 1e6,

@@ -78,6 +78,15 @@ class ImportedRun:
         """Checks whose recomputed figure differs from the peer's summary."""
         return [c for c in self.checks if not c.matches]
 
+    def finished_at(self) -> datetime | None:
+        """When the last request ended (start + e2e), or None without times."""
+        df = self.requests
+        if not len(df):
+            return None
+        ends = df["started_at"] + pd.to_timedelta(df["e2e_ms"].fillna(0.0), unit="ms")
+        last = ends.max()
+        return None if pd.isna(last) else pd.Timestamp(last).floor("us").to_pydatetime()
+
     def run_info(self) -> Any:
         """A lens.store.base.RunInfo for storing this run (status ``complete``)."""
         from lens.store.base import RunInfo
@@ -85,12 +94,20 @@ class ImportedRun:
         started = self.started_at
         if started is None and len(self.requests):
             started = pd.Timestamp(self.requests["started_at"].min()).to_pydatetime()
-        runner = str(self.requests["runner"].iloc[0]) if len(self.requests) else self.source_tool
-        region = str(self.requests["region"].iloc[0]) if len(self.requests) else "local"
+        df = self.requests
+        runner = str(df["runner"].iloc[0]) if len(df) else self.source_tool
+        region = str(df["region"].iloc[0]) if len(df) else "local"
+        targets = df[["target", "provider", "model"]].astype(str).drop_duplicates()
+        spec = {"imported": self.source_tool,
+                "targets": [{"name": t, "provider": p, "model": m}
+                            for t, p, m in targets.itertuples(index=False)],
+                "scenarios": sorted(set(df["scenario"].astype(str)))}
         return RunInfo(
             run_id=self.run_id,
             name=self.name,
             started_at=started or datetime.now().astimezone(),
+            spec_json=json.dumps(spec),
+            finished_at=self.finished_at(),
             status="complete",
             region=region,
             runner=runner,

@@ -6,8 +6,10 @@ listed in one message by :func:`lens.importers.validate.check_frame`:
 
 - ``run_id``: the ``.meta.json`` beside the file, else the file name;
 - ``target``: ``provider/model`` (lens's default target name); ``shard``: 0;
-- ``n_chunks``, ``output_tokens`` and ``reasoning_tokens``: counted from the chunk file
-  (token-bearing events and their local token counts: ``tokens_estimated`` is then true);
+- ``n_chunks``: counted from the chunk file (token-bearing events); ``output_tokens`` and
+  ``reasoning_tokens``, when the file has no such column: summed from the chunks' local
+  token counts (``tokens_estimated`` is then true). A null count in a column the file
+  has is kept: it can mean the server sent no usage;
 - other identity columns a first-design file may lack get the record's defaults
   (``region``/``runner`` 'local', ``scenario`` 'default', ``concurrency`` 1, ...).
 """
@@ -83,7 +85,7 @@ class LensFilesImporter:
             names = {c.strip().strip('"') for c in head.splitlines()[0].split(",")} \
                 if head else set()
         known = names & set(REQUEST_COLUMNS)
-        if "request_id" in names and len(known & _KEY) >= 3 and len(known) >= 0.6 * len(names):
+        if len(known & _KEY) >= 2 and len(known) >= max(5, 0.6 * len(names)):
             return 90
         return 0
 
@@ -144,8 +146,9 @@ def derive_missing(raw: pd.DataFrame, chunks: pd.DataFrame | None, meta: dict[st
     def blank(name: str) -> pd.Series:
         if name not in df.columns:
             return pd.Series(True, index=df.index)
-        return df[name].map(lambda v: v is None or (isinstance(v, float) and v != v)
-                            or (isinstance(v, str) and not v.strip()))
+        return df[name].astype(object).map(
+            lambda v: v is None or v is pd.NA or (isinstance(v, float) and v != v)
+            or (isinstance(v, str) and not v.strip())).astype(bool)
 
     def fill(name: str, values: Any, why: str) -> None:
         if isinstance(values, pd.Series):
@@ -173,20 +176,25 @@ def derive_missing(raw: pd.DataFrame, chunks: pd.DataFrame | None, meta: dict[st
                   zip(df["provider"], df["model"], strict=True)]
         fill("target", target, "set to provider/model, lens's default target name")
     fill("shard", 0, "set to 0 (one shard)")
-    if chunks is not None and len(chunks):
+    if chunks is not None and len(chunks) and "request_id" in df.columns:
         counts = _from_chunks(chunks).reindex(df["request_id"].astype(str))
         counts.index = df.index
-        est = blank("output_tokens") & counts["output_tokens"].notna()
         fill("n_chunks", counts["n_chunks"].fillna(0).astype(int),
              "counted from the chunk file (token-bearing events)")
-        fill("output_tokens", counts["output_tokens"], "summed from the chunk file's "
-             "token counts")
-        fill("reasoning_tokens", counts["reasoning_tokens"], "summed from the chunk file's "
-             "reasoning chunks")
-        if est.any():  # local counts from chunk text, not server usage
-            if "tokens_estimated" not in df.columns:
-                df["tokens_estimated"] = None
-            df.loc[est, "tokens_estimated"] = True
+        # A null token count can be meaningful (no usage, a failure): only a column the
+        # file lacks altogether is counted from the chunks.
+        if "output_tokens" not in df.columns:
+            est = counts["output_tokens"].notna()
+            fill("output_tokens", counts["output_tokens"],
+                 "summed from the chunk file's token counts (local counts: tokens_estimated "
+                 "is true on those rows)")
+            if est.any():
+                if "tokens_estimated" not in df.columns:
+                    df["tokens_estimated"] = None
+                df.loc[est, "tokens_estimated"] = True
+        if "reasoning_tokens" not in df.columns:
+            fill("reasoning_tokens", counts["reasoning_tokens"],
+                 "summed from the chunk file's reasoning chunks")
     defaults = RequestRecord(run_id="", request_id="", started_at=pd.Timestamp(0)).to_dict()
     for name in _DEFAULTED:
         fill(name, defaults[name], f"set to lens's default, {describe(defaults[name])}")

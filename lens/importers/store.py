@@ -31,4 +31,6 @@ def save(store: Any, run: ImportedRun, *, run_id: str | None = None) -> str:
         store.delete_run(info.run_id)
         raise
     store.finish_run(info.run_id, status="complete")
+    if info.finished_at is not None and hasattr(store, "set_finished_at"):
+        store.set_finished_at(info.run_id, info.finished_at)  # not the time of the import
     return info.run_id

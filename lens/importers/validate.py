@@ -132,7 +132,8 @@ def format_problems(source: str, df: pd.DataFrame, problems: list[Problem],
         if len(p.rows) > 1:
             shown = ", ".join(str(r + 1) for r in p.rows[1:1 + _SHOW_ROWS])
             rest = len(p.rows) - 1 - _SHOW_ROWS
-            more = f"; so do rows {shown}" + (f" and {rest} more" if rest > 0 else "")
+            more = (f"; so does row {shown}" if len(p.rows) == 2 else f"; so do rows {shown}"
+                    + (f" and {rest} more" if rest > 0 else ""))
         lines.append(f"  - '{p.column}': {where}{value} {p.what}{more}")
     return "\n".join(lines)
 
