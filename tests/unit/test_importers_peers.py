@@ -248,3 +248,58 @@ def test_guidellm_method_on_a_hand_computed_example() -> None:
     # weights: 10 (w 1) and 20 (w 3): cdf 0.25, 1.0 -> p25 = 10, p50 = 20, mean 17.5
     w = guidellm_summary([10.0, 20.0], [1.0, 3.0])
     assert (w["p25"], w["p50"], w["mean"]) == (10.0, 20.0, 17.5)
+
+
+def _rewrite(src: Path, dest: Path, edit) -> Path:  # type: ignore[no-untyped-def]
+    recs = [json.loads(x) for x in src.read_text().splitlines()]
+    for rec in recs:
+        edit(rec)
+    dest.write_text("\n".join(json.dumps(r) for r in recs) + "\n")
+    return dest
+
+
+def test_aiperf_before_ttfo_reasoning_first_event_is_reasoning(tmp_path: Path) -> None:
+    """AIPerf before 0.3 has no time_to_first_output_token: a reasoning request's first
+    event is taken as reasoning and its first answer token is unknown."""
+    path = _rewrite(AIPERF_R, tmp_path / "profile_export.jsonl",
+                    lambda r: r["metrics"].pop("time_to_first_output_token", None))
+    run = import_file(path)
+    ok = measured(run.requests)
+    raw = [json.loads(x) for x in AIPERF_R.read_text().splitlines()]
+    assert ok["ttft_ms"].isna().all()
+    assert ok["first_reasoning_ms"].tolist() == pytest.approx(
+        [r["metrics"]["time_to_first_token"]["value"] for r in raw])
+    assert any("before 0.3" in n for n in run.notes)
+
+
+def test_aiperf_http_trace_phases(tmp_path: Path) -> None:
+    def trace(rec: dict) -> None:  # type: ignore[type-arg]
+        if rec["error"] is None:
+            reused = rec["metadata"]["session_num"] % 2
+            rec["metrics"].update({
+                "http_req_dns_lookup": {"value": 0 if reused else 2500000, "unit": "ns"},
+                "http_req_connecting": {"value": 0.0 if reused else 9.5, "unit": "ms"},
+                "http_req_connection_reused": {"value": reused, "unit": "ratio"}})
+
+    df = import_file(_rewrite(AIPERF, tmp_path / "profile_export.jsonl", trace)).requests
+    ok = df[df["status"] == "ok"]
+    fresh, reused = ok[ok["conn_reused"] == False], ok[ok["conn_reused"] == True]  # noqa: E712
+    assert len(fresh) and len(reused)
+    assert fresh["dns_ms"].tolist() == pytest.approx([2.5] * len(fresh))
+    # AIPerf's connecting spans DNS too (aiohttp resolves inside connection creation)
+    assert fresh["connect_ms"].tolist() == pytest.approx([7.0] * len(fresh))
+    assert reused["connect_ms"].isna().all()
+
+
+def test_guidellm_requests_outside_the_window_are_warmup(tmp_path: Path) -> None:
+    report = json.loads(GUIDELLM.read_text())
+    bench = report["benchmarks"][0]
+    reqs = sorted(bench["requests"]["successful"], key=lambda r: r["request_start_time"])
+    # measurement starts after the first two requests ended, stops before the last began
+    bench["scheduler_metrics"]["measure_start_time"] = reqs[1]["request_end_time"] + 1e-4
+    bench["scheduler_metrics"]["measure_end_time"] = reqs[-1]["request_start_time"] - 1e-4
+    path = tmp_path / "benchmarks.json"
+    path.write_text(json.dumps(report))
+    df = import_file(path).requests
+    warm = set(df.loc[df["warmup"].astype(bool), "request_id"])
+    assert warm == {reqs[0]["request_id"], reqs[1]["request_id"], reqs[-1]["request_id"]}

@@ -240,7 +240,8 @@ def guidellm(path: Path, seed: int) -> None:
         counts = {"successful": len(groups["ok"]), "incomplete": len(groups["incomplete"]),
                   "errored": len(groups["errored"])}
         config = BenchmarkConfig(
-            run_id="5f0c2d1e-run", run_index=index, strategy=strategy,
+            id_=f"62cb99e5-c383-45ed-b405-a393a22e9{index:03d}", run_id="5f0c2d1e-run",
+            run_index=index, strategy=strategy,
             constraints={"max_requests": {"max_num": n}},
             profile={"type_": "synchronous" if index == 0 else "concurrent"},
             requests={"data": ["prompt_tokens=550,output_tokens=48"]},
@@ -255,7 +256,7 @@ def guidellm(path: Path, seed: int) -> None:
         )
         benchmarks.append(GenerativeBenchmark(
             config=config,
-            scheduler_state=SchedulerState(),
+            scheduler_state=SchedulerState(start_time=run_start - 0.01, end_time=run_end + 0.01),
             scheduler_metrics=SchedulerMetrics(
                 start_time=run_start - 0.01, request_start_time=run_start,
                 measure_start_time=run_start, measure_end_time=run_end,
