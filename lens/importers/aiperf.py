@@ -167,7 +167,8 @@ def _row(rec: dict[str, Any], origin_ns: int) -> tuple[dict[str, Any], list[floa
         "reasoning_tokens": reasoning,
         "tokens_estimated": usage_out is None and out_tokens is not None,
         "status": status,
-        "http_status": (err or {}).get("code") if err else 200,
+        # AIPerf's 499 marks its own cancellation, not an HTTP response
+        "http_status": 200 if not err else None if md.get("was_cancelled") else err.get("code"),
         "error": f"{err.get('type') or 'error'}: {err.get('message') or ''}".strip()[:500]
         if err else None,
     }

@@ -88,9 +88,24 @@ class ImportedRun:
         return None if pd.isna(last) else pd.Timestamp(last).floor("us").to_pydatetime()
 
     def run_info(self) -> Any:
-        """A lens.store.base.RunInfo for storing this run (status ``complete``)."""
+        """A lens.store.base.RunInfo for storing this run.
+
+        A lens export's own run row (its ``.meta.json``) is kept as it was (spec, tags,
+        status, times); other runs are ``complete``, spanning their requests.
+        """
         from lens.store.base import RunInfo
 
+        provenance = {"imported_from": self.source_path, "source_tool": self.source_tool,
+                      "source_version": self.source_version, "import_notes": list(self.notes)}
+        meta_run = (self.extra.get("meta") or {}).get("run")
+        if meta_run:
+            from lens.store.sqlite import run_info_from_dict
+
+            info = run_info_from_dict(meta_run)
+            info.run_id = self.run_id
+            info.extra = {**info.extra, **provenance}
+            info.extra.pop("pid", None)
+            return info
         started = self.started_at
         if started is None and len(self.requests):
             started = pd.Timestamp(self.requests["started_at"].min()).to_pydatetime()
@@ -113,13 +128,7 @@ class ImportedRun:
             runner=runner,
             n_requests=len(self.requests),
             tags={"source": self.source_tool},
-            extra={
-                "imported_from": self.source_path,
-                "source_tool": self.source_tool,
-                "source_version": self.source_version,
-                "import_notes": list(self.notes),
-                **self.extra,
-            },
+            extra={**provenance, **self.extra},
         )
 
 

@@ -134,7 +134,7 @@ def _row(req: dict[str, Any], status: str | None, window: tuple[float, float] | 
         "e2e_ms": ms(end),
         "input_tokens": req.get("prompt_tokens"), "cached_input_tokens": req.get("cached_tokens"),
         "output_tokens": out, "tokens_estimated": out is not None and usage_out is None,
-        "status": status, "http_status": 200 if status in ("ok", "truncated") else None,
+        "status": status, "http_status": 200 if status == "ok" or first_tok is not None else None,
         "error": str(error)[:500] if error and status != "ok" else None,
     }
     row.update(derive.streaming_fields(first_ms=derive.first_token(reasoning, ttft), last_ms=last,

@@ -22,6 +22,7 @@ def save(store: Any, run: ImportedRun, *, run_id: str | None = None) -> str:
     info = run.run_info()
     if run_id:
         info.run_id = run_id
+    info.status, wanted = "running", info.status  # rows go in before the run is closed
     requests = run.requests.assign(run_id=info.run_id)
     store.start_run(info)
     try:
@@ -30,7 +31,8 @@ def save(store: Any, run: ImportedRun, *, run_id: str | None = None) -> str:
     except Exception:
         store.delete_run(info.run_id)
         raise
-    store.finish_run(info.run_id, status="complete")
+    status = wanted if wanted != "running" else "incomplete"
+    store.finish_run(info.run_id, status=status, skipped=info.skipped)
     if info.finished_at is not None and hasattr(store, "set_finished_at"):
         store.set_finished_at(info.run_id, info.finished_at)  # not the time of the import
     return info.run_id

@@ -84,6 +84,21 @@ def test_current_exports_import_unchanged(tmp_path: Path, fmt: str) -> None:
     finally:
         s.close()
     assert run.notes == [] and run.run_id == "r1" and run.name == "test"
+    # stored again, the run row is the original one (spec, tags, status, times)
+    dest = open_store(tmp_path / "dest.db")
+    src = open_store(tmp_path / "src.db")
+    try:
+        assert save(dest, run, run_id="copy") == "copy"
+        a, b = src.get_run("r1"), dest.get_run("copy")
+        for attr in ("name", "started_at", "finished_at", "status", "spec_json", "tags",
+                     "skipped"):
+            assert getattr(b, attr) == getattr(a, attr), attr
+        assert b.extra["source_tool"] == "lens" and b.extra["imported_from"] == str(path)
+        pd.testing.assert_frame_equal(dest.requests_frame("copy").drop(columns="run_id"),
+                                      src.requests_frame("r1").drop(columns="run_id"))
+    finally:
+        dest.close()
+        src.close()
 
 
 def _edit_csv(path: Path, edits: dict[tuple[int, str], str], drop: tuple[str, ...] = ()) -> None:
