@@ -169,7 +169,7 @@ def _row(rec: dict[str, Any], origin_ns: int) -> tuple[dict[str, Any], list[floa
         "status": status,
         # AIPerf's 499 marks its own cancellation, not an HTTP response
         "http_status": 200 if not err else None if md.get("was_cancelled") else err.get("code"),
-        "error": f"{err.get('type') or 'error'}: {err.get('message') or ''}".strip()[:500]
+        "error": derive.error_text(f"{err.get('type') or 'error'}: {err.get('message') or ''}")
         if err else None,
     }
     row.update(derive.streaming_fields(first_ms=first, last_ms=row["last_token_ms"],
@@ -233,7 +233,8 @@ def _build(path: Path, records: list[dict[str, Any]], summary: dict[str, Any] | 
         name=options.get("name") or str((summary or {}).get("benchmark_id") or path.parent.name),
         started_at=started, source_tool="aiperf", source_version=version,
         source_path=str(path), notes=notes,
-        peer_summary={k: v for k, v in (summary or {}).items() if k != "input_config"} or None,
+        peer_summary=derive.without_secrets(
+            {k: v for k, v in (summary or {}).items() if k != "input_config"}) or None,
     )
     imported.checks = checks(imported)
     for c in imported.mismatches:

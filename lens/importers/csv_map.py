@@ -206,6 +206,8 @@ def _build(path: Path, raw: pd.DataFrame, theirs: list[str], maps: list[ColumnMa
     for name, value in fills.items():
         if name not in df.columns or name == "run_id":
             df[name] = value
+    if "error" in df.columns:
+        df["error"] = df["error"].map(derive.error_text)
     requests = check_frame(df, str(path), header_lines=1,
                            hint="correct those cells, or the mapping (map=...)")
     notes.append("A plain CSV has no chunk timings and no connection phases: those "

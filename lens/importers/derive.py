@@ -18,6 +18,7 @@ import pandas as pd
 from lens.analysis.frames import conform
 from lens.probe.measure import percentile
 from lens.probe.record import CHUNK_FIELDS, REQUEST_FIELDS
+from lens.probe.scrub import ERROR_TEXT_LIMIT, scrub
 
 _TIME_UNITS = {"ns": 1e-6, "us": 1e-3, "µs": 1e-3, "ms": 1.0, "s": 1000.0, "sec": 1000.0,
                "seconds": 1000.0, "milliseconds": 1.0, "nanoseconds": 1e-6,
@@ -89,6 +90,27 @@ def chunk_rows(request_id: str, first_ms: float, gaps_ms: Sequence[float],
     base, extra = divmod(total, n)
     return [{"request_id": request_id, "index": i, "t_ms": t, "kind": kind,
              "n_tokens": base + (1 if i < extra else 0)} for i, t in enumerate(times)]
+
+
+def error_text(text: Any) -> str | None:
+    """A peer's error text as lens stores one: key-shaped tokens removed, 500 chars."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    return scrub(str(text).strip(), (), limit=ERROR_TEXT_LIMIT)
+
+
+_SECRET_KEYS = frozenset(("api_key", "apikey", "authorization", "headers", "header",
+                          "password", "secret", "access_token", "cli_command", "token"))
+
+
+def without_secrets(obj: Any) -> Any:
+    """A copy of nested dicts/lists without keys that can hold credentials."""
+    if isinstance(obj, dict):
+        return {k: without_secrets(v) for k, v in obj.items()
+                if str(k).lower() not in _SECRET_KEYS}
+    if isinstance(obj, list):
+        return [without_secrets(v) for v in obj]
+    return obj
 
 
 _HTTP = re.compile(r"\b([45]\d\d)\b")

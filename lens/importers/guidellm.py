@@ -55,9 +55,10 @@ class GuideLLMImporter:
         if path.is_dir():
             return 100 if any((path / f).is_file() for f in ("benchmarks.json",
                                                               "benchmarks.yaml")) else 0
-        if "benchmarks" in head and ("generative_benchmark" in head
-                                     or "scheduler_metrics" in head):
-            return 100
+        markers = ("generative_benchmark", "scheduler_metrics", "generative_request_stats",
+                   "request_totals", "time_to_first_token_ms")
+        if "benchmarks" in head and any(m in head for m in markers):
+            return 100  # YAML reports sort their keys: requests may come first
         return 0
 
     def load(self, path: Path, **options: Any) -> ImportedRun:
@@ -135,7 +136,7 @@ def _row(req: dict[str, Any], status: str | None, window: tuple[float, float] | 
         "input_tokens": req.get("prompt_tokens"), "cached_input_tokens": req.get("cached_tokens"),
         "output_tokens": out, "tokens_estimated": out is not None and usage_out is None,
         "status": status, "http_status": 200 if status == "ok" or first_tok is not None else None,
-        "error": str(error)[:500] if error and status != "ok" else None,
+        "error": derive.error_text(error) if status != "ok" else None,
     }
     row.update(derive.streaming_fields(first_ms=derive.first_token(reasoning, ttft), last_ms=last,
                                        output_tokens=out, n_chunks=t.get("token_iterations")))

@@ -130,7 +130,8 @@ def _rows(doc: dict[str, Any], k: int, scenario: str, tz: str | None,
             "tokens_estimated": False,
             "status": "ok" if ok else derive.status_from_error(None, err),
             "http_status": 200 if ok else None,
-            "error": None if ok else str(err).strip().splitlines()[-1][:500],
+            # a traceback's last line says what failed
+            "error": None if ok else derive.error_text(str(err).strip().splitlines()[-1]),
         }
         row.update(derive.streaming_fields(first_ms=ttft, last_ms=last, output_tokens=out,
                                            n_chunks=(len(gaps) + 1) if ok else 0,
@@ -185,7 +186,8 @@ def _build(path: Path, docs: list[dict[str, Any]], options: dict[str, Any]) -> I
     if not provider:
         notes.append("vLLM does not record the provider or server: provider is 'unknown' "
                      "(pass provider= and url= to set them).")
-    summary = {lb: {k: v for k, v in d.items() if not isinstance(v, list | dict)}
+    summary = {lb: {k: v for k, v in derive.without_secrets(d).items()
+                    if not isinstance(v, list | dict)}
                for lb, d in zip(labels, docs, strict=True)}
     imported = ImportedRun(
         requests=requests, chunks=derive.chunk_frame(chunks), run_id=run_id,

@@ -303,3 +303,31 @@ def test_guidellm_requests_outside_the_window_are_warmup(tmp_path: Path) -> None
     df = import_file(path).requests
     warm = set(df.loc[df["warmup"].astype(bool), "request_id"])
     assert warm == {reqs[0]["request_id"], reqs[1]["request_id"], reqs[-1]["request_id"]}
+
+
+def test_secrets_in_peer_files_do_not_reach_rows_or_summary(tmp_path: Path) -> None:
+    key = "sk-proj-" + "A1b2C3d4E5f6G7h8J9k0" * 2
+
+    def leak(rec: dict) -> None:  # type: ignore[type-arg]
+        if rec["error"] is not None:
+            rec["error"]["message"] = f"Incorrect API key provided: {key}"
+
+    run = import_file(_rewrite(AIPERF, tmp_path / "profile_export.jsonl", leak))
+    errors = " ".join(run.requests["error"].dropna())
+    assert key not in errors and "[REDACTED]" in errors
+    doc = {**json.loads(VLLM.read_text()), "api_key": key, "cli_command": f"--api-key {key}"}
+    doc["errors"][11] = f"Unauthorized for Bearer {key}"
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(doc))
+    vrun = import_file(path)
+    assert key not in json.dumps(vrun.peer_summary) and key not in " ".join(
+        vrun.requests["error"].dropna())
+
+
+def test_guidellm_yaml_report(tmp_path: Path) -> None:
+    import yaml
+
+    path = tmp_path / "benchmarks.yaml"
+    path.write_text(yaml.safe_dump(json.loads(GUIDELLM.read_text())))
+    run = import_file(path)
+    assert len(run.requests) == 22 and run.checks and not run.mismatches
