@@ -192,8 +192,9 @@ def _build(path: Path, records: list[dict[str, Any]], summary: dict[str, Any] | 
         rows.append(row)
         first = derive.first_token(row["first_reasoning_ms"], row["ttft_ms"])
         if row["status"] == "ok" and first is not None:
+            answer = row["ttft_ms"] if row["first_reasoning_ms"] is not None else None
             chunks += derive.chunk_rows(row["request_id"], first, icl or [],
-                                        row["output_tokens"])
+                                        row["output_tokens"], answer_ms=answer)
     defaults = {
         "run_id": "", "region": options.get("region", "local"), "runner": "aiperf",
         "provider": provider or "unknown", "model": model,
@@ -208,8 +209,9 @@ def _build(path: Path, records: list[dict[str, Any]], summary: dict[str, Any] | 
     requests = derive.request_frame(rows, {**defaults, "run_id": run_id})
     notes = [
         "AIPerf records no request-sent time: sent_ms is null.",
-        "AIPerf keeps each event's time but not its kind or token count: chunks are all "
-        "'text', and each request's output tokens are spread evenly over its events.",
+        "AIPerf keeps each event's time but not its kind or token count: events before "
+        "the first answer token are 'reasoning', the rest 'text', and each request's "
+        "output tokens are spread evenly over its events.",
     ]
     if requests["dns_ms"].isna().all() and requests["conn_reused"].isna().all():
         notes.insert(0, "AIPerf records no DNS/connect phases here (run without HTTP "

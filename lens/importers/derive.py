@@ -8,6 +8,7 @@ identical to docs/metrics.md.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -75,12 +76,14 @@ def streaming_fields(
 
 
 def chunk_rows(request_id: str, first_ms: float, gaps_ms: Sequence[float],
-               output_tokens: int | None, kind: str = "text") -> list[dict[str, Any]]:
+               output_tokens: int | None, answer_ms: float | None = None
+               ) -> list[dict[str, Any]]:
     """Token-bearing chunk rows rebuilt from a first-event time and successive gaps.
 
     Peers do not keep how many tokens each event carried: ``output_tokens`` is spread
     evenly over the events (the first ones take the remainder), at least 1 each, since
-    lens counts only events with tokens as token-bearing.
+    lens counts only events with tokens as token-bearing. Events before ``answer_ms`` (the
+    first answer token, when reasoning came first) are ``reasoning``, the rest ``text``.
     """
     times = [first_ms]
     for g in gaps_ms:  # a running sum, as the peers rebuild token times themselves
@@ -88,7 +91,10 @@ def chunk_rows(request_id: str, first_ms: float, gaps_ms: Sequence[float],
     n = len(times)
     total = max(int(output_tokens or 0), n)
     base, extra = divmod(total, n)
-    return [{"request_id": request_id, "index": i, "t_ms": t, "kind": kind,
+    # the running sum lands on the answer's time up to float rounding
+    start = answer_ms - 1e-6 if answer_ms is not None and answer_ms > first_ms else -math.inf
+    return [{"request_id": request_id, "index": i, "t_ms": t,
+             "kind": "reasoning" if t < start else "text",
              "n_tokens": base + (1 if i < extra else 0)} for i, t in enumerate(times)]
 
 

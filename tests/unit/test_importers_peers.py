@@ -331,3 +331,17 @@ def test_guidellm_yaml_report(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(json.loads(GUIDELLM.read_text())))
     run = import_file(path)
     assert len(run.requests) == 22 and run.checks and not run.mismatches
+
+
+def test_aiperf_reasoning_chunks_come_before_the_answer() -> None:
+    run = import_file(AIPERF_R)
+    ok = measured(run.requests).set_index("request_id")
+    ch = run.chunks
+    for rid, g in ch.groupby("request_id", sort=False):
+        reasoning = g.loc[g["kind"] == "reasoning", "t_ms"]
+        text = g.loc[g["kind"] == "text", "t_ms"]
+        assert reasoning.iloc[0] == pytest.approx(ok.loc[rid, "first_reasoning_ms"])
+        assert text.iloc[0] == pytest.approx(ok.loc[rid, "ttft_ms"])
+        assert reasoning.max() < text.min()
+    [s] = summarize(run.requests, ch)
+    assert s.itl_source == "chunks" and s.itl_ms.n == len(ch) - ch["request_id"].nunique()
