@@ -254,13 +254,25 @@ def _ensure_stored(spec: Any, store: Any, result: Any, run_id: str) -> None:
         store.finish_run(run_id, status="incomplete" if failures else "complete")
 
 
+def price_overrides(args: argparse.Namespace) -> Any:
+    """The ``--prices`` file as a PriceBook, loaded once (None without the flag)."""
+    if getattr(args, "prices", None) is None:
+        return None
+    if getattr(args, "price_book", None) is None:
+        from lens.analysis.pricing import PriceBook
+
+        args.price_book = PriceBook(args.prices)  # a bad file: ConfigError naming it
+    return args.price_book
+
+
 def exporter_sinks(args: argparse.Namespace) -> list[Any]:
     sinks: list[Any] = []
+    book = price_overrides(args)  # read before firing, so a bad price file stops nothing
     if args.prometheus is not None or args.pushgateway:
         require("prometheus_client", "prometheus")  # names the extra to install
-        from lens.exporters.prometheus import PrometheusSink
+        from lens.exporters.prometheus import PrometheusSink, pricer_for
 
-        sink = PrometheusSink()
+        sink = PrometheusSink() if book is None else PrometheusSink(pricer=pricer_for(book))
         if args.prometheus is not None:
             port = sink.serve(args.prometheus)
             print(
@@ -291,7 +303,7 @@ def check_budget_flags(spec: Any, args: argparse.Namespace, store: Any, sinks: l
     check_budget(
         spec, per_burst_usd=args.budget_usd, per_day_usd=args.daily_budget_usd, store=store,
         metrics=metrics, regions=regions, shards=args.shards or 1,
-        on_lambda=fleet and _fleet_uses_lambda(),
+        on_lambda=fleet and _fleet_uses_lambda(), prices=price_overrides(args),
     )  # fmt: skip
 
 
