@@ -1,25 +1,16 @@
-"""Price request rows: genai-prices (bundled data, no network), then overrides.
+"""Price request frames: the one pricing rule (lens.analysis.pricing) over whole columns.
 
-Token accounting per row (record semantics, lens.record):
+``price_frame`` gives every row exactly what ``lens.analysis.pricing.price_row`` gives it
+(the same rate objects and arithmetic; a test checks it on thousands of random rows) and
+adds ``cost_usd`` (float, NaN when unpriced) and ``cost_source`` (the rule that priced the
+row, see lens.analysis.pricing). Money is Decimal: ``PricingReport.total_usd`` and
+``by_source`` are exact sums of the rows' Decimal costs. Unpriced rows are listed by name
+in the report, never counted as zero.
 
-- ``input_tokens`` is the whole prompt *including* cache reads and writes (OpenAI's
-  ``prompt_tokens`` convention, which genai-prices also uses). A row whose cached + cache
-  write tokens exceed ``input_tokens`` evidently counted them apart (Anthropic's raw
-  convention), so they are added back.
-- ``output_tokens`` includes reasoning tokens, and **reasoning tokens are billed as output**
-  (every provider in genai-prices bills them at the output rate). A row with fewer output
-  than reasoning tokens evidently counted them apart, so they are added.
-- The price is the one in force when the request started (``started_at``, to the
-  half-hour: genai-prices has start-date and time-of-day prices), tiered prices included.
-
-Money is Decimal: ``PricingReport.total_usd`` and ``by_source`` are exact sums of integer
-token counts times Decimal unit prices. The frame gets ``cost_usd`` (float) and
-``cost_source``: ``genai-prices:<provider>/<model>`` | ``override`` | ``gpu-hour`` |
-``unpriced:unknown-model`` | ``unpriced:no-usage`` | ``unpriced:no-duration`` |
-``free:simulated`` (provider ``sim``, the simulated endpoint, unless an override prices it) |
-``unbilled:<status>`` (0: a request refused before generation -- http_error, rate_limited,
-overloaded, network -- without server-reported usage; providers do not bill those).
-Unpriced rows get NaN, never a silent zero, and are listed by name in the report.
+Token accounting per row (record semantics, lens.record): ``input_tokens`` includes cache
+reads and writes, ``output_tokens`` includes reasoning, billed as output; rows that counted
+them apart are recognised (lens.analysis.rates.split_tokens). The price is the one in force
+when the request started (``started_at``, to the half-hour), tiered prices included.
 
 Self-hosted endpoints (``[[gpu_hour]]`` overrides) cost
 ``usd_per_gpu_hour * gpus / 3600 * (e2e_ms / 1000) / concurrency`` per request: the GPU is
@@ -32,30 +23,36 @@ saturated server but breaks down for failed or zero-token requests, which still 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from lens.analysis.prices import GpuHourPrice, PriceOverrides, TokenPrice, load_overrides
+from lens.analysis.pricing import (
+    HALF_HOUR,
+    NO_DURATION,
+    NO_USAGE,
+    REFUSED,
+    Priced,
+    Prices,
+    price_book,
+    unpriced_name,
+)
+from lens.analysis.rates import WIDE, ExactRate, Free, GpuRate, TokenRate, Units
 from lens.errors import AnalysisError
 from lens.spec import PRICE_PROVIDER_IDS
 
 PROVIDER_IDS = PRICE_PROVIDER_IDS  # lens provider -> genai-prices provider id
-_BASIS = 1_000_000
-REFUSED: tuple[str, ...] = ("http_error", "rate_limited", "overloaded", "network")
+__all__ = ["REFUSED", "PricingReport", "cost_summary", "price_frame"]
 
 
 @dataclass
 class PricingReport:
-    """What ``price_frame`` priced: exact totals and the rows it could not price, by name."""
+    """What was priced: exact totals and the rows that could not be priced, by name."""
 
     total_usd: Decimal = Decimal(0)
-    priced_rows: int = 0
+    priced_rows: int = 0  # rows with a cost, $0 included (free, unbilled)
     by_source: dict[str, Decimal] = field(default_factory=dict)
     unpriced: dict[str, int] = field(default_factory=dict)  # "provider/model (reason)" -> rows
 
@@ -70,10 +67,20 @@ class PricingReport:
             raise AnalysisError(f"cannot price: {names}",
                                 hint="add them to a price override file (see data/prices.toml)")
 
+    def add(self, provider: str, model: str, priced: Priced, rows: int = 1) -> None:
+        """Count ``rows`` requests of ``provider/model`` that each got ``priced``."""
+        if priced.usd is None:
+            self._unpriced(unpriced_name(provider, model, priced.source), rows)
+        else:
+            self._add(priced.source, priced.usd * rows, rows)
+
     def _add(self, source: str, amount: Decimal, rows: int) -> None:
         self.by_source[source] = self.by_source.get(source, Decimal(0)) + amount
         self.total_usd += amount
         self.priced_rows += rows
+
+    def _unpriced(self, name: str, rows: int) -> None:
+        self.unpriced[name] = self.unpriced.get(name, 0) + rows
 
 
 def _ints(df: pd.DataFrame, name: str) -> np.ndarray:
@@ -82,16 +89,8 @@ def _ints(df: pd.DataFrame, name: str) -> np.ndarray:
     return pd.to_numeric(df[name], errors="coerce").fillna(0).to_numpy(dtype=np.int64)
 
 
-@dataclass
-class _Tokens:
-    uncached: np.ndarray
-    cache_read: np.ndarray
-    cache_write: np.ndarray
-    output: np.ndarray
-    has_usage: np.ndarray
-
-
-def _tokens(df: pd.DataFrame) -> _Tokens:
+def _tokens(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(n x 4 int64 usage as split_tokens splits it, has-usage mask), vectorised."""
     inp = _ints(df, "input_tokens")
     cr, cw = _ints(df, "cached_input_tokens"), _ints(df, "cache_write_tokens")
     out, rs = _ints(df, "output_tokens"), _ints(df, "reasoning_tokens")
@@ -101,177 +100,122 @@ def _tokens(df: pd.DataFrame) -> _Tokens:
     for c in ("input_tokens", "output_tokens"):
         if c in df.columns:
             has |= df[c].notna().to_numpy()
-    return _Tokens(inp - cr - cw, cr, cw, out, has)
+    return np.stack([inp - cr - cw, cr, cw, out], axis=1), has
 
 
-def _genai_ref(provider: str, endpoint_host: str) -> dict[str, str] | None:
-    if provider in PROVIDER_IDS:
-        return {"provider_id": PROVIDER_IDS[provider]}
-    if endpoint_host:
-        return {"provider_api_url": f"https://{endpoint_host}"}
-    return None
+def _column(df: pd.DataFrame, name: str, fill: object) -> pd.Series:
+    if name not in df.columns:
+        return pd.Series([fill] * len(df), dtype="object")
+    return df[name].astype("object").where(df[name].notna(), fill)
 
 
-def _genai_calc(usage: dict[str, int], model: str, ref: dict[str, str], when: datetime) -> Any:
-    from genai_prices import Usage, calc_price
+def price_frame(df: pd.DataFrame, overrides: Prices = None) -> tuple[pd.DataFrame, PricingReport]:
+    """Return a copy of ``df`` with ``cost_usd`` and ``cost_source``, and a PricingReport.
 
-    return calc_price(Usage(**usage), model, genai_request_timestamp=when, **ref)  # type: ignore[arg-type]
-
-
-def _unit_prices(model: str, ref: dict[str, str], when: datetime
-                 ) -> tuple[list[Decimal] | None, str]:
-    """Per-token Decimal prices (fixed, uncached, cache read, cache write, output) for a
-    model without tiers; None when tiered (price row by row instead)."""
-    from genai_prices.types import TieredPrices
-
-    base = _genai_calc({}, model, ref, when)
-    label = f"genai-prices:{base.provider.id}/{base.model.id}"
-    if any(isinstance(v, TieredPrices) for v in vars(base.model_price).values()):
-        return None, label
-    fixed = base.total_price
-
-    def per_token(**u: int) -> Decimal:
-        return (_genai_calc(u, model, ref, when).total_price - fixed) / _BASIS
-
-    return [fixed, per_token(input_tokens=_BASIS),
-            per_token(input_tokens=_BASIS, cache_read_tokens=_BASIS),
-            per_token(input_tokens=_BASIS, cache_write_tokens=_BASIS),
-            per_token(output_tokens=_BASIS)], label
-
-
-def _linear(tok: _Tokens, idx: np.ndarray, p: list[Decimal]) -> tuple[np.ndarray, Decimal]:
-    parts = (tok.uncached[idx], tok.cache_read[idx], tok.cache_write[idx], tok.output[idx])
-    floats = np.full(idx.size, float(p[0]))
-    total = p[0] * idx.size
-    for arr, unit in zip(parts, p[1:], strict=True):
-        floats += arr * float(unit)
-        total += int(arr.sum()) * unit
-    return floats, total
-
-
-def price_frame(
-    df: pd.DataFrame, overrides: PriceOverrides | str | os.PathLike[str] | None = None,
-) -> tuple[pd.DataFrame, PricingReport]:
-    """Return a copy of ``df`` with ``cost_usd`` and ``cost_source``, and a PricingReport."""
-    if overrides is not None and not isinstance(overrides, PriceOverrides):
-        overrides = load_overrides(overrides)
+    ``overrides``: a PriceBook, PriceOverrides, a price file path, or None (genai-prices).
+    """
+    book = price_book(overrides)
     src_df, df = df, df.reset_index(drop=True)
     n = len(df)
     cost = np.full(n, np.nan)
     source = np.empty(n, dtype=object)
     report = PricingReport()
-    tok = _tokens(df)
-    status = (df["status"].astype("object").fillna("ok").to_numpy() if "status" in df.columns
-              else np.full(n, "ok", dtype=object))
-    when = pd.to_datetime(df["started_at"], utc=True)
-    when = when.fillna(pd.Timestamp.now(tz="UTC")).dt.floor("30min")  # no date: today's price
-    keys = pd.DataFrame({
-        "provider": df["provider"].astype("object").fillna(""),
-        "model": df["model"].astype("object").fillna(""),
-        "host": (df["endpoint_host"].astype("object").fillna("") if "endpoint_host" in df
-                 else ""),
-    })
-    # Requests refused before generation (HTTP error, 429, overloaded, network) without
-    # server-reported usage are not billed by providers; streams cut mid-way (timeout,
-    # stream_error, truncated) were generating, so they are priced on their token counts.
-    estimated = (df["tokens_estimated"].fillna(False).to_numpy(dtype=bool)
-                 if "tokens_estimated" in df.columns else np.zeros(n, dtype=bool))
-    unbilled = np.isin(status, REFUSED) & (~tok.has_usage | estimated)
+    usage, has_usage = _tokens(df)
+    status = _column(df, "status", "ok").replace("", "ok").to_numpy()
+    estimated = _column(df, "tokens_estimated", False).astype(bool).to_numpy()
+    when = pd.to_datetime(_column(df, "started_at", pd.NaT), utc=True).dt.as_unit("ns")
+    when = when.fillna(pd.Timestamp.now(tz="UTC"))  # no date: today's price
+    slot = ((when - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(HALF_HOUR)).astype("int64")
+    keys = pd.DataFrame({"provider": _column(df, "provider", ""), "model": _column(df, "model", ""),
+                         "host": _column(df, "endpoint_host", ""), "slot": slot})
+    unbilled = np.isin(status, REFUSED) & (~has_usage | estimated)
     for st in np.unique(status[unbilled]):
         sel = unbilled & (status == st)
         cost[sel], source[sel] = 0.0, f"unbilled:{st}"
         report._add(f"unbilled:{st}", Decimal(0), int(sel.sum()))
-    for (prov, model, host), g in keys.groupby(["provider", "model", "host"], sort=False):
+    for (prov, model, host, sl), g in keys[~unbilled].groupby(
+            ["provider", "model", "host", "slot"], sort=False):
         idx = g.index.to_numpy()
-        idx = idx[~unbilled[idx]]
-        if idx.size == 0:
-            continue
-        name = f"{prov}/{model}"
-        entry = overrides.find(prov, model, host) if overrides else None
-        if isinstance(entry, GpuHourPrice):
-            _price_gpu(df, idx, entry, cost, source, report, name)
-            continue
-        if prov == "sim" and entry is None:
-            # The simulated endpoint bills nothing (an override can still give it prices,
-            # e.g. for what-if exploration of the sample data).
-            cost[idx], source[idx] = 0.0, "free:simulated"
-            report._add("free:simulated", Decimal(0), idx.size)
-            continue
-        no_usage = idx[~tok.has_usage[idx]]
-        if no_usage.size:
-            source[no_usage] = "unpriced:no-usage"
-            key = f"{name} (no usage)"
-            report.unpriced[key] = report.unpriced.get(key, 0) + int(no_usage.size)
-        idx = idx[tok.has_usage[idx]]
-        if idx.size == 0:
-            continue
-        if isinstance(entry, TokenPrice):
-            units = [Decimal(0), *(v / 1_000_000 for v in (
-                entry.input_mtok,
-                entry.cached_input_mtok if entry.cached_input_mtok is not None else entry.input_mtok,
-                entry.cache_write_mtok if entry.cache_write_mtok is not None else entry.input_mtok,
-                entry.output_mtok))]
-            cost[idx], amount = _linear(tok, idx, units)
-            source[idx] = "override"
-            report._add("override", amount, idx.size)
-            continue
-        _price_genai(tok, idx, str(prov), str(model), str(host), when, cost, source, report)
+        rate = book.rate(str(prov), str(model), str(host), int(sl))
+        name = (str(prov), str(model))
+        if isinstance(rate, GpuRate):
+            e2e = pd.to_numeric(df["e2e_ms"], errors="coerce").to_numpy(dtype="float64")[idx] \
+                if "e2e_ms" in df.columns else np.full(idx.size, np.nan)
+            conc = pd.to_numeric(df["concurrency"], errors="coerce").fillna(1) \
+                .to_numpy(dtype="float64")[idx] if "concurrency" in df.columns else np.ones(idx.size)
+            ok = ~np.isnan(e2e)
+            _unpriced(report, name, idx[~ok], NO_DURATION, source)
+            amounts = [rate.usd(e, int(c)) for e, c in zip(e2e[ok], conc[ok], strict=True)]
+            cost[idx[ok]] = [float(a) for a in amounts]
+            source[idx[ok]] = rate.label
+            if amounts:
+                report._add(rate.label, sum(amounts, Decimal(0)), len(amounts))
+        elif isinstance(rate, TokenRate | ExactRate):
+            _unpriced(report, name, idx[~has_usage[idx]], NO_USAGE, source)
+            idx = idx[has_usage[idx]]
+            if idx.size:
+                source[idx] = rate.label
+                cost[idx], amount = _per_token(rate, usage[idx])
+                report._add(rate.label, amount, idx.size)
+        elif isinstance(rate, Free):
+            cost[idx], source[idx] = 0.0, rate.label
+            report._add(rate.label, Decimal(0), idx.size)
+        else:
+            _unpriced(report, name, idx, rate.label, source)
     out = src_df.copy()
     out["cost_usd"] = cost
     out["cost_source"] = pd.Categorical(source)
     return out, report
 
 
-def _price_gpu(df: pd.DataFrame, idx: np.ndarray, entry: GpuHourPrice, cost: np.ndarray,
-               source: np.ndarray, report: PricingReport, name: str) -> None:
-    e2e = pd.to_numeric(df["e2e_ms"], errors="coerce").to_numpy(dtype="float64")[idx]
-    conc = pd.to_numeric(df["concurrency"], errors="coerce").fillna(1).clip(lower=1) \
-        .to_numpy(dtype="float64")[idx]
-    ok = ~np.isnan(e2e)
-    rate = entry.usd_per_gpu_hour * entry.gpus / 3600
-    held_s = e2e[ok] / 1000.0 / conc[ok]
-    cost[idx[ok]] = float(rate) * held_s
-    source[idx[ok]] = "gpu-hour"
-    report._add("gpu-hour", rate * Decimal(repr(float(held_s.sum()))), int(ok.sum()))
-    if (~ok).any():
-        source[idx[~ok]] = "unpriced:no-duration"
-        key = f"{name} (no duration)"
-        report.unpriced[key] = report.unpriced.get(key, 0) + int((~ok).sum())
+def _unpriced(report: PricingReport, name: tuple[str, str], idx: np.ndarray, why: str,
+              source: np.ndarray) -> None:
+    if idx.size:
+        source[idx] = why
+        report._unpriced(unpriced_name(*name, why), int(idx.size))
 
 
-def _price_genai(tok: _Tokens, idx: np.ndarray, prov: str, model: str, host: str,
-                 when: pd.Series, cost: np.ndarray, source: np.ndarray,
-                 report: PricingReport) -> None:
-    ref = _genai_ref(prov, host)
-    name = f"{prov}/{model}"
-    buckets = when.iloc[idx]
-    for ts, sub in pd.Series(idx, index=buckets.array).groupby(level=0, sort=False):
-        rows = sub.to_numpy()
-        moment = pd.Timestamp(ts).to_pydatetime()
-        try:
-            if ref is None:
-                raise LookupError(name)
-            units, label = _unit_prices(model, ref, moment)
-        except LookupError:
-            source[rows] = "unpriced:unknown-model"
-            report.unpriced[name] = report.unpriced.get(name, 0) + int(rows.size)
-            continue
-        source[rows] = label
-        if units is not None:
-            cost[rows], amount = _linear(tok, rows, units)
-            report._add(label, amount, rows.size)
-            continue
-        # tiered prices: one calc per distinct usage
-        usage = np.stack([tok.uncached[rows], tok.cache_read[rows], tok.cache_write[rows],
-                          tok.output[rows]], axis=1)
+def _per_token(rate: TokenRate | ExactRate, usage: np.ndarray) -> tuple[np.ndarray, Decimal]:
+    """Float costs equal to float(rate.usd(row)) for every row, and their exact Decimal sum."""
+    if isinstance(rate, ExactRate) or not rate.on_grid:
         uniq, inverse = np.unique(usage, axis=0, return_inverse=True)
-        prices = [_genai_calc({"input_tokens": int(u + r + w), "cache_read_tokens": int(r),
-                               "cache_write_tokens": int(w), "output_tokens": int(o)},
-                              model, ref, moment).total_price for u, r, w, o in uniq]
-        cost[rows] = np.array([float(p) for p in prices])[inverse.ravel()]
+        prices = [rate.usd(*map(int, u)) for u in uniq]
         counts = np.bincount(inverse.ravel(), minlength=len(prices))
-        report._add(label, sum((p * int(c) for p, c in zip(prices, counts, strict=True)),
-                               Decimal(0)), rows.size)
+        total = Decimal(0)
+        for p, c in zip(prices, counts, strict=True):
+            total = WIDE.add(total, WIDE.multiply(p, int(c)))
+        return np.array([float(p) for p in prices])[inverse.ravel()], total
+    seg = np.searchsorted(np.asarray(rate.starts, dtype=np.int64), usage[:, :3].sum(axis=1),
+                          side="left") if rate.starts else np.zeros(len(usage), dtype=np.int64)
+    floats = np.empty(len(usage))
+    total = Decimal(0)
+    for s in np.unique(seg):
+        rows = seg == s
+        units = rate.segments[int(s)]
+        part = usage[rows]
+        # The rows' exact costs summed: fixed x rows + (column sum) x unit. Each row's cost
+        # is on the 1e-15 grid (TokenRate.on_grid), so this equals adding them one by one.
+        for col_sum, unit in zip([int(rows.sum()), *map(int, part.sum(axis=0))], units,
+                                 strict=True):
+            total = WIDE.add(total, WIDE.multiply(col_sum, unit))
+        floats[rows] = _exact_floats(part, units, rate)
+    return floats, total
+
+
+def _exact_floats(part: np.ndarray, units: Units, rate: TokenRate) -> np.ndarray:
+    """float(Decimal cost) per row, vectorised when exact: with every price scaled by 10**k
+    to an integer, a row's cost is an integer N below 2**53 and N / 10**k (k <= 22, so
+    10**k is an exact double) is the correctly rounded double of N x 10**-k, as float() of
+    the Decimal is. Otherwise row by row."""
+    k = max(0, *(-int(u.as_tuple().exponent) for u in units))
+    scaled = [int(u.scaleb(k)) for u in units] if k <= 22 else []
+    if scaled and all(s >= 0 for s in scaled) and part.min(initial=0) >= 0:
+        bound = scaled[0] + sum(s * int(part[:, i].max(initial=0))
+                                for i, s in enumerate(scaled[1:]))
+        if bound < 2**53:
+            n = scaled[0] + part @ np.asarray(scaled[1:], dtype=np.int64)
+            return n / float(10**k)
+    return np.array([float(rate.usd(*map(int, r))) for r in part])
 
 
 def cost_summary(priced: pd.DataFrame, by: tuple[str, ...] = ("target",)) -> pd.DataFrame:

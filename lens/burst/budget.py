@@ -10,11 +10,14 @@ and as the gauge ``lens_budget_used_ratio{budget="burst"|"day"}``.
 ``BudgetWatch`` is a RecordSink that keeps announcing while the burst runs, from the
 actual usage of finished requests.
 
-Pricing: the estimate and the day's spend use lens.analysis.cost.price_frame (the cost model
-reports use); per-record pricing while a burst runs (``BudgetWatch``, the Prometheus cost
-counter) uses ``price_request``, genai-prices' model price looked up once per model, since
-pricing a one-row frame per request would cost milliseconds on the event loop.
-Self-hosted providers (sim, vllm, llamacpp, ollama) cost nothing per token.
+Pricing: everything here -- the estimate, the day's spend, ``BudgetWatch`` and
+``price_request`` -- prices through lens.analysis.pricing, the one rule reports, gates and
+the Prometheus cost counter use, with the same price overrides when given (``prices=``).
+Self-hosted targets (vllm, llamacpp, ollama) without a ``[[gpu_hour]]`` price are not
+counted, and say so (a warning naming them), rather than silently counting $0; the
+simulated endpoint (``sim``) is free. A GPU-hour price depends on the measured duration,
+so such targets are left out of the pre-flight estimate but counted by ``BudgetWatch``
+and in the day's spend.
 """
 
 from __future__ import annotations
@@ -25,18 +28,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
+from lens.analysis.pricing import FREE_PROVIDERS as FREE_PROVIDERS  # public name; only "sim" now
+from lens.analysis.pricing import (
+    NO_DURATION,
+    SELF_HOSTED,
+    PriceBook,
+    Priced,
+    Prices,
+    UsageRow,
+    price_book,
+    unpriced_name,
+)
 from lens.errors import BudgetExceededError, ConfigError, LensError, StoreError
 from lens.record import ChunkTiming, RequestRecord
-from lens.spec import PRICE_PROVIDER_IDS, BurstSpec, TargetSpec
+from lens.spec import BurstSpec, TargetSpec
 
 log = logging.getLogger(__name__)
 
 THRESHOLDS: tuple[float, ...] = (0.5, 0.8, 1.0)
-FREE_PROVIDERS = frozenset({"sim", "vllm", "llamacpp", "ollama"})
 
 
 class BudgetMetrics(Protocol):
@@ -48,24 +61,6 @@ class BudgetMetrics(Protocol):
 # -- pricing -------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=512)
-def _model_price(provider: str, model: str) -> Any:
-    """genai-prices' ModelPrice for a model (looked up once; the lookup is the slow part)."""
-    from genai_prices import Usage, calc_price
-
-    probe = Usage(input_tokens=1, output_tokens=1)
-    pid = PRICE_PROVIDER_IDS.get(provider)
-    try:
-        return calc_price(probe, model, provider_id=pid).model_price
-    except LookupError:
-        if pid is None:
-            return None
-    try:  # the provider id may be wrong for an aggregator; let genai-prices match by model
-        return calc_price(probe, model).model_price
-    except LookupError:
-        return None
-
-
 def price_request(
     provider: str,
     model: str,
@@ -73,24 +68,19 @@ def price_request(
     input_tokens: int,
     output_tokens: int,
     cached_input_tokens: int = 0,
+    endpoint_host: str = "",
+    prices: Prices = None,
 ) -> Decimal | None:
-    """USD cost of one request, or None when the model has no known price.
+    """USD cost of one request at today's price, or None when it cannot be priced (unknown
+    model, self-hosted without a GPU-hour price): lens.analysis.pricing's one rule.
 
     ``input_tokens`` includes ``cached_input_tokens`` (as the record stores them).
+    ``prices``: price overrides (a file path, PriceOverrides or PriceBook).
     """
-    if provider in FREE_PROVIDERS:
-        return Decimal(0)
-    mp = _model_price(provider, model)
-    if mp is None:
-        return None
-    from genai_prices import Usage
-
-    usage = Usage(
-        input_tokens=int(input_tokens),
-        cache_read_tokens=int(cached_input_tokens) or None,
-        output_tokens=int(output_tokens),
-    )
-    return mp.calc_price(usage)["total_price"]
+    return price_book(prices).price(UsageRow(
+        provider, model, endpoint_host, input_tokens=int(input_tokens),
+        output_tokens=int(output_tokens), cached_input_tokens=int(cached_input_tokens),
+    )).usd  # fmt: skip
 
 
 # -- estimate ------------------------------------------------------------------------------
@@ -105,9 +95,12 @@ class BurstEstimate:
     prompt_tokens: int
     max_tokens: int
     per_target: dict[str, Decimal] = field(default_factory=dict)
-    unpriced: tuple[str, ...] = ()
+    unpriced: tuple[str, ...] = ()  # targets with no known price: a budget cannot be enforced
     regions: int = 1  # the burst fires once per region
     measuring_usd: Decimal = Decimal(0)  # Lambda + S3 + Athena, when fired on Lambda
+    # targets the estimate leaves out, each "label (why)": self-hosted without a GPU-hour
+    # price, or priced per GPU-hour (known only once requests have run)
+    not_counted: tuple[str, ...] = ()
 
 
 def expected_requests(spec: BurstSpec) -> int:
@@ -152,21 +145,29 @@ def estimate_burst_cost(
     regions: Sequence[str] = (),
     shards: int = 1,
     on_lambda: bool = False,
+    prices: Prices = None,
 ) -> BurstEstimate:
     """Estimate the burst's cost: requests x (prompt tokens in + max_tokens out), per target,
     once per region; with ``on_lambda`` plus the cost of measuring (Lambda GB-seconds and
-    invocations, S3 requests, Athena bytes: lens.analysis.measuring_cost)."""
+    invocations, S3 requests, Athena bytes: lens.analysis.measuring_cost).
+    ``prices``: price overrides (a file path, PriceOverrides or PriceBook)."""
     n = expected_requests(spec)
     n_regions = max(1, len(regions))
     pt = prompt_tokens if prompt_tokens is not None else estimate_prompt_tokens(spec)
+    book = price_book(prices)
     per_target: dict[str, Decimal] = {}
     unpriced: list[str] = []
+    not_counted: list[str] = []
     for t in spec.targets:
-        one = _price_target(t, pt, spec.max_tokens)
-        if one is None:
+        one = _price_target(t, pt, spec.max_tokens, book)
+        if one.usd is not None:
+            per_target[t.label] = one.usd * n * n_regions
+        elif one.source == SELF_HOSTED:
+            not_counted.append(f"{t.label} (self-hosted, no [[gpu_hour]] price)")
+        elif one.source == NO_DURATION:
+            not_counted.append(f"{t.label} (priced per GPU-hour, known once it has run)")
+        else:
             unpriced.append(t.label)
-            continue
-        per_target[t.label] = one * n * n_regions
     measuring = Decimal(0)
     if on_lambda:
         from lens.analysis.measuring_cost import estimate_measuring_cost
@@ -181,31 +182,27 @@ def estimate_burst_cost(
         unpriced=tuple(unpriced),
         regions=n_regions,
         measuring_usd=measuring,
+        not_counted=tuple(not_counted),
     )
 
 
-def _price_target(t: TargetSpec, prompt_tokens: int, max_tokens: int) -> Decimal | None:
-    """One request's price with lens.analysis.cost (the cost model reports use)."""
-    if t.provider in FREE_PROVIDERS:
-        return Decimal(0)
-    from urllib.parse import urlsplit
+def _host(url: str) -> str:
+    # as the engine records it (lens.probe.engine): hostname[:port], never user info
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{parts.port}" if parts.port else host
 
-    from lens.analysis.cost import price_frame
-    from lens.analysis.frames import records_to_frame
 
+def _price_target(t: TargetSpec, prompt_tokens: int, max_tokens: int, book: PriceBook) -> Priced:
+    """One request's price under the one pricing rule (lens.analysis.pricing)."""
     try:
-        host = urlsplit(t.resolved_base_url).netloc
-    except LensError:
+        host = _host(t.resolved_base_url)
+    except (LensError, ValueError):
         host = ""
-    row = RequestRecord(
-        run_id="estimate", request_id="estimate", started_at=datetime.now(UTC),
-        provider=t.provider, model=t.model, endpoint_host=host, target=t.label,
-        input_tokens=prompt_tokens, output_tokens=max_tokens, status="ok",
-    )  # fmt: skip
-    _, report = price_frame(records_to_frame([row]))
-    if report.unpriced or report.priced_rows != 1:
-        return None
-    return report.total_usd
+    return book.price(UsageRow(t.provider, t.model, host, input_tokens=prompt_tokens,
+                               output_tokens=max_tokens))
 
 
 # -- spend so far --------------------------------------------------------------------------
@@ -226,13 +223,14 @@ def _db_source(store: Any) -> str | None:
     )
 
 
-def spent_on(store: Any, day: date | None = None) -> Decimal:
+def spent_on(store: Any, day: date | None = None, *, prices: Prices = None) -> Decimal:
     """USD spent on ``day`` (UTC; default today) by the requests in the SQLite history.
 
     Rows come from lens.analysis.frames.load and are priced by lens.analysis.cost.price_frame
-    (the same cost model as reports). ``store`` is a Store with a ``url``/``path``, a file
-    path or ``sqlite:///`` URL, or None (no history: 0). A missing file means 0. Rows that
-    cannot be priced (self-hosted, unknown models) are logged and not counted.
+    (the one pricing rule reports use; ``prices``: price overrides). ``store`` is a Store
+    with a ``url``/``path``, a file path or ``sqlite:///`` URL, or None (no history: 0). A
+    missing file means 0. Rows that cannot be priced (unknown models, self-hosted without a
+    GPU-hour price) are not counted and are named in a warning.
     """
     src = _db_source(store)
     if src is None:
@@ -247,11 +245,10 @@ def spent_on(store: Any, day: date | None = None) -> Decimal:
     assert not isinstance(df, tuple)
     if df.empty:
         return Decimal(0)
-    _, report = price_frame(df)
-    paid = {k: v for k, v in report.unpriced.items() if k.split("/", 1)[0] not in FREE_PROVIDERS}
-    if paid:
+    _, report = price_frame(df, price_book(prices))
+    if report.unpriced:
         log.warning("today's spend leaves out unpriced rows: %s",
-                    ", ".join(f"{k} x{v}" for k, v in sorted(paid.items())))  # fmt: skip
+                    ", ".join(f"{k} x{v}" for k, v in sorted(report.unpriced.items())))  # fmt: skip
     return report.total_usd
 
 
@@ -266,6 +263,8 @@ class BudgetCheck:
     spent_today: Decimal
     per_burst_usd: Decimal | None
     per_day_usd: Decimal | None
+    # the prices the check used; BudgetWatch prices actual usage with the same ones
+    prices: PriceBook | None = field(default=None, compare=False, repr=False)
 
     @property
     def burst_ratio(self) -> float | None:
@@ -335,25 +334,33 @@ def check_budget(
     regions: Sequence[str] = (),
     shards: int = 1,
     on_lambda: bool = False,
+    prices: Prices = None,
 ) -> BudgetCheck:
     """Estimate ``spec``'s cost and refuse it (BudgetExceededError) if a budget would be exceeded.
 
     The per-day check adds the estimate to what today's runs in ``store`` already spent.
     Returns the BudgetCheck when the burst may fire. Thresholds reached are logged and
     published through ``metrics`` (e.g. a PrometheusSink) as ``lens_budget_used_ratio``.
+    ``prices``: price overrides (a file path, PriceOverrides or PriceBook) for the estimate,
+    the day's spend and a BudgetWatch made from the returned check.
     """
     burst_limit = _as_limit(per_burst_usd, "--budget-usd")
     day_limit = _as_limit(per_day_usd, "--daily-budget-usd")
+    book = price_book(prices)
     est = estimate_burst_cost(
-        spec, prompt_tokens=prompt_tokens, regions=regions, shards=shards, on_lambda=on_lambda
-    )
+        spec, prompt_tokens=prompt_tokens, regions=regions, shards=shards, on_lambda=on_lambda,
+        prices=book,
+    )  # fmt: skip
     if (burst_limit is not None or day_limit is not None) and est.unpriced:
         raise BudgetExceededError(
             f"cannot enforce the budget: no price known for {', '.join(est.unpriced)}",
-            hint="use a model genai-prices knows, or drop the budget flags for this target",
+            hint="use a model genai-prices knows, give its price in a price file (--prices), "
+            "or drop the budget flags for this target",
         )
-    spent = spent_on(store, today) if day_limit is not None else Decimal(0)
-    check = BudgetCheck(est, spent, burst_limit, day_limit)
+    if (burst_limit is not None or day_limit is not None) and est.not_counted:
+        log.warning("the budget does not count %s", ", ".join(est.not_counted))
+    spent = spent_on(store, today, prices=book) if day_limit is not None else Decimal(0)
+    check = BudgetCheck(est, spent, burst_limit, day_limit, prices=book)
     desc = (
         f" ({est.n_requests} req/target x ({est.prompt_tokens} in + {est.max_tokens} out) tokens"
         + (f" x {est.regions} regions" if est.regions > 1 else "")
@@ -390,19 +397,28 @@ class BudgetWatch:
     """A RecordSink pricing finished requests and announcing budget thresholds as they pass.
 
     It never stops a burst (the pre-flight estimate is an upper bound); it reports.
+    Requests are priced by lens.analysis.pricing with the check's prices; those that cannot
+    be priced are counted in ``unpriced`` (by name) and warned about once per name.
     """
 
     def __init__(self, check: BudgetCheck, *, metrics: BudgetMetrics | None = None) -> None:
         self.check = check
         self.metrics = metrics
         self.spent = Decimal(0)
+        self.unpriced: dict[str, int] = {}
+        # genai-prices loaded now, not on the event loop (check_budget resolved the targets'
+        # rates with this same book)
+        self._book = price_book(check.prices).warm()
         self._announced: dict[str, float] = {}
 
     def add(self, record: RequestRecord, chunks: Sequence[ChunkTiming]) -> None:
-        usd = price_request(
-            record.provider, record.model, input_tokens=record.input_tokens or 0,
-            output_tokens=record.output_tokens or 0, cached_input_tokens=record.cached_input_tokens or 0,
-        )  # fmt: skip
+        usd, source = self._book.price(record)
+        if usd is None:
+            name = unpriced_name(record.provider, record.model, source)
+            self.unpriced[name] = self.unpriced.get(name, 0) + 1
+            if self.unpriced[name] == 1:
+                log.warning("budget does not count %s: no price", name)
+            return
         if not usd:
             return
         self.spent += usd

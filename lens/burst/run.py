@@ -48,6 +48,7 @@ class Budget:
     shards: int = 1
     on_lambda: bool = False  # count the Lambda measuring cost too
     metrics: Any = None  # where budget ratios go (a PrometheusSink)
+    prices: Any = None  # price overrides: a PriceBook, PriceOverrides or a TOML path
 
 
 @dataclass
@@ -160,7 +161,7 @@ async def run_async(
         check = check_budget(
             spec, per_burst_usd=budget.per_burst_usd, per_day_usd=budget.per_day_usd,
             store=store, metrics=budget.metrics, regions=list(budget.regions),
-            shards=budget.shards, on_lambda=budget.on_lambda,
+            shards=budget.shards, on_lambda=budget.on_lambda, prices=budget.prices,
         )  # fmt: skip
         if check is not None:
             chain.append(BudgetWatch(check, metrics=budget.metrics))

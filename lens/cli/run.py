@@ -76,6 +76,10 @@ def register(sub: Any) -> None:
         "--daily-budget-usd", metavar="USD", help="refuse when today's spend + estimate exceeds USD"
     )
     g.add_argument(
+        "--prices", metavar="FILE.toml",
+        help="price overrides for budgets and the cost metric (see data/prices.toml)",
+    )  # fmt: skip
+    g.add_argument(
         "--rpm", type=float, metavar="N", help="client-side limit: requests per minute per provider key"
     )
     g.add_argument(

@@ -105,6 +105,7 @@ def _budget(args: argparse.Namespace, sinks: list[Any]) -> Any:
         regions=_regions(args), shards=args.shards or 1,
         on_lambda=fleet and _fleet_uses_lambda(),
         metrics=next((s for s in sinks if hasattr(s, "set_budget_ratio")), None),
+        prices=price_overrides(args),
     )  # fmt: skip
 
 
@@ -155,13 +156,25 @@ def _report_measuring_cost(result: Any, err: Any) -> None:
     )
 
 
+def price_overrides(args: argparse.Namespace) -> Any:
+    """The ``--prices`` file as a PriceBook, loaded once (None without the flag)."""
+    if getattr(args, "prices", None) is None:
+        return None
+    if getattr(args, "price_book", None) is None:
+        from lens.analysis.pricing import PriceBook
+
+        args.price_book = PriceBook(args.prices)  # a bad file: ConfigError naming it
+    return args.price_book
+
+
 def exporter_sinks(args: argparse.Namespace) -> list[Any]:
     sinks: list[Any] = []
+    book = price_overrides(args)  # read before firing, so a bad price file stops nothing
     if args.prometheus is not None or args.pushgateway:
         require("prometheus_client", "prometheus")  # names the extra to install
-        from lens.exporters.prometheus import PrometheusSink
+        from lens.exporters.prometheus import PrometheusSink, pricer_for
 
-        sink = PrometheusSink()
+        sink = PrometheusSink() if book is None else PrometheusSink(pricer=pricer_for(book))
         if args.prometheus is not None:
             port = sink.serve(args.prometheus)
             print(

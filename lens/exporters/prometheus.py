@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from lens.analysis.pricing import Prices, price_book
 from lens.errors import ConfigError, LensError, require
 from lens.record import ChunkTiming, RequestRecord
 
@@ -107,23 +108,24 @@ class BoundedLabels:
 
 
 def default_pricer(record: RequestRecord) -> Decimal | None:
-    """Price one request with lens.burst.budget's cost model; None when it cannot be priced."""
-    from lens.burst.budget import price_request
+    """Price one request under lens.analysis.pricing's one rule (genai-prices, no price
+    overrides); None when it cannot be priced."""
+    return price_book().usd(record)
 
-    return price_request(
-        record.provider,
-        record.model,
-        input_tokens=record.input_tokens or 0,
-        cached_input_tokens=record.cached_input_tokens or 0,
-        output_tokens=record.output_tokens or 0,
-    )
+
+def pricer_for(prices: Prices) -> Pricer:
+    """A pricer under the same rule honouring price overrides (a price file path,
+    PriceOverrides or PriceBook), e.g. ``PrometheusSink(pricer=pricer_for("prices.toml"))``."""
+    return price_book(prices).warm().usd
 
 
 class PrometheusSink:
     """A RecordSink that turns finished requests into Prometheus metrics.
 
-    ``pricer`` prices a record for ``lens_cost_usd_total`` (default: genai-prices via
-    lens.burst.budget.price_request; pass ``None`` to disable cost). Use ``serve`` to expose
+    ``pricer`` prices a record for ``lens_cost_usd_total`` (default: lens.analysis.pricing,
+    the rule reports and budgets use; ``pricer_for(prices)`` adds price overrides; ``None``
+    disables cost). A record the pricer returns None for counts in
+    ``lens_unpriced_requests_total``. Use ``serve`` to expose
     /metrics, ``push`` to send to a Pushgateway, and ``close`` to stop the server.
     """
 
@@ -138,6 +140,8 @@ class PrometheusSink:
         self.registry: CollectorRegistry = registry or pc.CollectorRegistry(auto_describe=True)
         self.labels = BoundedLabels(LABELS, max_label_values)
         self._pricer = pricer
+        if pricer is default_pricer:
+            price_book().warm()  # genai-prices loads in ~1 s: now, not on the event loop
         self._server: Any = None
         self._thread: threading.Thread | None = None
         ns, reg = NAMESPACE, self.registry
@@ -165,11 +169,11 @@ class PrometheusSink:
             namespace=ns, registry=reg,
         )  # fmt: skip
         self.cost = pc.Counter(
-            "cost_usd", "Cost of finished requests in USD (genai-prices).", LABELS,
+            "cost_usd", "Cost of finished requests in USD (genai-prices, price overrides).", LABELS,
             namespace=ns, registry=reg,
         )  # fmt: skip
         self.unpriced = pc.Counter(
-            "unpriced_requests", "Requests whose model has no known price.", LABELS,
+            "unpriced_requests", "Requests that could not be priced (no known price or usage).", LABELS,
             namespace=ns, registry=reg,
         )  # fmt: skip
         self.budget_ratio = pc.Gauge(
@@ -211,7 +215,7 @@ class PrometheusSink:
             prev = c.t_ms
 
     def _add_cost(self, record: RequestRecord, lv: dict[str, str]) -> None:
-        if self._pricer is None or not (record.input_tokens or record.output_tokens):
+        if self._pricer is None:
             return
         try:
             usd = self._pricer(record)

@@ -3,7 +3,8 @@
 ``CostExplorer(df, prices)`` prices the measured rows once (lens.analysis.cost.price_frame),
 draws cost vs latency with its Pareto frontier, and answers "what if" from sliders
 (requests per day, prompt tokens, output tokens) by pricing one hypothetical request per
-target through the same price lookup: no separate price table to drift.
+target with lens.analysis.pricing.price_row, the one rule reports, budgets and the
+Prometheus cost counter use: no separate price table to drift.
 """
 
 from __future__ import annotations
@@ -17,30 +18,54 @@ from lens.widgets._display import chart_bundle, error_html, ipw, table_html
 def whatif_costs(priced: Any, prices: Any, *, requests_per_day: int, prompt_tokens: int,
                  output_tokens: int, group: str = "target") -> Any:
     """Per group: USD per request, per day and per 30-day month for requests of the given
-    size, priced as ``priced``'s rows were (same provider, model, endpoint, prices)."""
+    size, priced as ``priced``'s rows were (same provider, model, endpoint, date, prices).
+
+    A GPU-hour endpoint's request costs its group's median measured ``e2e_ms`` at the
+    median concurrency (warm-up excluded): its duration does not follow the token sliders.
+    Money is exact (Decimal) until the table's float columns; unpriced groups get NaN and
+    say why in ``priced_by``.
+    """
     import pandas as pd
 
-    from lens.analysis.cost import price_frame
+    from lens.analysis.pricing import price_book
 
-    first = priced.drop_duplicates(subset=[group]).reset_index(drop=True).copy()
-    zeros = pd.array([0] * len(first), dtype="Int64")
-    first["input_tokens"] = pd.array([prompt_tokens] * len(first), dtype="Int64")
-    first["output_tokens"] = pd.array([output_tokens] * len(first), dtype="Int64")
-    for col in ("cached_input_tokens", "cache_write_tokens", "reasoning_tokens"):
-        if col in first.columns:
-            first[col] = zeros
-    first["status"] = "ok"
-    first["tokens_estimated"] = False
-    first["warmup"] = False
-    hypo, _ = price_frame(first.drop(columns=["cost_usd", "cost_source"], errors="ignore"), prices)
-    out = pd.DataFrame({
-        group: hypo[group].astype("object"),
-        "usd_per_request": hypo["cost_usd"],
-        "usd_per_day": hypo["cost_usd"] * requests_per_day,
-        "usd_per_month": hypo["cost_usd"] * requests_per_day * 30,
-        "priced_by": hypo["cost_source"].astype("object"),
-    })
-    return out.sort_values(group).reset_index(drop=True)
+    book = price_book(prices)
+    rows = []
+    for name, g in priced.groupby(group, observed=True, sort=True):
+        usd, source = book.price(_hypothetical(g, prompt_tokens, output_tokens))
+        per = [float("nan") if usd is None else float(usd * k)
+               for k in (1, requests_per_day, requests_per_day * 30)]
+        rows.append((name, *per, source))
+    return pd.DataFrame(rows, columns=[group, "usd_per_request", "usd_per_day",
+                                       "usd_per_month", "priced_by"])
+
+
+def _hypothetical(g: Any, prompt_tokens: int, output_tokens: int) -> Any:
+    """One request of the given size to the group's endpoint, as measured there."""
+    import pandas as pd
+
+    from lens.analysis.pricing import UsageRow
+
+    if "warmup" in g.columns and not g["warmup"].fillna(False).astype(bool).all():
+        g = g.loc[~g["warmup"].fillna(False).astype(bool)]
+    first = g.iloc[0]
+
+    def median(col: str) -> float | None:
+        m = pd.to_numeric(g[col], errors="coerce").median() if col in g.columns else None
+        return None if m is None or pd.isna(m) else float(m)
+
+    def text(col: str) -> str:
+        v = first.get(col)
+        return "" if v is None or pd.isna(v) else str(v)
+
+    conc = median("concurrency")
+    when = first.get("started_at")
+    return UsageRow(
+        text("provider"), text("model"), text("endpoint_host"),
+        started_at=None if when is None or pd.isna(when) else when,
+        input_tokens=prompt_tokens, output_tokens=output_tokens, e2e_ms=median("e2e_ms"),
+        concurrency=1 if conc is None else max(1, round(conc)),
+    )  # fmt: skip
 
 
 class CostExplorer:

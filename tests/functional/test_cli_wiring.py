@@ -182,3 +182,38 @@ def test_fleet_failures_are_printed_with_reasons_and_lambda_cost_reported(monkey
     buf = io.StringIO()
     run_mod._report_measuring_cost(Result(), Console(file=buf, width=200))
     assert "measuring cost $" in buf.getvalue() and "1 invocations" in buf.getvalue()
+
+
+def test_prices_flag_reaches_budgets_and_the_cost_metric(tmp_path: Path) -> None:
+    import argparse
+    from decimal import Decimal
+
+    from lens.cli.run_fire import exporter_sinks
+
+    db = tmp_path / "p.db"
+    prices = tmp_path / "prices.toml"
+    prices.write_text('[[model]]\nmodel = "sim-*"\nprovider = "sim"\ninput_mtok = 1\noutput_mtok = 2\n')
+    run = ["run", "--provider", "sim", "--base-url", "http://127.0.0.1:9/v1", "--model", "sim-a",
+           "--requests", "2", "--budget-usd", "0.000001", "--db", str(db)]  # fmt: skip
+    # the simulated endpoint is free, so the budget passes (the burst then fails to connect)
+    assert lens(run).code == 0
+    res = lens([*run, "--prices", str(prices), "--run-id", "priced"])
+    assert res.code == 2, res.out
+    assert "exceeds the per-burst budget $0.000001" in res.err
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[model]]\nmodel = "x"\ninput_mtok = "free"\noutput_mtok = 1\n')
+    res = lens([*run, "--prices", str(bad), "--run-id", "bad"])
+    assert res.code == 2 and str(bad) in res.err and "model[0].input_mtok" in res.err
+    s = open_store(db)
+    try:
+        assert not {"priced", "bad"} & {r.run_id for r in s.list_runs()}
+    finally:
+        s.close()
+    args = argparse.Namespace(prometheus=None, pushgateway="http://127.0.0.1:9", otlp=None,
+                              prices=str(prices))
+    (sink,) = exporter_sinks(args)
+    sink.add(make_record("r", 1, provider="sim", model="sim-a", input_tokens=1000,
+                         output_tokens=500), [])
+    body = sink.exposition().decode()
+    cost = [ln for ln in body.splitlines() if ln.startswith("lens_cost_usd_total{")]
+    assert len(cost) == 1 and Decimal(cost[0].rsplit(" ", 1)[1]) == Decimal("0.002")

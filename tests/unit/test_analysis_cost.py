@@ -79,13 +79,30 @@ def test_tiered_prices() -> None:
 
 
 def test_unknown_models_reported_by_name_not_zero() -> None:
-    df, rep = priced(row("vllm", "my-private-model", input_tokens=10, output_tokens=10),
+    # (a vllm row was here; self-hosted providers now have their own reason, tested below)
+    df, rep = priced(row("openai_compat", "my-private-model", input_tokens=10, output_tokens=10),
                      row("openai", "no-such-model-xyz", input_tokens=10, output_tokens=10))
     assert df["cost_usd"].isna().all()
     assert set(df["cost_source"]) == {"unpriced:unknown-model"}
-    assert rep.unpriced_models == ["openai/no-such-model-xyz", "vllm/my-private-model"]
-    with pytest.raises(AnalysisError, match="vllm/my-private-model"):
+    assert rep.unpriced_models == ["openai/no-such-model-xyz", "openai_compat/my-private-model"]
+    with pytest.raises(AnalysisError, match="openai_compat/my-private-model"):
         rep.raise_if_unpriced()
+
+
+def test_self_hosted_is_unpriced_and_named_with_the_fix_unless_a_gpu_hour_prices_it() -> None:
+    rows = [row(p, "my-private-model", input_tokens=10, output_tokens=10, e2e_ms=1800.0)
+            for p in ("vllm", "llamacpp", "ollama")]
+    df, rep = priced(*rows)
+    assert df["cost_usd"].isna().all()  # not a silent $0
+    assert set(df["cost_source"]) == {"unpriced:self-hosted"}
+    assert rep.unpriced == {f"{p}/my-private-model (self-hosted: add a [[gpu_hour]] price)": 1
+                            for p in ("vllm", "llamacpp", "ollama")}
+    assert rep.total_usd == 0 and rep.priced_rows == 0
+    ov = overrides_from_dict({"gpu_hour": [{"model": "*", "provider": "ollama",
+                                            "usd_per_gpu_hour": "0.72"}]})
+    df, rep = priced(*rows, overrides=ov)
+    assert df["cost_source"].tolist() == ["unpriced:self-hosted"] * 2 + ["gpu-hour"]
+    assert rep.by_source == {"gpu-hour": Decimal("0.00036")}  # $0.72/h x 1.8 s
 
 
 def test_simulated_endpoint_is_free_unless_an_override_prices_it() -> None:

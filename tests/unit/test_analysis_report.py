@@ -28,7 +28,9 @@ def test_scheduled_runs_get_a_time_series_with_change_points() -> None:
     assert len(cps) == 1 and cps["index"].iloc[0] == 4
     assert cps["time"].iloc[0] == pd.Timestamp(T0 + timedelta(days=4))
     assert "Cost (USD)" in titles
-    assert any("vllm/private-small (20 rows)" in n for n in rep.notes)  # unpriced, by name
+    # unpriced, by name, with the fix for a self-hosted endpoint
+    assert any("vllm/private-small (self-hosted: add a [[gpu_hour]] price) (20 rows)" in n
+               for n in rep.notes)
     html = render_html(rep)
     assert "<title>nightly &lt;runs&gt;</title>" in html  # escaped
     assert not re.search(r"<script[^>]+src=", html)

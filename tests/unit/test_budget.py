@@ -219,3 +219,82 @@ def test_fleet_estimate_counts_every_region_and_lambda_measuring_cost() -> None:
                      regions=regions, shards=2, on_lambda=True)  # fmt: skip
     assert check_budget(spec(), per_burst_usd=aws.usd, per_day_usd=None, regions=regions,
                         shards=2, on_lambda=True).estimate.usd == aws.usd  # fmt: skip
+
+
+def test_price_request_follows_the_one_rule(tmp_path: Path) -> None:
+    # self-hosted is not free any more: it is unpriced until a [[gpu_hour]] prices it
+    for p in ("vllm", "llamacpp", "ollama"):
+        assert price_request(p, "llama", input_tokens=10, output_tokens=10) is None
+    prices = tmp_path / "p.toml"
+    prices.write_text('[[model]]\nmodel = "sim-*"\nprovider = "sim"\ninput_mtok = 0.15\n'
+                      'output_mtok = 0.60\n')
+    assert price_request("sim", "sim-a", input_tokens=1000, output_tokens=100,
+                         prices=prices) == Decimal("0.00021")  # 1000 x .15 + 100 x .6 per M
+    assert price_request("sim", "sim-a", input_tokens=1000, output_tokens=100) == 0
+
+
+def _two_targets(second: dict[str, Any]) -> BurstSpec:
+    return BurstSpec.model_validate({
+        "targets": [{"name": "g", "provider": "openai", "model": "gpt-4o"}, second],
+        "prompts": {"synthetic_tokens": 1000}, "max_tokens": 100, "warmup": 2,
+        "load": {"requests": 10},
+    })  # fmt: skip
+
+
+def test_self_hosted_targets_are_named_not_counted_as_zero(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    s = _two_targets({"name": "local", "provider": "vllm", "model": "llama",
+                      "base_url": "http://gpu1:8000/v1"})  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="lens.burst.budget"):
+        check = check_budget(s, per_burst_usd="1", per_day_usd=None, store=None)
+    assert check.estimate.usd == PER_REQ * 12 and set(check.estimate.per_target) == {"g"}
+    assert check.estimate.not_counted == ("local (self-hosted, no [[gpu_hour]] price)",)
+    assert check.estimate.unpriced == ()
+    assert "the budget does not count local (self-hosted" in caplog.text
+    # while it runs: the self-hosted requests are counted apart, by name, warned about once
+    watch = BudgetWatch(check)
+    for i in range(3):
+        watch.add(make_record(i, provider="vllm", model="llama", endpoint_host="gpu1:8000"), [])
+    watch.add(make_record(9, input_tokens=1000, cached_input_tokens=0, output_tokens=100), [])
+    assert watch.spent == PER_REQ
+    assert watch.unpriced == {"vllm/llama (self-hosted: add a [[gpu_hour]] price)": 3}
+    assert caplog.text.count("budget does not count vllm/llama") == 1
+
+
+def test_price_overrides_reach_estimate_watch_and_spend(tmp_path: Path) -> None:
+    prices = tmp_path / "p.toml"
+    prices.write_text(
+        '[[model]]\nmodel = "sim*"\nprovider = "sim"\ninput_mtok = 0.15\noutput_mtok = 0.60\n'
+        '[[gpu_hour]]\nmodel = "llama"\nprovider = "vllm"\nusd_per_gpu_hour = 3.60\n'
+    )
+    s = _two_targets({"name": "sim", "provider": "sim", "model": "sim-a",
+                      "base_url": "http://127.0.0.1:1/v1"})  # fmt: skip
+    per_sim = Decimal("0.00021")  # 1000 in x $0.15/M + 100 out x $0.60/M
+    assert check_budget(s, per_burst_usd="1", per_day_usd=None).estimate.per_target["sim"] == 0
+    check = check_budget(s, per_burst_usd="1", per_day_usd=None, prices=prices)
+    assert check.estimate.per_target["sim"] == per_sim * 12
+    with pytest.raises(BudgetExceededError, match="per-burst"):
+        check_budget(s, per_burst_usd=PER_REQ * 12 + per_sim, per_day_usd=None, prices=prices)
+    # a GPU-hour target is known only once it ran: left out of the estimate, counted after
+    gpu = _two_targets({"name": "local", "provider": "vllm", "model": "llama",
+                        "base_url": "http://gpu1:8000/v1"})  # fmt: skip
+    check = check_budget(gpu, per_burst_usd="1", per_day_usd=None, prices=prices)
+    assert check.estimate.not_counted == ("local (priced per GPU-hour, known once it has run)",)
+    watch = BudgetWatch(check)  # prices the actual requests with the check's prices
+    watch.add(make_record(1, provider="vllm", model="llama", e2e_ms=2000.0, concurrency=4), [])
+    assert watch.spent == Decimal("0.0005")  # $3.60/h x 2 s / 4 in flight
+    watch.add(make_record(2, provider="sim", model="sim-a", input_tokens=1000,
+                          cached_input_tokens=0, output_tokens=100, reasoning_tokens=0), [])
+    assert watch.spent == Decimal("0.0005") + per_sim and watch.unpriced == {}
+    # today's spend: the sim row counts only with the price file
+    now = datetime.now(UTC).replace(hour=12)
+    store = _store_with_spend(tmp_path, now)
+    try:
+        with_file = spent_on(store, now.date(), prices=prices)
+        # record 4: sim, 10**6 input (200 of them cached: no cached price, so the input
+        # price) and the helper's 31 output, at the override's prices
+        assert with_file - spent_on(store, now.date()) == (
+            Decimal(10**6) * Decimal("0.15") + 31 * Decimal("0.60")) / 10**6
+    finally:
+        store.close()

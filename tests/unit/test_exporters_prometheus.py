@@ -13,7 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from lens.errors import ConfigError, LensError
-from lens.exporters.prometheus import OVERFLOW_VALUE, PrometheusSink, metric_names
+from lens.exporters.prometheus import OVERFLOW_VALUE, PrometheusSink, metric_names, pricer_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_observatory import exposition_names, make_chunks, make_record
@@ -25,6 +25,10 @@ def samples(sink: PrometheusSink) -> dict[tuple[str, frozenset[tuple[str, str]]]
         for s in fam.samples:
             out[(s.name, frozenset(s.labels.items()))] = s.value
     return out
+
+
+LAB = {"provider": "openai", "model": "gpt-4o", "region": "us-east-1", "scenario": "chat",
+       "target": "openai/gpt-4o"}
 
 
 def value(sink: PrometheusSink, name: str, **labels: str) -> float:
@@ -85,6 +89,35 @@ def test_default_pricer_uses_genai_prices_and_counts_unpriced() -> None:
     assert value(sink, "lens_unpriced_requests_total", target="local") == 1
     assert value(sink, "lens_cost_usd_total", target="sim") == 0
     assert value(sink, "lens_unpriced_requests_total", target="sim") == 0
+    # self-hosted without a GPU-hour price: unpriced, as in reports and budgets (not $0)
+    sink.add(make_record(4, provider="vllm", model="llama", target="local-vllm"), [])
+    assert value(sink, "lens_unpriced_requests_total", target="local-vllm") == 1
+    assert ("lens_cost_usd_total", frozenset({**LAB, "target": "local-vllm",
+                                               "provider": "vllm", "model": "llama"}.items())) \
+        not in samples(sink)
+    # refused before generation: billed nothing, which is a price ($0), not unpriced
+    sink.add(make_record(5, status="rate_limited", input_tokens=None, output_tokens=None,
+                         target="refused"), [])
+    assert value(sink, "lens_cost_usd_total", target="refused") == 0
+    assert value(sink, "lens_unpriced_requests_total", target="refused") == 0
+    assert ("lens_cost_usd_total", frozenset({**LAB, "target": "refused"}.items())) \
+        in samples(sink)
+
+
+def test_price_overrides_reach_the_cost_counter(tmp_path: Path) -> None:
+    prices = tmp_path / "p.toml"
+    prices.write_text('[[model]]\nmodel = "sim-*"\nprovider = "sim"\ninput_mtok = 1\n'
+                      'output_mtok = 2\n[[gpu_hour]]\nmodel = "llama"\nprovider = "vllm"\n'
+                      'usd_per_gpu_hour = 36\n')
+    sink = PrometheusSink(pricer=pricer_for(prices))
+    sink.add(make_record(1, provider="sim", model="sim-fast", target="sim"), [])
+    sink.add(make_record(2, provider="vllm", model="llama", target="gpu", e2e_ms=500.0,
+                         concurrency=2, input_tokens=None, output_tokens=None), [])
+    # 1000 in x $1/M (cached input has no own price) + 31 out x $2/M
+    assert value(sink, "lens_cost_usd_total", target="sim") == pytest.approx(0.001062)
+    # $36/h x 0.5 s / 2 in flight, priced without token counts
+    assert value(sink, "lens_cost_usd_total", target="gpu") == pytest.approx(0.0025)
+    assert value(sink, "lens_unpriced_requests_total") == 0
 
 
 def test_label_values_are_bounded() -> None:
