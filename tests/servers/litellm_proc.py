@@ -189,9 +189,10 @@ def litellm_proxy(
         proxy = LiteLLMProxy(proc, port, key, dict(models), log_path, 0.0)
         try:
             _wait_ready(proxy, started, start_timeout_s)
-        except RuntimeError:
+        except BaseException as exc:  # Ctrl-C too: never leave the proxy running
             _stop(proc)
-            if attempt < 2 and "address already in use" in proxy.log().lower():
+            in_use = "address already in use" in proxy.log().lower()
+            if isinstance(exc, RuntimeError) and in_use and attempt < 2:
                 continue
             shutil.rmtree(tmp, ignore_errors=True)
             raise
