@@ -27,9 +27,17 @@ sysdeps:
 lint: $(STAMP)
 	$(BIN)/ruff check lens tests bench lambdas
 
-test: $(STAMP) sysdeps
+test: $(STAMP) sysdeps litellm
 	$(BIN)/ruff check lens tests bench lambdas
+	$(BIN)/lint-imports
+	$(BIN)/mypy lens
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The LiteLLM proxy for tests/servers in its own venv (it pins packages the project's venv
+# needs newer); one-time install, then reused.
+.PHONY: litellm
+litellm:
+	bash scripts/litellm-venv.sh >/dev/null
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

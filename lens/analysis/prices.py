@@ -82,7 +82,8 @@ class PriceOverrides(_Strict):
 
     def find(self, provider: str, model: str, endpoint_host: str
              ) -> TokenPrice | GpuHourPrice | None:
-        for entry in (*self.model, *self.gpu_hour):
+        entries: list[TokenPrice | GpuHourPrice] = [*self.model, *self.gpu_hour]
+        for entry in entries:
             if entry.matches(provider, model, endpoint_host):
                 return entry
         return None

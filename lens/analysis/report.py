@@ -40,7 +40,9 @@ def vega_bundle() -> str:
     """vega + vega-lite + vega-embed as one script (assigns window.vegaEmbed)."""
     import vl_convert as vlc
 
-    return vlc.javascript_bundle()
+    # vl-convert's stubs mark ``snippet`` required; called without one it returns the bundle.
+    js: Any = vlc.javascript_bundle
+    return str(js())
 
 
 def build_report(

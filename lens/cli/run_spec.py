@@ -128,7 +128,8 @@ def apply_flags(data: dict[str, Any], args: argparse.Namespace) -> tuple[dict[st
         data["connection"] = "cold"
     tags = parse_tags(args.tag)
     if tags:
-        base = data.get("tags") if isinstance(data.get("tags"), dict) else {}
+        given = data.get("tags")
+        base: dict[str, Any] = given if isinstance(given, dict) else {}
         data["tags"] = {**base, **tags}
         touched.add("tags")
     return data, touched

@@ -143,7 +143,7 @@ def _middleware(prof: Profiler) -> Any:
         except Exception as exc:
             prof.internal_error("instrumenting a request", exc)
         if call is None:
-            return await handler(req)  # type: ignore[no-any-return]
+            return await handler(req)
         token = _CURRENT.set(call)
         try:
             resp = await handler(req)
@@ -154,11 +154,11 @@ def _middleware(prof: Profiler) -> Any:
             _CURRENT.reset(token)
         try:
             call.on_headers(resp.status, resp.headers)
-            resp.content = _TimedReader(resp.content, call)  # type: ignore[assignment]
+            resp.content = _TimedReader(resp.content, call)
             _wrap_release(resp, call)
         except Exception as exc:
             prof.internal_error("wrapping a response", exc)
-        return resp  # type: ignore[no-any-return]
+        return resp
 
     return lens_middleware
 

@@ -98,7 +98,7 @@ def transports_for(mod: ModuleType) -> tuple[type, type]:
     )
     not_read = mod.RequestNotRead
 
-    class _TimedStream(mod.SyncByteStream):  # type: ignore[name-defined,misc]
+    class _TimedStream(mod.SyncByteStream):  # type: ignore[name-defined]
         def __init__(self, inner: Any, call: Call) -> None:
             self._inner = inner
             self._call = call
@@ -124,7 +124,7 @@ def transports_for(mod: ModuleType) -> tuple[type, type]:
             finally:
                 self._call.on_close()
 
-    class _AsyncTimedStream(mod.AsyncByteStream):  # type: ignore[name-defined,misc]
+    class _AsyncTimedStream(mod.AsyncByteStream):  # type: ignore[name-defined]
         def __init__(self, inner: Any, call: Call) -> None:
             self._inner = inner
             self._call = call
@@ -182,7 +182,7 @@ def transports_for(mod: ModuleType) -> tuple[type, type]:
             prof.internal_error("wrapping a response", exc)
         return response
 
-    class LensTransport(mod.BaseTransport):  # type: ignore[name-defined,misc]
+    class LensTransport(mod.BaseTransport):  # type: ignore[name-defined]
         """Sync transport timing LLM calls: ``Client(transport=LensTransport(sink=...))``.
 
         ``inner``: the transport doing the I/O (default ``HTTPTransport()``). ``sink``: an
@@ -210,7 +210,7 @@ def transports_for(mod: ModuleType) -> tuple[type, type]:
         def close(self) -> None:
             self.inner.close()
 
-    class AsyncLensTransport(mod.AsyncBaseTransport):  # type: ignore[name-defined,misc]
+    class AsyncLensTransport(mod.AsyncBaseTransport):  # type: ignore[name-defined]
         """Async twin of LensTransport, for ``AsyncClient(transport=...)``."""
 
         def __init__(

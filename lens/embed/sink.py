@@ -217,9 +217,9 @@ class EmbedSink:
                 self._fail("store", exc)
         for sink in self._sinks:
             name = type(sink).__name__
-            for record, chunks, _t in batch:
+            for record, cs, _t in batch:
                 try:
-                    sink.add(record, chunks)
+                    sink.add(record, cs)
                 except Exception as exc:
                     self._fail(name, exc)
         if self._callback is not None:

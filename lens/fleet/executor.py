@@ -60,7 +60,8 @@ class FleetExecutor:
         if not regions:
             raise ValueError("give at least one region")
         loop = asyncio.get_running_loop()
-        invoker, close = self.invoker, None
+        invoker: Invoker | None = self.invoker
+        close = None
         if invoker is None:  # starting the local fleet takes a moment: not on the loop
             from lens.fleet import default_invoker
 
@@ -88,6 +89,7 @@ class FleetExecutor:
             if on_progress is not None:
                 loop.call_soon_threadsafe(on_progress, ev)
 
+        assert invoker is not None
         started = datetime.now(UTC)
         try:
             fleet = await loop.run_in_executor(None, functools.partial(

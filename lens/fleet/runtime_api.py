@@ -68,7 +68,7 @@ class RuntimeApi:
     @property
     def address(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"{host}:{port}"
+        return f"{host!s}:{port}"
 
     def invoke(self, event: Any, *, timeout_ms: int = 60_000, grace_s: float = 10.0) -> dict[str, Any]:
         """Queue ``event`` and wait for the function's response (a dict)."""

@@ -2,7 +2,7 @@
 
 An importer turns one file written by another tool (or by an older lens) into an
 :class:`ImportedRun`: a request frame with lens's columns and dtypes
-(``lens.analysis.frames.conform``), an optional chunk frame, the run's metadata, the
+(``lens.record.frames.conform``), an optional chunk frame, the run's metadata, the
 peer's own summary when the file carries one, :class:`SummaryCheck` rows that recompute
 that summary from the imported rows the peer's way, and plain-words ``notes`` about what
 could not be mapped. Definitions and the reasoning behind each mapping: docs/importers.md.
@@ -99,7 +99,7 @@ class ImportedRun:
                       "source_version": self.source_version, "import_notes": list(self.notes)}
         meta_run = (self.extra.get("meta") or {}).get("run")
         if meta_run:
-            from lens.store.sqlite import run_info_from_dict
+            from lens.record import run_info_from_dict
 
             info = run_info_from_dict(meta_run)
             info.run_id = self.run_id

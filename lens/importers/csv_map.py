@@ -31,7 +31,7 @@ from lens.errors import ConfigError
 from lens.importers import derive
 from lens.importers.base import ImportedRun, PeerImportError, default_run_id, file_stem
 from lens.importers.validate import check_frame, describe, is_null
-from lens.probe.record import REQUEST_FIELDS
+from lens.record import REQUEST_FIELDS
 
 _COLUMNS = {c.name: c for c in REQUEST_FIELDS}
 _SPEC = re.compile(r"^\s*([A-Za-z_][\w]*)\s*=\s*(.+?)\s*(?::\s*(ns|us|µs|ms|s))?\s*"

@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
-from lens.analysis.frames import conform
 from lens.probe.measure import percentile
-from lens.probe.record import CHUNK_FIELDS, REQUEST_FIELDS
-from lens.probe.scrub import ERROR_TEXT_LIMIT, scrub
+from lens.record import CHUNK_FIELDS, REQUEST_FIELDS
+from lens.record.frames import conform
+from lens.redact.secrets import ERROR_TEXT_LIMIT, scrub
 
 _TIME_UNITS = {"ns": 1e-6, "us": 1e-3, "µs": 1e-3, "ms": 1.0, "s": 1000.0, "sec": 1000.0,
                "seconds": 1000.0, "milliseconds": 1.0, "nanoseconds": 1e-6,

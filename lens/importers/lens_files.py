@@ -22,11 +22,11 @@ from typing import Any
 
 import pandas as pd
 
-from lens.analysis.frames import chunk_path_for
 from lens.importers import derive
 from lens.importers.base import ImportedRun, PeerImportError, file_stem
 from lens.importers.validate import check_frame, describe
-from lens.probe.record import CHUNK_FIELDS, REQUEST_COLUMNS, REQUEST_FIELDS, RequestRecord
+from lens.record import CHUNK_FIELDS, REQUEST_COLUMNS, REQUEST_FIELDS, RequestRecord
+from lens.store.read import chunk_path_for
 
 CSV_NULL = "\\N"
 _KEY = {"request_id", "ttft_ms", "e2e_ms", "status", "started_at"}

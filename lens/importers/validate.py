@@ -5,7 +5,7 @@ every column of the file, collects every missing required column and every value
 would be stored as a null or a wrong value, and raises one :class:`PeerImportError` that
 names the file and lists them all in plain words (values quoted as the file holds them,
 never as Python or numpy objects). With no problem it returns the frame with lens's
-dtypes (``lens.analysis.frames.conform``).
+dtypes (``lens.record.frames.conform``).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any
 
 import pandas as pd
 
-from lens.analysis.frames import conform
 from lens.importers.base import PeerImportError
-from lens.probe.record import CHUNK_KINDS, REQUEST_FIELDS, STATUSES, Column
+from lens.record import CHUNK_KINDS, REQUEST_FIELDS, STATUSES, Column
+from lens.record.frames import conform
 
 ENUMS: dict[str, tuple[str, ...]] = {"status": STATUSES, "kind": CHUNK_KINDS}
 _TRUE = frozenset(("1", "true", "t", "yes"))

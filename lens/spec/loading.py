@@ -111,7 +111,7 @@ def spec_from_dict(data: Mapping[str, Any], *, source: str = "<spec>") -> BurstS
         field_path = _format_loc(tuple(first["loc"])) or "(top level)"
         msg = first["msg"].removeprefix("Value error, ")
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(msg + more, source=source, field=field_path, hint=_fix_for(first)) from None
+        raise ConfigError(msg + more, source=source, field=field_path, hint=_fix_for(dict(first))) from None
 
 
 def read_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:

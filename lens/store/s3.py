@@ -181,8 +181,7 @@ def conform_known(df: pd.DataFrame, table: str | None = None) -> pd.DataFrame:
         out = conform(df, _FIELDS[which])
     else:
         fields = [c for c in (*REQUEST_FIELDS, *CHUNK_FIELDS) if c.name in df.columns]
-        seen: set[str] = set()
-        unique = [c for c in fields if not (c.name in seen or seen.add(c.name))]
+        unique = list({c.name: c for c in reversed(fields)}.values())[::-1]  # first of each name
         out = conform(df, unique) if unique else df
     for col in (*REQUEST_FIELDS, *CHUNK_FIELDS):  # Parquet/Athena give us; frames use ns
         if col.type == "timestamp" and col.name in out.columns:

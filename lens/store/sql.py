@@ -246,12 +246,13 @@ class SQLStore:
         chunk_rows: list[tuple[Any, ...]] = []
         get_row, get_chunk = _REQ_GETTER, _CHUNK_GETTER
         for record, chunks in items:
-            row = get_row(record)
+            row: tuple[Any, ...] = get_row(record)
             if _TS_INDEX:
-                row = list(row)
+                cells = list(row)
                 for i in _TS_INDEX:
-                    row[i] = _sqlite_ts(row[i])
-            req_rows.append(tuple(row))
+                    cells[i] = _sqlite_ts(cells[i])
+                row = tuple(cells)
+            req_rows.append(row)
             rid = (record.run_id,)
             chunk_rows.extend(rid + get_chunk(c) for c in chunks)
         with self.engine.begin() as conn:

@@ -301,7 +301,7 @@ class FirePanel:
         self.chart, self.summary, self.fleet_result = None, None, None
         self.run_id = new_run_id()
         keys = regions or [t.label for t in spec.targets]
-        total = spec.load.requests * (len(spec.targets) if regions else 1)
+        total = (spec.load.requests or 0) * (len(spec.targets) if regions else 1)
         w = ipw()
         self.bars = {k: w.IntProgress(value=0, min=0, max=max(1, total), description=k,
                                       style={"description_width": "110px"}) for k in keys}

@@ -22,8 +22,8 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from lens.config import BurstSpec, spec_from_dict
-from lens.probe.record import BurstResult, RequestRecord
+from lens.record import BurstResult, RequestRecord
+from lens.spec import BurstSpec, spec_from_dict
 from servers.uvicorn_proc import UpstreamTruth
 
 

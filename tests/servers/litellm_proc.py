@@ -58,9 +58,10 @@ def find_litellm() -> str | None:
     given = os.environ.get("LENS_LITELLM")
     if given:
         return given if os.access(given, os.X_OK) else None
-    beside = Path(sys.executable).parent / "litellm"
-    if beside.exists() and os.access(beside, os.X_OK):
-        return str(beside)
+    repo = Path(__file__).resolve().parents[2]
+    for cand in (repo / ".litellm-venv" / "bin" / "litellm", Path(sys.executable).parent / "litellm"):
+        if cand.exists() and os.access(cand, os.X_OK):
+            return str(cand)
     return None
 
 

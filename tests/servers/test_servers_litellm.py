@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from lens.probe.engine import run_burst_sync
-from lens.probe.record import BurstResult
+from lens.record import BurstResult
 from servers.compare import Pair, describe_failures, median, openai_compat_spec, pair_up
 from servers.gateway import GATEWAY_KEEP_ALIVE_S, SIM_PROFILE, Gateway
 from servers.litellm_proc import find_litellm

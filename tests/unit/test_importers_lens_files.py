@@ -16,9 +16,9 @@ import pytest
 from lens.importers import PeerImportError, check_frame, import_file
 from lens.importers.store import save
 from lens.importers.validate import describe
-from lens.probe.record import CHUNK_FIELDS
+from lens.record import CHUNK_FIELDS
 from lens.store.files import export_run
-from lens.store.sqlite import open_store
+from lens.store.sql import open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_store import make_chunks, make_record, run_info

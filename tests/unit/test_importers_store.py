@@ -11,7 +11,7 @@ import pytest
 
 from lens.importers import import_file
 from lens.importers.store import save
-from lens.store.sqlite import SQLStore, open_store
+from lens.store.sql import SQLStore, open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_cli import lens

@@ -18,7 +18,7 @@ def box_stats(df: pd.DataFrame, metric: str, group: str) -> pd.DataFrame:
     return out
 
 
-def region_box(df: pd.DataFrame, metric: str = "ttft_ms", group: str = "region") -> alt.LayerChart:
+def region_box(df: pd.DataFrame, metric: str = "ttft_ms", group: str = "region") -> alt.LayerChart | alt.FacetChart:
     """Per ``group``: whisker p5-p95, box q1-q3, median tick, and up to MAX_ROWS points."""
     stats = box_stats(df, metric, group)
     pts = plain(limit_rows(measured(df)[[group, metric, "request_id"]].dropna(),

@@ -8,7 +8,7 @@ import pandas as pd
 from lens.analysis.charts.theme import VERDICT_COLORS
 
 
-def forest_plot(comparison: pd.DataFrame, value: str = "ratio") -> alt.LayerChart:
+def forest_plot(comparison: pd.DataFrame, value: str = "ratio") -> alt.LayerChart | alt.FacetChart:
     """One row per metric and percentile from lens.analysis.stats.compare: a point at the
     ``ratio`` (candidate/baseline; or ``diff``) and a rule over its CI, coloured by verdict,
     with a reference line at no change."""

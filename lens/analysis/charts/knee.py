@@ -37,7 +37,7 @@ def load_curve(df: pd.DataFrame, metric: str, x: str, group: str) -> pd.DataFram
 
 
 def latency_vs_load(df: pd.DataFrame, metric: str = "ttft_ms", x: str = "concurrency",
-                    group: str = "target") -> alt.LayerChart:
+                    group: str = "target") -> alt.LayerChart | alt.FacetChart:
     """p50 (dashed) and p95 (solid) of ``metric`` per level of ``x``; knees ringed."""
     data = load_curve(df, metric, x, group)
     long = data.melt(id_vars=[group, x, "n", "knee"], value_vars=["p50", "p95"],

@@ -29,7 +29,7 @@ def pareto_points(df: pd.DataFrame, latency: str = "ttft_ms", q: float = 0.95,
 
 
 def cost_latency_pareto(df: pd.DataFrame, latency: str = "ttft_ms", q: float = 0.95,
-                        group: str = "target") -> alt.LayerChart:
+                        group: str = "target") -> alt.LayerChart | alt.FacetChart:
     data = pareto_points(df, latency, q, group)
     pname = f"p{q * 100:g} {latency}"
     tip = [alt.Tooltip(f"{group}:N"), alt.Tooltip("latency:Q", format=".1f", title=pname),

@@ -30,7 +30,7 @@ def prefill_fit(df: pd.DataFrame, group: str = "target", x: str = "input_tokens"
 
 
 def ttft_vs_prompt(df: pd.DataFrame, group: str = "target", x: str = "input_tokens",
-                   y: str = "ttft_ms") -> alt.LayerChart:
+                   y: str = "ttft_ms") -> alt.LayerChart | alt.FacetChart:
     """Scatter of ``y`` vs ``x`` (sampled to MAX_ROWS) with the fitted line per group; the
     slope is in the tooltip and, for one group, in the title."""
     fit = prefill_fit(df, group, x, y)

@@ -8,8 +8,8 @@ where they can and sample (seeded, stratified by group) only for raw-point layer
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 import pandas as pd
 
@@ -39,7 +39,8 @@ def config() -> dict[str, Any]:
 def register() -> None:
     import altair as alt
 
-    alt.theme.register("lens", enable=True)(config)
+    # altair types a theme as returning its ThemeConfig TypedDict; ours is a plain dict.
+    alt.theme.register("lens", enable=True)(cast("Callable[[], Any]", config))
 
 
 def limit_rows(df: pd.DataFrame, n: int = MAX_ROWS, by: Sequence[str] = (),

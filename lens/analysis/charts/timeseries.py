@@ -12,7 +12,7 @@ from lens.analysis.charts.theme import MAX_ROWS
 
 
 def timeseries_chart(series: pd.Series, points: Sequence[ChangePoint] | None = None,
-                     metric: str = "p95 ttft_ms") -> alt.LayerChart:
+                     metric: str = "p95 ttft_ms") -> alt.LayerChart | alt.FacetChart:
     """Line of ``series`` (index = time); vertical rules at change points (detected with
     lens.analysis.changepoints.detect when ``points`` is None), tooltips with the level
     before and after, and each segment's median level as a dashed step."""

@@ -11,7 +11,7 @@ from lens.analysis.charts.theme import MAX_ROWS, plain
 
 
 def token_waterfall(chunks: pd.DataFrame, request_ids: Sequence[str] | None = None,
-                    n: int = 8) -> alt.LayerChart:
+                    n: int = 8) -> alt.LayerChart | alt.FacetChart:
     """Chunks of ``request_ids`` (default: the first ``n`` requests): a rule from 0 to the
     last chunk and a point per chunk at ``t_ms``, coloured by kind, sized by tokens."""
     ids = list(request_ids) if request_ids is not None else \

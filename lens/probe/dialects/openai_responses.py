@@ -119,7 +119,8 @@ class OpenAIResponsesDialect:
             return out
         if kind == "error":
             # Documented shape is flat {type, code, message, param}; some servers nest it.
-            err = obj.get("error") if isinstance(obj.get("error"), dict) else obj
+            nested = obj.get("error")
+            err: dict[str, Any] = nested if isinstance(nested, dict) else obj
             etype = err.get("type")
             return [
                 error_delta(

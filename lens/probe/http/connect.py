@@ -167,7 +167,7 @@ class Opener:
                         f"TLS handshake with {origin.label} failed: the connection closed",
                         phase="tls", address=origin.label,
                     )
-                conn.transport = tls  # type: ignore[assignment]
+                conn.transport = tls
                 obs.mark("tls_end", perf_counter_ns())
         except BaseException:
             transport.abort()
