@@ -11,9 +11,11 @@ import sys
 import time
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from helpers_sim import fetch
 from helpers_wire import RawConn, chat_body
 
 from lens.sim import SimServer
@@ -237,3 +239,38 @@ async def test_separate_connections_have_separate_ids() -> None:
     truths = [sim.truth(r.request_id) for r in resps]
     assert len({t.conn_id for t in truths}) == 3 and all(t.conn_seq == 1 for t in truths)
     assert {t.conn_id for t in truths} == {f"127.0.0.1:{c.local_port}" for c in conns}
+
+
+async def _burst(session: aiohttp.ClientSession, url: str, n: int) -> list[str]:
+    recs = await asyncio.gather(*(fetch(session, url, chat_body()) for _ in range(n)))
+    assert all(r.status == 200 and r.error is None and r.sse()[-1][1] == "[DONE]" for r in recs)
+    return [r.request_id for r in recs]
+
+
+async def test_keepalive_bursts_of_64_with_idle_gaps_and_reuse() -> None:
+    # A pooling client (aiohttp): 64 streams, an idle gap longer than the keep-alive, 64
+    # more, then 64 back to back. The server closes the idle ones; the pool notices.
+    async with SimServer({"ka": {**FAST, "conn": "keepalive:0.3"}}) as sim, \
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
+        url = sim.url + PATH.format("ka")
+        first = await _burst(session, url, 64)
+        await asyncio.sleep(0.7)
+        assert sim.conns.idle_closed == 64
+        second = await _burst(session, url, 64)
+        third = await _burst(session, url, 64)
+    seqs = [[sim.truth(r).conn_seq for r in ids] for ids in (first, second, third)]
+    assert seqs[0] == [1] * 64 and seqs[1] == [1] * 64  # all new connections after the gap
+    assert seqs[2] == [2] * 64  # back to back: every connection reused once
+    assert {sim.truth(r).conn_id for r in second} == {sim.truth(r).conn_id for r in third}
+
+
+async def test_hangup_under_64_concurrent_streams() -> None:
+    # 64 streams at once on 64 pooled connections: every stream completes and only its
+    # own connection is closed (no request here is sent on a connection after a hang-up).
+    async with SimServer({"hang": {**FAST, "itl_ms": 3, "conn": "hangup"}}) as sim, \
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
+        ids = await _burst(session, sim.url + PATH.format("hang"), 64)
+        assert sim.conns.hung_up == 64
+    truths = [sim.truth(r) for r in ids]
+    assert all(t.conn_closed == "hangup" and t.output_tokens == 5 for t in truths)
+    assert len({t.conn_id for t in truths}) == 64
