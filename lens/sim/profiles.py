@@ -144,6 +144,17 @@ class Profile:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "profile") -> Profile:
         """Build from a JSON-like mapping; ``preset`` names a base preset to override."""
+        try:
+            return cls._from_dict(data, source)
+        except ConfigError as exc:
+            if exc.source is not None:
+                raise
+            # A field's own check does not know where the profile came from: say it.
+            raw = exc.message.removeprefix(f"{exc.field}: ") if exc.field else exc.message
+            raise ConfigError(raw, source=source, field=exc.field, hint=exc.hint) from None
+
+    @classmethod
+    def _from_dict(cls, data: Mapping[str, Any], source: str) -> Profile:
         data = dict(data)
         base = get_preset(str(data.pop("preset"))) if "preset" in data else Profile()
         known = {f.name for f in dataclasses.fields(cls)}

@@ -56,6 +56,11 @@ def test_profile_fields_parse_from_the_cli_argument() -> None:
     with pytest.raises(ConfigError, match="conn"):
         Profile.from_dict({"conn": 5})
     assert Profile.from_dict({"conn": "close"}).to_dict()["conn"]["mode"] == "close"
+    # Errors name the flag and the field.
+    with pytest.raises(ConfigError, match=r"--profile u: conn\.idle_s: must be a positive"):
+        parse_profile_arg('u={"conn": {"idle_s": -1}}')
+    with pytest.raises(ConfigError, match="--profile u: headers: unknown value 'late'"):
+        parse_profile_arg('u={"headers": "late"}')
 
 
 def test_presets_model_real_servers() -> None:
