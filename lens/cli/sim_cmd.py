@@ -89,7 +89,7 @@ def _tls(args: argparse.Namespace) -> tuple[ssl.SSLContext | None, list[str], An
 
 def _run_loop(args: argparse.Namespace, coro: Any) -> None:
     loop = getattr(args, "loop", "asyncio")
-    uvloop = None
+    uvloop: Any = None
     if loop in ("auto", "uvloop"):
         try:
             import uvloop
