@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lens.errors import ConfigError
+from lens.sim.habits import HEADER_MODES, SERVER_TIMINGS, Conn, check_choice
 
 FAULT_KINDS: tuple[str, ...] = (
     "rate_limited",
@@ -90,6 +91,12 @@ class Profile:
     wait shows up in TTFT. ``cache_prefix`` reports a prompt prefix seen before as cached
     tokens that skip prefill. ``require_key`` answers a request without an API key with
     the provider's 401 error.
+
+    Server habits (lens.sim.habits, docs/sim.md): ``conn`` is what happens to the
+    connection after a response (a Conn, or a string such as "hangup" or "keepalive:5");
+    ``headers`` is when a stream's headers go out ("early", "slot", "first_token");
+    ``server_timing`` is what the server reports about its own time ("none", "llamacpp",
+    "openai").
     """
 
     header_ms: float = 2.0
@@ -106,8 +113,15 @@ class Profile:
     cache_prefix: bool = False
     require_key: bool = False
     faults: Faults = field(default_factory=Faults)
+    conn: Conn = field(default_factory=Conn)
+    headers: str = "early"
+    server_timing: str = "none"
 
     def __post_init__(self) -> None:
+        check_choice(self.headers, HEADER_MODES, "headers")
+        check_choice(self.server_timing, SERVER_TIMINGS, "server_timing")
+        if not isinstance(self.conn, Conn):
+            object.__setattr__(self, "conn", Conn.parse(self.conn))
         for name in ("header_ms", "ttft_ms", "prefill_ms_per_token", "ttft_jitter_ms", "itl_ms", "itl_jitter"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"must be >= 0, got {getattr(self, name)}", field=name)
@@ -130,6 +144,17 @@ class Profile:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "profile") -> Profile:
         """Build from a JSON-like mapping; ``preset`` names a base preset to override."""
+        try:
+            return cls._from_dict(data, source)
+        except ConfigError as exc:
+            if exc.source is not None:
+                raise
+            # A field's own check does not know where the profile came from: say it.
+            raw = exc.message.removeprefix(f"{exc.field}: ") if exc.field else exc.message
+            raise ConfigError(raw, source=source, field=exc.field, hint=exc.hint) from None
+
+    @classmethod
+    def _from_dict(cls, data: Mapping[str, Any], source: str) -> Profile:
         data = dict(data)
         base = get_preset(str(data.pop("preset"))) if "preset" in data else Profile()
         known = {f.name for f in dataclasses.fields(cls)}
@@ -154,6 +179,11 @@ class Profile:
                     hint=f"known: {', '.join(sorted(fknown))}",
                 )
             data["faults"] = dataclasses.replace(base.faults, **faults)
+        if "conn" in data:
+            conn = data["conn"]
+            if isinstance(conn, Mapping):
+                conn = {**dataclasses.asdict(base.conn), **conn}
+            data["conn"] = Conn.parse(conn, source=source)
         if isinstance(data.get("tokens_per_chunk"), list):
             data["tokens_per_chunk"] = tuple(data["tokens_per_chunk"])
         try:
@@ -195,6 +225,20 @@ PRESETS: dict[str, Profile] = {
     "instant": Profile(header_ms=0.0, ttft_ms=0.0, itl_ms=0.0, output_tokens=256),
     # Prompt caching: repeated prefixes skip prefill.
     "cached": Profile(ttft_ms=30.0, prefill_ms_per_token=0.05, cache_prefix=True),
+    # llama.cpp's llama-server on a local GPU: 4 slots, headers once a slot starts, its
+    # `timings` object, and it hangs up after each stream although it said
+    # "Keep-Alive: timeout=5, max=100".
+    "llamacpp": Profile(
+        header_ms=0.0, ttft_ms=20.0, prefill_ms_per_token=0.2, itl_ms=12.0, itl_jitter=0.05,
+        max_concurrency=4, conn=Conn(mode="hangup", idle_s=5.0, max_requests=100, announce=True),
+        headers="slot", server_timing="llamacpp",
+    ),
+    # An OpenAI-compatible server on uvicorn (vLLM, SGLang): idle keep-alive connections
+    # are closed after 5 s, without a Keep-Alive header.
+    "uvicorn": Profile(
+        header_ms=1.0, ttft_ms=35.0, prefill_ms_per_token=0.02, itl_ms=9.0, itl_jitter=0.1,
+        conn=Conn(mode="keepalive", idle_s=5.0),
+    ),
 }
 
 

@@ -14,10 +14,14 @@ profile named "default"):
   GET  /_sim/health, /_sim/truth, /_sim/truth/{id}, /_sim/profiles
 
 Per request: parse the body (max tokens, prompt text), draw a fault, build an absolute
-plan (lens.sim.latency), send headers after ``header_ms``, wait for a capacity slot, then
-write each event at ``t0 + offset`` with one write, recording write times as ground truth.
+plan (lens.sim.latency), send headers after ``header_ms`` (or once a capacity slot is
+held, or with the first token: ``Profile.headers``), wait for a capacity slot, then write
+each event at ``t0 + offset`` with one write, recording write times as ground truth.
 ``x-sim-fault: <kind>`` forces a fault (``none`` forces none); ``x-sim-fault-after: N``
-places a mid-stream fault before token event N.
+places a mid-stream fault before token event N. The profile's connection habit
+(lens.sim.conn) and server-reported timing (lens.sim.reported) apply to every response.
+Given an ``ssl_context`` the server speaks HTTPS; write times are then when the bytes
+were handed to the TLS transport (which encrypts and sends them in the same call).
 """
 
 from __future__ import annotations
@@ -27,12 +31,15 @@ import contextlib
 import itertools
 import json
 import os
+import ssl
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 
+from lens.sim.conn import ConnState, ConnTracker
+from lens.sim.habits import AIOHTTP_IDLE_S
 from lens.sim.latency import (
     PrefixCache,
     choose_fault,
@@ -43,6 +50,7 @@ from lens.sim.latency import (
     token_text,
 )
 from lens.sim.profiles import FAULT_KINDS, PRESETS, Profile, coerce_profile
+from lens.sim.reported import llamacpp_timings, processing_ms
 from lens.sim.truth import SimTruth, TruthStore
 from lens.sim.wire import WRITERS, UsageOut, WireWriter
 
@@ -87,6 +95,7 @@ class SimServer:
     Profile.from_dict). ``/p/{name}/`` resolves a name from ``profiles``, then from the
     presets. The root routes use ``profiles["default"]`` (else the "default" preset).
     ``seed`` makes latency draws and faults reproducible (seed + per-request counter).
+    ``ssl_context`` (a server SSLContext, e.g. from lens.sim.tls) serves HTTPS.
     """
 
     def __init__(
@@ -98,6 +107,7 @@ class SimServer:
         seed: int = 0,
         max_truths: int = 100_000,
         shutdown_timeout: float = 2.0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.profiles: dict[str, Profile] = {
             name: coerce_profile(p, source=f"profile {name!r}") for name, p in (profiles or {}).items()
@@ -113,6 +123,11 @@ class SimServer:
         self._caches: dict[str, PrefixCache] = {}
         self._runner: web.AppRunner | None = None
         self._created = int(time.time())
+        self.ssl_context = ssl_context
+        # aiohttp's own idle timer must not close a connection before a profile's longer
+        # keep-alive does; shorter ones are timers of ConnTracker's.
+        idle = [p.conn.idle_timeout_s for p in (*self.profiles.values(), *PRESETS.values())]
+        self.conns = ConnTracker(max([AIOHTTP_IDLE_S, *idle]))
         self.active = 0
         self.queued = 0
         self.served = 0
@@ -131,10 +146,11 @@ class SimServer:
 
     async def start(self) -> None:
         runner = web.AppRunner(
-            self.build_app(), access_log=None, handle_signals=False, shutdown_timeout=self._shutdown_timeout
+            self.build_app(), access_log=None, handle_signals=False, shutdown_timeout=self._shutdown_timeout,
+            keepalive_timeout=self.conns.runner_idle_s,
         )
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self._port, backlog=4096)
+        site = web.TCPSite(runner, self.host, self._port, backlog=4096, ssl_context=self.ssl_context)
         await site.start()
         self._runner = runner
         server = site._server
@@ -162,7 +178,8 @@ class SimServer:
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self._port}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{host}:{self._port}"
 
     def base_url(self, dialect: str, profile: str | None = None) -> str:
         """base_url for a TargetSpec of ``dialect`` (``profile`` selects /p/{profile})."""
@@ -195,6 +212,7 @@ class SimServer:
         return web.json_response({
             "ok": True, "requests": len(self._truths), "served": self.served, "active": self.active,
             "queued": self.queued, "profiles": sorted(set(self.profiles) | set(PRESETS)), "seed": self.seed,
+            "tls": self.ssl_context is not None, "idle_closed": self.conns.idle_closed, "hung_up": self.conns.hung_up,
         })
 
     async def _profiles(self, request: web.Request) -> web.Response:
@@ -227,71 +245,113 @@ class SimServer:
         n = next(self._counter)
         rid = f"sim-{self._token}-{n}"
         cls = WRITERS[dialect]
+        state = self.conns.open(request)
         pname = request.match_info.get("profile", "default")
         profile = self.profile(pname)
-        if profile is None:
-            return self._error(cls, "bad_request", rid, status=404, message=(
-                f"unknown sim profile {pname!r}; known: {', '.join(sorted(set(self.profiles) | set(PRESETS)))}"))
-        try:
-            body = json.loads(await request.read() or b"{}")
-            if not isinstance(body, dict):
-                raise ValueError("body must be a JSON object")
-        except ValueError as exc:
-            return self._error(cls, "bad_request", rid, message=f"invalid JSON body: {exc}")
-        req = cls.parse(body, request.match_info.get("model"))
-        if stream_route is not None:
-            req.stream = stream_route
-        forced = request.headers.get("x-sim-fault")
-        if forced is not None and forced not in FAULT_KINDS and forced != "none":
-            return self._error(cls, "bad_request", rid, message=(
-                f"x-sim-fault {forced!r} is not one of none, {', '.join(FAULT_KINDS)}"))
-
-        truth = SimTruth(rid, pname, dialect, received, model=req.model, stream=req.stream)
-        self._truths.add(truth)
-        prompt_tokens = estimate_tokens(req.prompt_text)
-        cached = 0
-        if profile.cache_prefix:
-            cache = self._caches.setdefault(pname, PrefixCache())
-            cached = min(prompt_tokens, cache.lookup_and_add(req.prompt_text) // 4)
-        rng = request_rng(self.seed, n)
-        fault = choose_fault(profile, rng) if forced is None else (None if forced == "none" else forced)
-        plan = make_plan(profile, rng, prompt_tokens=prompt_tokens, cached_tokens=cached, max_tokens=req.max_tokens)
-        truth.prompt_tokens = prompt_tokens
-        truth.cached_tokens = cached
-        truth.fault = fault
+        conn = profile.conn if profile is not None else PRESETS["default"].conn
         resp: web.StreamResponse | None = None
+        streamed = False
+        truth: SimTruth | None = None
         try:
+            if profile is None:
+                resp = self._error(cls, "bad_request", rid, status=404, message=(
+                    f"unknown sim profile {pname!r}; known: {', '.join(sorted(set(self.profiles) | set(PRESETS)))}"))
+                return resp
+            try:
+                body = json.loads(await request.read() or b"{}")
+                if not isinstance(body, dict):
+                    raise ValueError("body must be a JSON object")
+            except ValueError as exc:
+                resp = self._error(cls, "bad_request", rid, message=f"invalid JSON body: {exc}")
+                return resp
+            req = cls.parse(body, request.match_info.get("model"))
+            if stream_route is not None:
+                req.stream = stream_route
+            forced = request.headers.get("x-sim-fault")
+            if forced is not None and forced not in FAULT_KINDS and forced != "none":
+                resp = self._error(cls, "bad_request", rid, message=(
+                    f"x-sim-fault {forced!r} is not one of none, {', '.join(FAULT_KINDS)}"))
+                return resp
+
+            truth = SimTruth(rid, pname, dialect, received, model=req.model, stream=req.stream,
+                             conn_id=state.conn_id, conn_seq=state.requests)
+            self._truths.add(truth)
+            prompt_tokens = estimate_tokens(req.prompt_text)
+            cached = 0
+            if profile.cache_prefix:
+                cache = self._caches.setdefault(pname, PrefixCache())
+                cached = min(prompt_tokens, cache.lookup_and_add(req.prompt_text) // 4)
+            rng = request_rng(self.seed, n)
+            fault = choose_fault(profile, rng) if forced is None else (None if forced == "none" else forced)
+            plan = make_plan(profile, rng, prompt_tokens=prompt_tokens, cached_tokens=cached, max_tokens=req.max_tokens)
+            truth.prompt_tokens = prompt_tokens
+            truth.cached_tokens = cached
+            truth.fault = fault
+            header_ns = min(int(profile.header_ms * 1e6), plan.ttft_ns)
             if profile.require_key and not cls.has_key(request.headers, request.query):
                 truth.fault = None
-                return self._finish_error(truth, self._error(cls, "unauthorized", rid))
-            await _sleep_until(received + min(int(profile.header_ms * 1e6), plan.ttft_ns))
-            if fault in ("rate_limited", "overloaded"):
-                return self._finish_error(truth, self._error(
-                    cls, fault, rid, retry_after_s=profile.faults.retry_after_s))
+                resp = self._finish_error(truth, profile, state, self._error(cls, "unauthorized", rid), received)
+                return resp
+            rejected = fault in ("rate_limited", "overloaded")
+            if rejected or not req.stream or profile.headers == "early":
+                await _sleep_until(received + header_ns)
+            if rejected:
+                resp = self._finish_error(truth, profile, state, self._error(
+                    cls, fault or "", rid, retry_after_s=profile.faults.retry_after_s), received + header_ns)
+                return resp
             writer = cls(rid, req, self._created)
             if not req.stream:
-                return await self._nonstream(request, truth, profile, pname, writer, plan, received)
+                resp = await self._nonstream(request, truth, profile, state, pname, writer, plan, received)
+                return resp
+            streamed = True
             resp = web.StreamResponse(status=200, headers={
                 "x-request-id": rid, "content-type": cls.content_type, "cache-control": "no-cache"})
-            truth.headers_ns = _now()  # write start of the headers, like events
-            truth.status = 200
-            await resp.prepare(request)  # StreamResponse sends its headers right away
+            if profile.headers == "early":
+                await self._open(request, resp, truth, profile, state, received + header_ns)
             async with self._slot(pname, profile, truth):
                 t0 = received if truth.queue_ns == 0 else _now()
-                await self._stream(request, resp, truth, profile, writer, plan, fault, t0, rng)
+                truth.slot_ns = t0
+                if profile.headers == "slot":
+                    await _sleep_until(t0 + header_ns)
+                    await self._open(request, resp, truth, profile, state, t0 + header_ns)
+                await self._stream(request, resp, truth, profile, state, writer, plan, fault, t0, rng)
             return resp
         except ConnectionError:
             # The client went away mid-stream (its choice, or a reset it caused).
-            truth.client_disconnected = True
-            return resp if resp is not None else web.Response(status=499)  # not sent: transport closed
+            if truth is not None:
+                truth.client_disconnected = True
+            resp = None
+            return web.Response(status=499)  # never sent: the transport is closed
         finally:
-            truth.finished_ns = _now()
+            closed = self.conns.finish(request, resp, conn, state, streamed=streamed)
+            if truth is not None:
+                truth.finished_ns = _now()
+                truth.conn_closed = truth.conn_closed or closed
             self.served += 1
 
-    def _finish_error(self, truth: SimTruth, resp: web.Response) -> web.Response:
+    def _finish_error(self, truth: SimTruth, profile: Profile, state: ConnState, resp: web.Response,
+                      planned_ns: int) -> web.Response:
+        self._set_reported_header(resp, truth, profile, planned_ns)
+        truth.conn_closed = self.conns.prepare(resp, profile.conn, state)
         truth.status = resp.status
         truth.headers_ns = _now()
         return resp
+
+    @staticmethod
+    def _set_reported_header(resp: web.StreamResponse, truth: SimTruth, profile: Profile, planned_ns: int) -> None:
+        if profile.server_timing == "openai":
+            ms = processing_ms(truth.received_ns, planned_ns)
+            resp.headers["openai-processing-ms"] = str(ms)
+            truth.server_timing = {"openai-processing-ms": ms}
+
+    async def _open(self, request: web.Request, resp: web.StreamResponse, truth: SimTruth, profile: Profile,
+                    state: ConnState, planned_ns: int) -> None:
+        """Send a stream's headers (planned for ``planned_ns``) with the profile's habits."""
+        self._set_reported_header(resp, truth, profile, planned_ns)
+        truth.conn_closed = self.conns.prepare(resp, profile.conn, state)
+        truth.headers_ns = _now()  # write start of the headers, like events
+        truth.status = 200
+        await resp.prepare(request)  # StreamResponse sends its headers right away
 
     @contextlib.asynccontextmanager
     async def _slot(self, pname: str, profile: Profile, truth: SimTruth) -> Any:
@@ -346,10 +406,15 @@ class SimServer:
         truth.set_write_end(first, _now())
 
     async def _stream(self, request: web.Request, resp: web.StreamResponse, truth: SimTruth,
-                      profile: Profile, writer: WireWriter, plan: Any, fault: str | None,
+                      profile: Profile, state: ConnState, writer: WireWriter, plan: Any, fault: str | None,
                       t0: int, rng: Any) -> None:
         usage = UsageOut(truth.prompt_tokens, truth.cached_tokens, 0, 0)
-        await self._write(resp, truth, writer.start(usage))
+        # With headers held until the first token, the stream's opening events go out with
+        # that token (what a server that buffers until it has output sends).
+        held = writer.start(usage)
+        if resp.prepared:
+            await self._write(resp, truth, held)
+            held = []
         events = plan.events
         fault_at = -1
         if fault in _MIDSTREAM:
@@ -359,13 +424,15 @@ class SimServer:
         sent = {"text": 0, "reasoning": 0}
         for i in range(len(events) + 1):
             if i == fault_at:
+                if not resp.prepared:
+                    await self._open(request, resp, truth, profile, state, _now())
                 truth.output_tokens = sent["text"] + sent["reasoning"]
                 truth.reasoning_tokens = sent["reasoning"]
                 if fault == "midstream_error":
-                    await self._write(resp, truth, writer.midstream_error(), eof=True)
+                    await self._write(resp, truth, held + writer.midstream_error(), eof=True)
                     return
                 if fault == "truncate":
-                    await resp.write_eof()
+                    await self._write(resp, truth, held, eof=True)
                     return
                 if fault == "reset":
                     if request.transport is not None:
@@ -393,27 +460,53 @@ class SimServer:
             lag = _now() - target
             if lag > truth.max_lag_ns:
                 truth.max_lag_ns = lag
-            await self._write(resp, truth, writer.delta(ev.kind, token_text(ev.token_index, ev.n_tokens), ev.n_tokens))
+            if not resp.prepared:
+                await self._open(request, resp, truth, profile, state, target)
+            evs = writer.delta(ev.kind, token_text(ev.token_index, ev.n_tokens), ev.n_tokens)
+            if held:
+                evs = held + evs
+                held = []
+            await self._write(resp, truth, evs)
             sent[ev.kind] += ev.n_tokens
         truth.output_tokens = sent["text"] + sent["reasoning"]
         truth.reasoning_tokens = sent["reasoning"]
         final = UsageOut(truth.prompt_tokens, truth.cached_tokens, sent["text"], sent["reasoning"])
+        self._report_llamacpp(truth, profile, writer, plan, shift)
         latency_ms = (_now() - truth.received_ns) / 1e6
+        if truth.dialect == "bedrock":
+            truth.server_timing = {"latencyMs": round(latency_ms)}
         await self._write(resp, truth, writer.finish(final, plan.finish_reason, latency_ms), eof=True)
 
-    async def _nonstream(self, request: web.Request, truth: SimTruth, profile: Profile, pname: str,
-                         writer: WireWriter, plan: Any, received: int) -> web.Response:
+    @staticmethod
+    def _report_llamacpp(truth: SimTruth, profile: Profile, writer: WireWriter, plan: Any, shift: int) -> None:
+        """Give the writer llama.cpp's ``timings`` from the plan (a stall adds to decode time)."""
+        if profile.server_timing != "llamacpp" or not writer.supports_timings or not plan.events:
+            return
+        first, last = plan.events[0].offset_ns, plan.events[-1].offset_ns + shift
+        writer.timings = llamacpp_timings(
+            prompt_tokens=truth.prompt_tokens, cached_tokens=truth.cached_tokens, prompt_ns=first,
+            predicted_n=plan.text_tokens + plan.reasoning_tokens, predicted_ns=last - first)
+        truth.server_timing = {"timings": writer.timings}
+
+    async def _nonstream(self, request: web.Request, truth: SimTruth, profile: Profile, state: ConnState,
+                         pname: str, writer: WireWriter, plan: Any, received: int) -> web.Response:
         async with self._slot(pname, profile, truth):
             t0 = received if truth.queue_ns == 0 else _now()
+            truth.slot_ns = t0
             await _sleep_until(t0 + plan.end_ns)
         text = "".join(token_text(e.token_index, e.n_tokens) for e in plan.events if e.kind == "text")
         reasoning = "".join(token_text(e.token_index, e.n_tokens) for e in plan.events if e.kind == "reasoning")
         usage = UsageOut(truth.prompt_tokens, truth.cached_tokens, plan.text_tokens, plan.reasoning_tokens)
         writer.latency_ms = (_now() - received) / 1e6  # type: ignore[attr-defined]
+        if truth.dialect == "bedrock":
+            truth.server_timing = {"latencyMs": round(writer.latency_ms)}  # type: ignore[attr-defined]
+        self._report_llamacpp(truth, profile, writer, plan, 0)
         body = writer.nonstream_body(text, reasoning, usage, plan.finish_reason)
         truth.output_tokens = usage.output
         truth.reasoning_tokens = usage.reasoning
         resp = web.Response(status=200, body=body, content_type="application/json", headers={"x-request-id": truth.request_id})
+        self._set_reported_header(resp, truth, profile, t0 + plan.end_ns)
+        truth.conn_closed = self.conns.prepare(resp, profile.conn, state)
         start = _now()
         truth.headers_ns = start
         truth.status = 200

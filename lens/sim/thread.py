@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -84,9 +85,14 @@ def start_sim_in_thread(
     port: int = 0,
     seed: int = 0,
     max_truths: int = 100_000,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> Iterator[SimThread]:
-    """``with start_sim_in_thread(...) as sim: sim.url`` -- a SimServer on a daemon thread."""
-    runner = SimThread(SimServer(profiles, host=host, port=port, seed=seed, max_truths=max_truths))
+    """``with start_sim_in_thread(...) as sim: sim.url`` -- a SimServer on a daemon thread.
+
+    ``ssl_context`` serves HTTPS (see lens.sim.tls); ``sim.url`` is then https://.
+    """
+    runner = SimThread(SimServer(profiles, host=host, port=port, seed=seed, max_truths=max_truths,
+                                 ssl_context=ssl_context))
     runner.start()
     try:
         yield runner

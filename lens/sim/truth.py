@@ -58,6 +58,15 @@ class SimTruth:
     ``client_disconnected`` is set when a write failed because the client went away.
     ``max_lag_ns`` is the largest delay of a token event behind its planned time (server
     scheduling lag: if it grows, the simulator itself is the bottleneck).
+
+    ``slot_ns`` is when the request held a capacity slot: the origin of its plan (token
+    event offsets, and llama.cpp's ``prompt_ms``). ``conn_id`` is the client end of the
+    TCP connection ("host:port") and ``conn_seq`` the request's number on it (1 = a new
+    connection). ``conn_closed`` says how the server ended the connection after this
+    response: "announced" (``Connection: close``), "hangup" (closed unannounced) or None
+    (kept open; an idle close comes later). ``server_timing`` is the timing the server
+    reported about itself, exactly as sent: ``{"timings": {...}}`` (llama.cpp),
+    ``{"openai-processing-ms": N}`` or ``{"latencyMs": N}`` (Bedrock); None if none.
     """
 
     request_id: str
@@ -80,6 +89,11 @@ class SimTruth:
     finished_ns: int | None = None
     client_disconnected: bool = False
     max_lag_ns: int = 0
+    slot_ns: int | None = None
+    conn_id: str = ""
+    conn_seq: int = 0
+    conn_closed: str | None = None
+    server_timing: dict[str, Any] | None = None
 
     def add_event(self, kind: str, n_tokens: int, write_start_ns: int, write_end_ns: int) -> None:
         self._packed.extend((write_start_ns, write_end_ns, _KIND_CODE[kind], n_tokens))
@@ -139,6 +153,11 @@ class SimTruth:
             "cached_tokens": self.cached_tokens,
             "client_disconnected": self.client_disconnected,
             "max_lag_ns": self.max_lag_ns,
+            "slot_ns": self.slot_ns,
+            "conn_id": self.conn_id,
+            "conn_seq": self.conn_seq,
+            "conn_closed": self.conn_closed,
+            "server_timing": self.server_timing,
             "events": [e.to_dict() for e in self.events],
         }
 

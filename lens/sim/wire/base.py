@@ -90,12 +90,15 @@ class WireWriter:
 
     dialect: ClassVar[str]
     content_type: ClassVar[str] = "text/event-stream"
+    # Whether the writer can carry llama.cpp's `timings` object (set ``timings`` first).
+    supports_timings: ClassVar[bool] = False
     # retry-after and rate-limit header names differ per provider.
 
     def __init__(self, request_id: str, req: ParsedRequest, created: int) -> None:
         self.request_id = request_id
         self.req = req
         self.created = created
+        self.timings: dict[str, Any] | None = None
 
     @classmethod
     def parse(cls, body: Mapping[str, Any], path_model: str | None) -> ParsedRequest:

@@ -3,6 +3,9 @@
 Stream: a role-only chunk, content deltas (``delta.reasoning_content`` for reasoning, the
 openai_compat convention of vLLM/DeepSeek), a chunk with ``finish_reason``, a usage chunk
 with empty ``choices`` when ``stream_options.include_usage`` is true, then ``data: [DONE]``.
+With ``timings`` set (a llama.cpp server), the last of those JSON chunks also carries a
+``timings`` object, as llama.cpp's ``to_json_oaicompat_chat_stream`` does; so does the
+non-streamed body.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ def openai_error_response(kind: str, retry_after_s: float, message: str | None) 
 
 class OpenAIChatWriter(WireWriter):
     dialect = "openai_chat"
+    supports_timings = True
 
     def __init__(self, request_id: str, req: ParsedRequest, created: int) -> None:
         super().__init__(request_id, req, created)
@@ -97,11 +101,14 @@ class OpenAIChatWriter(WireWriter):
         return [(kind, n, pre + q(text) + self._tail)]
 
     def finish(self, usage: UsageOut, finish_reason: str, latency_ms: float) -> list[Ev]:
-        out: list[Ev] = [("other", 0, self._head + b'},"logprobs":null,"finish_reason":"'
-                          + finish_reason.encode() + b'"}]}\n\n')]
+        extra = b',"timings":' + dumps(self.timings) if self.timings is not None else b""
+        stop = self._head + b'},"logprobs":null,"finish_reason":"' + finish_reason.encode() + b'"}]'
         if self.req.include_usage:
-            out.append(("usage", 0, self._usage_head + b',"choices":[],"usage":'
-                        + dumps(openai_usage(usage)) + b"}\n\n"))
+            out: list[Ev] = [("other", 0, stop + b"}\n\n"),
+                             ("usage", 0, self._usage_head + b',"choices":[],"usage":'
+                              + dumps(openai_usage(usage)) + extra + b"}\n\n")]
+        else:
+            out = [("other", 0, stop + extra + b"}\n\n")]
         out.append(("done", 0, b"data: [DONE]\n\n"))
         return out
 
@@ -114,9 +121,12 @@ class OpenAIChatWriter(WireWriter):
         message: dict[str, Any] = {"role": "assistant", "content": text}
         if reasoning:
             message["reasoning_content"] = reasoning
-        return dumps({
+        body: dict[str, Any] = {
             "id": f"chatcmpl-{self.request_id}", "object": "chat.completion", "created": self.created,
             "model": self.req.model,
             "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}],
             "usage": openai_usage(usage),
-        })
+        }
+        if self.timings is not None:
+            body["timings"] = self.timings
+        return dumps(body)
