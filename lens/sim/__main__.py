@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lens.cli.sim_cmd import add_arguments, run
 from lens.errors import LensError
+from lens.sim.serve import add_arguments, run
 
 
 def main(argv: list[str] | None = None) -> int:

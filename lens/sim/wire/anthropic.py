@@ -82,7 +82,7 @@ class AnthropicWriter(WireWriter):
                 "cache_read_input_tokens": u.cached, "output_tokens": output}
 
     def start(self, u: UsageOut) -> list[Ev]:
-        msg = {"id": f"msg_{self.request_id}", "type": "message", "role": "assistant", "model": self.req.model,
+        msg: dict[str, Any] = {"id": f"msg_{self.request_id}", "type": "message", "role": "assistant", "model": self.req.model,
                "content": [], "stop_reason": None, "stop_sequence": None, "usage": self._usage(u, 1)}
         return [("other", 0, _sse("message_start", {"type": "message_start", "message": msg})),
                 ("other", 0, b'event: ping\ndata: {"type": "ping"}\n\n')]
