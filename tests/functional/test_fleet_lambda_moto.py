@@ -159,7 +159,7 @@ def test_schedules_create_list_delete(lam: Moto) -> None:
     assert event["run_id"] == "lens-nightly-<aws.scheduler.execution-id>"
     assert event["dt"] == "<aws.scheduler.scheduled-time>"
     # once Scheduler fills in its context attributes, it is a valid runner event
-    from lambdas.runner.handler import RunnerEvent
+    from lens.fleet.runner.wire import RunnerEvent
 
     fired = json.loads(detail["Target"]["Input"].replace("<aws.scheduler.execution-id>", "d32c5kddcf5bb8c3")
                        .replace("<aws.scheduler.scheduled-time>", "2026-11-27T23:59:30Z"))

@@ -38,7 +38,7 @@ class Ctx:
 
 @pytest.fixture(scope="module")
 def written(moto_server: Moto) -> Iterator[dict]:
-    import lambdas.runner.handler as H
+    import lens.fleet.runner.handle as H
 
     session = moto_server.session()
     make_bucket(session, BUCKET)

@@ -10,8 +10,8 @@ import pytest
 import yaml
 from helpers_terraform import EXAMPLE, MODULES, flat, load_dir, named, one
 
-from lambdas.runner.handler import RunnerEvent
-from lambdas.runner.settings import ENV_VARS, Settings, url_allowed
+from lens.fleet.runner.settings import ENV_VARS, Settings, url_allowed
+from lens.fleet.runner.wire import RunnerEvent
 from lens.spec import PROVIDERS, spec_from_dict
 
 # What a deployed runner cannot work without.
