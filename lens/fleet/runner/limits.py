@@ -140,6 +140,10 @@ _CAP_MAX: dict[str, tuple[str, str]] = {
 }
 
 
+def _num(v: float) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
 def apply_maxima(spec: BurstSpec, settings: Settings) -> tuple[BurstSpec, list[str]]:
     """``spec`` with every timeout and response cap lowered to the runner's maximum.
 
@@ -154,7 +158,7 @@ def apply_maxima(spec: BurstSpec, settings: Settings) -> tuple[BurstSpec, list[s
         if value <= limit:
             return value
         if name in block.model_fields_set:
-            adjusted.append(f"{prefix}.{name} {value:g} -> {limit:g} ({var})")
+            adjusted.append(f"{prefix}.{name} {_num(value)} -> {_num(limit)} ({var})")
         return type(value)(limit)
 
     t, c = spec.timeouts, spec.caps
