@@ -1,4 +1,5 @@
-"""#17 item 1: the runner ends every request before the Lambda deadline and writes the shard.
+"""#17 item 1: the runner ends every request before the Lambda deadline and writes the shard
+(and what it writes holds no prompt text and no key).
 
 The review: an 8 s context and a slow endpoint, and the old handler answered after 30.2 s
 (remaining time -22 s), which on AWS is a killed function, a lost shard and a retried burst.
@@ -27,7 +28,8 @@ SLOW = {"header_ms": 1.0, "ttft_ms": 100.0, "itl_ms": 1000.0, "output_tokens": 5
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[Any]:
-    with start_sim_in_thread({"slow": SLOW, "fast": {"ttft_ms": 5.0, "itl_ms": 1.0, "output_tokens": 4}}) as s:
+    fast = {"ttft_ms": 5.0, "itl_ms": 1.0, "output_tokens": 4}
+    with start_sim_in_thread({"slow": SLOW, "fast": fast, "keyed": {**fast, "require_key": True}}) as s:
         yield s
 
 
@@ -98,3 +100,29 @@ def test_event_timeouts_are_capped_by_the_runner(H: Any, sim: Any, moto_server: 
                                 "timeouts.total_s 900 -> 3 (LENS_MAX_TIMEOUT_S)"]
     (rec,) = resp["rows"]["records"]
     assert rec["status"] == "timeout" and "total timeout of 3s" in rec["error"]
+
+
+def test_what_is_written_holds_no_prompt_text_and_no_key(H: Any, sim: Any, moto_server: Moto) -> None:
+    import json
+
+    import awswrangler as wr
+
+    secret = "sk-runner-stored-check-0123456789abcdef"
+    H.configure(session=moto_server.session(), env={
+        "LENS_RESULTS_BUCKET": BUCKET, "LENS_ALLOWED_BASE_URLS": sim.url,
+        "LENS_API_KEY_SECRETS": json.dumps({"OPENAI_API_KEY": "lens/openai"}),
+        "LENS_API_KEY_URLS": json.dumps({"OPENAI_API_KEY": [sim.url]}),
+    })  # fmt: skip
+    H.state().api_keys = {"OPENAI_API_KEY": secret}  # as fetched from Secrets Manager
+    ev = _event(sim, "keyed", prompts={"inline": ["PROMPT-MARKER-7f3a tell me a story"]}, max_tokens=4)
+    ev["spec"]["targets"][0]["api_key_env"] = "OPENAI_API_KEY"
+    resp = H.handler(ev, Ctx(60_000))
+    assert resp["ok"] is True and resp["summary"]["ok"] == 4  # require_key: the key was sent
+    session = moto_server.session()
+    for key in resp["s3_keys"].values():
+        df = wr.s3.read_parquet(f"s3://{BUCKET}/{key}", boto3_session=session)
+        text = df.astype(str).to_csv()
+        assert "PROMPT-MARKER" not in text and secret not in text
+    rec = resp["rows"]["records"][0]
+    assert rec["prompt_id"] == "inline-0" and len(rec["prompt_hash"]) == 16  # a hash, not the text
+    assert "PROMPT-MARKER" not in json.dumps(resp) and secret not in json.dumps(resp)
