@@ -6,25 +6,21 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 import urllib.request
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
+from helpers_aws import Moto, make_bucket, moto_server
 
-sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[2])]
-from helpers_aws import Moto, make_bucket, moto_server  # noqa: E402
-
-from lens.fleet import fire  # noqa: E402
-from lens.fleet.invoker import InvokeError  # noqa: E402
-from lens.fleet.lambda_ import LambdaInvoker  # noqa: E402
-from lens.fleet.schedules import create_schedule, delete_schedule, list_schedules  # noqa: E402
-from lens.record import ChunkTiming, RequestRecord  # noqa: E402
-from lens.spec import spec_from_dict  # noqa: E402
-from lens.store.s3 import write_shard  # noqa: E402
+from lens.fleet import fire
+from lens.fleet.invoker import InvokeError
+from lens.fleet.lambda_ import LambdaInvoker
+from lens.fleet.schedules import create_schedule, delete_schedule, list_schedules
+from lens.record import ChunkTiming, RequestRecord
+from lens.spec import spec_from_dict
+from lens.store.s3 import write_shard
 
 __all__ = ["moto_server"]
 SPEC = spec_from_dict({

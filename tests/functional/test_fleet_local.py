@@ -9,15 +9,13 @@ from pathlib import Path
 
 import pytest
 
-sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[2])]
-
-import lens  # noqa: E402
-from lens.fleet import fire  # noqa: E402
-from lens.fleet.delay_proxy import DelayProxy  # noqa: E402
-from lens.fleet.local import LocalFleet  # noqa: E402
-from lens.sim import start_sim_in_thread  # noqa: E402
-from lens.spec import spec_from_dict  # noqa: E402
-from lens.store.sql import open_store  # noqa: E402
+import lens
+from lens.fleet import fire
+from lens.fleet.delay_proxy import DelayProxy
+from lens.fleet.local import LocalFleet
+from lens.sim import start_sim_in_thread
+from lens.spec import spec_from_dict
+from lens.store.sql import open_store
 
 pytestmark = pytest.mark.slow
 RTT = {"us-east-1": 10.0, "ap-south-1": 130.0}

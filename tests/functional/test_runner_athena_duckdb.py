@@ -7,19 +7,16 @@ with httpfs loaded from the PyPI extension wheel, reads the very objects on the 
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers_aws import Moto, make_bucket, moto_server
 
-sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[2])]
-from helpers_aws import Moto, make_bucket, moto_server  # noqa: E402
-
-import lens  # noqa: E402
-from lens.fleet.invoker import rows_from_response  # noqa: E402
-from lens.sim import start_sim_in_thread  # noqa: E402
+import lens
+from lens.fleet.invoker import rows_from_response
+from lens.sim import start_sim_in_thread
 
 __all__ = ["moto_server"]
 EVENTS = Path(__file__).resolve().parents[2] / "lambdas" / "runner" / "events"

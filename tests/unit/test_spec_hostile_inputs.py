@@ -95,3 +95,17 @@ def test_one_completion_and_other_options_pass() -> None:
     assert spec.targets[0].extra_body["n"] == 1
     assert set(OUTPUT_MULTIPLIERS) == set(DIALECTS)  # every dialect has its entry
     assert output_multipliers("gemini", {"generationConfig": 3}) == []  # not a mapping: nothing nested
+
+
+def test_bundled_sets_are_package_data_of_an_installed_lens() -> None:
+    """pyproject's package-data globs cover every set, so a pip-installed lens has them."""
+    import fnmatch
+    import tomllib
+
+    root = Path(prompt_sets.__file__).resolve().parents[3]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["lens"]
+    files = [p.relative_to(root / "lens").as_posix() for p in Path(prompt_sets.__file__).parent.glob("*.jsonl")]
+    assert sorted(files) == [f"workload/prompt_sets/{n}.jsonl" for n in ("long", "medium", "short")]
+    for f in files:  # setuptools' "**/" matches zero or more directories
+        assert any(fnmatch.fnmatch(f, g) or fnmatch.fnmatch(f, g.replace("**/", "")) for g in globs), f
+    assert not (root / "data" / "prompts").exists()  # one copy, inside the package
