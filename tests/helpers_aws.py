@@ -1,25 +1,18 @@
 """Moto in server mode (real HTTP on a free 127.0.0.1 port) and boto3 sessions pointed at it.
 
-Import from a test module after putting tests/ and the repo root on sys.path::
+Import from a test module (tests/ is on pytest's pythonpath)::
 
-    sys.path[:0] = [str(Path(__file__).parents[1]), str(Path(__file__).parents[2])]
-    from helpers_aws import moto_server, moto_session  # noqa: E402
+    from helpers_aws import moto_server, moto_session
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # lambdas.runner is imported from the checkout
-    sys.path.insert(0, str(REPO))
 
 FAKE_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",

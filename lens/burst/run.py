@@ -211,13 +211,37 @@ def run(
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        with asyncio.Runner(loop_factory=loop_factory()) as runner:
-            return runner.run(main())
+        saved = _signal_handlers()
+        try:
+            with asyncio.Runner(loop_factory=loop_factory()) as runner:
+                return runner.run(main())
+        finally:
+            # uvloop leaves its (closed) loop's handlers installed: a later SIGTERM would be
+            # swallowed (a Lambda runtime or a CLI process could no longer be stopped).
+            _restore_signal_handlers(saved)
     # Called from a running loop (a notebook cell): block on a private loop in a thread.
     import concurrent.futures
 
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="lens-run") as pool:
         return pool.submit(asyncio.run, main()).result()
+
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _signal_handlers() -> dict[int, Any]:
+    """The process's SIGINT/SIGTERM handlers (empty off the main thread: nothing to restore)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.getsignal(sig) for sig in _SIGNALS}
+
+
+def _restore_signal_handlers(saved: Mapping[int, Any]) -> None:
+    for sig, handler in saved.items():
+        with contextlib.suppress(TypeError, ValueError, OSError):
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 def _install_signals(stop: StopSignal, on_signal: Callable[[str], None] | None) -> None:
@@ -232,7 +256,7 @@ def _install_signals(stop: StopSignal, on_signal: Callable[[str], None] | None) 
         if on_signal is not None:
             on_signal(level)
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in _SIGNALS:
         # Only the main thread may install handlers (a notebook's worker thread cannot).
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, handle)

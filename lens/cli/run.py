@@ -43,7 +43,10 @@ def register(sub: Any) -> None:
     g.add_argument("--cold", action="store_true", help="a new connection for every request")
     g = p.add_argument_group("prompts")
     g.add_argument("--prompt-tokens", type=int, metavar="N", help="synthetic prompts of ~N tokens")
-    g.add_argument("--prompt-set", metavar="NAME", help="named set under data/prompts/")
+    g.add_argument("--prompt-set", metavar="NAME",
+                   help="a bundled prompt set by name: short, medium, long (never a path)")
+    g.add_argument("--prompt-file", metavar="PATH",
+                   help="prompts from a file: .jsonl ({id, text} lines) or .txt (one per line)")
     g.add_argument("--max-tokens", type=int, metavar="N", help="max output tokens")
     g = p.add_argument_group("storing and output")
     g.add_argument(

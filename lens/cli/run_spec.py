@@ -28,7 +28,8 @@ _FLAG_FIELDS: dict[str, str] = {
     "load": "--rate/--arrival",
     "prompts.synthetic_tokens": "--prompt-tokens",
     "prompts.set": "--prompt-set",
-    "prompts": "--prompt-set/--prompt-tokens",
+    "prompts.file": "--prompt-file",
+    "prompts": "--prompt-set/--prompt-file/--prompt-tokens",
     "max_tokens": "--max-tokens",
     "warmup": "--warmup",
     "provider": "--provider",
@@ -108,9 +109,14 @@ def apply_flags(data: dict[str, Any], args: argparse.Namespace) -> tuple[dict[st
         elif args.arrival is not None:
             load["kind"] = "poisson" if args.arrival == "poisson" else "rate"
             touched.add("load.kind")
+    prompt_file = getattr(args, "prompt_file", None)
     if args.prompt_tokens is not None and args.prompt_set:
         raise ConfigError(
             "give either --prompt-tokens or --prompt-set, not both", source="--prompt-set"
+        )
+    if prompt_file and (args.prompt_set or args.prompt_tokens is not None):
+        raise ConfigError(
+            "give one of --prompt-file, --prompt-set, --prompt-tokens", source="--prompt-file"
         )
     if args.prompt_tokens is not None:
         data["prompts"] = {"synthetic_tokens": args.prompt_tokens}
@@ -118,6 +124,9 @@ def apply_flags(data: dict[str, Any], args: argparse.Namespace) -> tuple[dict[st
     if args.prompt_set:
         data["prompts"] = {"set": args.prompt_set}
         touched.add("prompts.set")
+    if prompt_file:
+        data["prompts"] = {"file": prompt_file}
+        touched.add("prompts.file")
     if args.max_tokens is not None:
         data["max_tokens"] = args.max_tokens
         touched.add("max_tokens")

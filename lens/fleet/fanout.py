@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lens.fleet.invoker import InvokeError, Invoker, RowFetcher, rows_from_response
+from lens.fleet.invoker import InvokeError, Invoker, RowFetcher, parse_response
+from lens.fleet.runner.wire import RunnerResponse
 from lens.record import ChunkTiming, RequestRecord
 from lens.spec import BurstSpec
 
@@ -150,13 +151,13 @@ def fan_out(
         }
         t0 = time.perf_counter()
         try:
-            response = invoker.invoke(region, payload)
-            if not response.get("ok") and not response.get("n_records"):
-                raise InvokeError("refused", str(response.get("error", "the runner refused the event")))
+            response = parse_response(invoker.invoke(region, payload))
+            if not response.ok and not response.n_records:
+                raise InvokeError("refused", response.error or "the runner refused the event")
             if isinstance(invoker, RowFetcher):
                 recs, chs = invoker.fetch_rows(region, response)
             else:
-                recs, chs = rows_from_response(response) or ([], [])
+                recs, chs = response.inline_rows() or ([], [])
         except InvokeError as exc:
             st.reason, st.error = exc.reason, str(exc)
             notify(region, "failed", shard=shard, reason=exc.reason, error=str(exc))
@@ -170,7 +171,7 @@ def fan_out(
             on_rows(region, recs, chs)
         notify(region, "shard_done", shard=shard, records=len(recs),
                errors=sum(r.status != "ok" for r in recs),
-               skipped=response.get("skipped", 0), rows_truncated=response.get("rows_truncated", 0))
+               skipped=response.skipped, rows_truncated=response.rows_truncated)
         return recs, chs
 
     jobs = [(r, i, s) for i, s in enumerate(specs) for r in regions]
@@ -185,26 +186,26 @@ def fan_out(
     return FleetResult(run_id=run_id, records=records, chunks=chunks, statuses=statuses)
 
 
-def _account(st: RegionStatus, shard: int, response: Mapping[str, Any],
+def _account(st: RegionStatus, shard: int, response: RunnerResponse,
              recs: list[RequestRecord], seconds: float) -> None:
     """Fold one shard's answer into its region's status."""
     st.shards_ok += 1
     st.n_records += len(recs)
-    st.skipped += int(response.get("skipped", 0) or 0)
-    st.rows_truncated += int(response.get("rows_truncated", 0) or 0)
+    st.skipped += response.skipped
+    st.rows_truncated += response.rows_truncated
     st.duration_ms += seconds * 1000
-    if response.get("cold_start"):
+    if response.cold_start:
         st.cold_starts += 1
-        st.init_ms = response.get("init_ms")
-    if response.get("s3_keys"):
-        st.s3_keys.append(dict(response["s3_keys"]))
-    if response.get("summary"):
-        st.summaries.append(response["summary"])
-    if not response.get("ok"):
-        st.reason, st.error = "function_error", str(response.get("error"))
-    elif response.get("rows_truncated"):
+        st.init_ms = response.init_ms
+    if response.s3_keys:
+        st.s3_keys.append(dict(response.s3_keys))
+    if response.summary is not None:
+        st.summaries.append(response.summary.model_dump())
+    if not response.ok:
+        st.reason, st.error = "function_error", str(response.error)
+    elif response.rows_truncated:
         # Measured but neither stored nor returned: the run is not complete.
         st.reason = "error"
-        st.error = (f"error: shard {shard} left {response['rows_truncated']} rows out of its "
+        st.error = (f"error: shard {shard} left {response.rows_truncated} rows out of its "
                     "response (Lambda's 6 MB limit); give the runner LENS_RESULTS_BUCKET to "
                     "keep every row")

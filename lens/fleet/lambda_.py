@@ -15,7 +15,8 @@ from typing import Any
 
 from lens.errors import require
 from lens.fleet.config import FleetConfig
-from lens.fleet.invoker import InvokeError, rows_from_response
+from lens.fleet.invoker import InvokeError, parse_response
+from lens.fleet.runner.wire import RunnerResponse
 from lens.record import ChunkTiming, RequestRecord
 
 _THROTTLED = {"TooManyRequestsException", "ThrottlingException", "Throttling", "EC2ThrottledException"}
@@ -120,7 +121,7 @@ class LambdaInvoker:
                 self._s3[region] = self._session_or_default().client("s3", region_name=region)
             return self._s3[region]
 
-    def invoke(self, region: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    def invoke(self, region: str, payload: Mapping[str, Any]) -> RunnerResponse:
         """Invoke the runner synchronously (RequestResponse) and return its response."""
         try:
             resp = self.client(region).invoke(
@@ -141,23 +142,20 @@ class LambdaInvoker:
             if "timed out" in msg.lower():
                 raise InvokeError("timeout", msg, hint="raise the function timeout or lower load.requests")
             raise InvokeError("function_error", f"{kind}: {msg}".strip(": "))
-        if not isinstance(data, dict):
-            raise InvokeError("function_error", f"unexpected response {data!r:.200}")
-        return data
+        return parse_response(data)
 
     def fetch_rows(
-        self, region: str, response: Mapping[str, Any]
+        self, region: str, response: RunnerResponse
     ) -> tuple[list[RequestRecord], list[ChunkTiming]]:
         """Inline rows, or the shard's Parquet objects read back from S3."""
-        inline = rows_from_response(response)
+        inline = response.inline_rows()
         if inline is not None:
             return inline
         from lens.store.s3 import read_shard
 
-        bucket = response.get("bucket")
-        if not bucket or not response.get("s3_keys"):
+        if not response.bucket or not response.s3_keys:
             return [], []
         return read_shard(
-            self.s3_client(region), bucket, response["s3_keys"],
-            run_id=str(response["run_id"]), region=str(response["region"]),
+            self.s3_client(region), response.bucket, response.s3_keys,
+            run_id=str(response.run_id), region=str(response.region),
         )

@@ -1,7 +1,8 @@
 """The local fleet: the real runner, under the real Lambda runtime client, per simulated region.
 
 For each region, :class:`LocalFleet` starts one process running
-``python -m awslambdaric lambdas.runner.handler.handler`` against its own
+``python -m awslambdaric lens.fleet.runner.handle.handler`` (the runner from the installed
+lens package: no checkout needed) against its own
 :class:`~lens.fleet.runtime_api.RuntimeApi`, and puts a
 :class:`~lens.fleet.delay_proxy.DelayProxy` with that region's RTT in front of every
 target the region calls (target base URLs are rewritten to the proxy, and the runner's
@@ -28,25 +29,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from lens.errors import ConfigError, require
+from lens.errors import require
 from lens.fleet.delay_proxy import DelayProxy, rtt_for
-from lens.fleet.invoker import InvokeError, rows_from_response
+from lens.fleet.invoker import InvokeError, parse_response
+from lens.fleet.runner.wire import RunnerResponse
 from lens.fleet.runtime_api import RuntimeApi
 from lens.record import ChunkTiming, RequestRecord
 
-HANDLER = "lambdas.runner.handler.handler"
+# The runner's entry point in the installed package (what a deployed zip's handler.handler
+# re-exports).
+HANDLER = "lens.fleet.runner.handle.handler"
 FAKE_CREDS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
-
-
-def repo_root() -> Path:
-    """The checkout holding ``lambdas/runner`` (the local fleet runs the handler from it)."""
-    root = Path(__file__).resolve().parents[2]
-    if not (root / "lambdas" / "runner" / "handler.py").is_file():
-        raise ConfigError(
-            f"lambdas/runner/handler.py not found under {root}",
-            hint="run the local fleet from a checkout of llm-latency-lens",
-        )
-    return root
 
 
 @dataclass
@@ -172,12 +165,9 @@ class LocalFleet:
         return proxy, True
 
     def _env(self, region: _Region) -> dict[str, str]:
-        root = repo_root()
         allowed = ",".join(f"http://{p.address}" for p in region.proxies.values())
-        env = {
-            k: v for k, v in os.environ.items()
-            if not k.startswith(("AWS_", "LENS_")) and k not in ("PYTHONPATH",)
-        }
+        # The process imports lens as this one does (same interpreter, same PYTHONPATH).
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LENS_"))}
         env.update(FAKE_CREDS)
         env.update({
             "AWS_LAMBDA_RUNTIME_API": region.api.address,
@@ -186,7 +176,6 @@ class LocalFleet:
             "AWS_ENDPOINT_URL": str(self.s3_endpoint),
             "AWS_LAMBDA_FUNCTION_NAME": "lens-runner-local",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
-            "PYTHONPATH": os.pathsep.join([str(root), *filter(None, [os.environ.get("PYTHONPATH")])]),
             "LENS_RESULTS_BUCKET": self.bucket,
             "LENS_GLUE_CREATE_TABLES": "true",
             "LENS_RESULTS_PREFIX": self.prefix,
@@ -209,7 +198,6 @@ class LocalFleet:
         region.proc = subprocess.Popen(
             [sys.executable, "-m", "awslambdaric", HANDLER],
             env=self._env(region),
-            cwd=str(repo_root()),
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -245,7 +233,7 @@ class LocalFleet:
             t["base_url"] = urlunsplit(("http", proxy.address, parts.path, "", ""))
         return event, created
 
-    def invoke(self, region: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    def invoke(self, region: str, payload: Mapping[str, Any]) -> RunnerResponse:
         """Run the handler in ``region``'s runtime process (started on first use)."""
         self.start()
         r = self._region(region)
@@ -255,32 +243,32 @@ class LocalFleet:
                 self._stop_process(r)  # the allow-list is fixed at start: restart cold
             if r.proc is None:
                 self._spawn(r)
-            response = r.api.invoke(event, timeout_ms=int(self.timeout_s * 1000))
+            response = parse_response(r.api.invoke(event, timeout_ms=int(self.timeout_s * 1000)))
         self._unproxy(r, response)
         return response
 
-    def _unproxy(self, region: _Region, response: dict[str, Any]) -> None:
+    def _unproxy(self, region: _Region, response: RunnerResponse) -> None:
         """Inline rows carry the proxy's host:port; give them the real target's back."""
         back = {p.address: f"{h}:{port}" for (h, port), p in region.proxies.items()}
-        rows = response.get("rows")
-        if isinstance(rows, dict):
-            for rec in rows.get("records", []):
-                rec["endpoint_host"] = back.get(rec.get("endpoint_host"), rec.get("endpoint_host"))
+        if response.rows is not None:
+            for rec in response.rows.records:
+                host = str(rec.get("endpoint_host"))
+                rec["endpoint_host"] = back.get(host, rec.get("endpoint_host"))
 
     def fetch_rows(
-        self, region: str, response: Mapping[str, Any]
+        self, region: str, response: RunnerResponse
     ) -> tuple[list[RequestRecord], list[ChunkTiming]]:
         """Inline rows, or the shard's objects read back from the local S3."""
-        inline = rows_from_response(response)
+        inline = response.inline_rows()
         if inline is not None:
             return inline
         from lens.store.s3 import read_shard
 
-        if not response.get("s3_keys"):
+        if not response.s3_keys:
             return [], []
         records, chunks = read_shard(
-            self._s3, self.bucket, response["s3_keys"],
-            run_id=str(response["run_id"]), region=str(response["region"]),
+            self._s3, self.bucket, response.s3_keys,
+            run_id=str(response.run_id), region=str(response.region),
         )
         r = self._regions.get(region)
         if r is not None:

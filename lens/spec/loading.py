@@ -96,6 +96,10 @@ def _fix_for(err: dict[str, Any]) -> str:
             return "add base_url: the server's API root, e.g. http://localhost:8000/v1"
         if "share the label" in msg:
             return _VALUE_FIXES["targets"]
+        if "completion per request" in msg:
+            return "remove that option from extra_body: lens times one completion per request"
+        if "not a prompt set name" in msg:
+            return "name a bundled set (short, medium, long) or read a file with prompts.file"
         for key in reversed(names):
             if key in _VALUE_FIXES:
                 return _VALUE_FIXES[key]

@@ -8,15 +8,26 @@ failures into a ConfigError naming the file, the field path and the fix.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from lens.errors import TargetError
+from lens.spec.multipliers import output_multipliers
 from lens.spec.providers import DIALECTS, PROVIDERS
 
+# A prompt set name (lens.workload.prompt_sets): no separators, no dots, so never a path.
+PROMPT_SET_NAME = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
 _SECRET_HEADER_WORDS = ("auth", "key", "token", "secret", "password", "cookie", "subscription")
 
 
@@ -87,6 +98,22 @@ class TargetSpec(_Strict):
             raise ValueError(f"provider {self.provider!r} has no default base_url; set base_url")
         return self
 
+    @field_validator("extra_body")
+    @classmethod
+    def _one_completion_per_request(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        # n=1000 would make one request cost 1000 x max_tokens and interleave 1000 streams
+        # in one response: lens times one completion per request. (provider and dialect are
+        # declared before extra_body, so they are validated already.)
+        provider = info.data.get("provider")
+        dialect = info.data.get("dialect") or (PROVIDERS[provider].dialect if provider in PROVIDERS else "")
+        for path, value in output_multipliers(dialect, v):
+            if value != 1 or isinstance(value, bool):
+                raise ValueError(
+                    f"{path}={str(value)[:40]} asks for more than one completion per request; "
+                    f"lens times one completion per request: remove {path} (or set it to 1)"
+                )
+        return v
+
     @property
     def resolved_dialect(self) -> str:
         return self.dialect or PROVIDERS[self.provider].dialect
@@ -147,10 +174,21 @@ class TargetSpec(_Strict):
 class PromptSpec(_Strict):
     """Where prompts come from: exactly one of a named set, a file, inline texts, or synthetic."""
 
-    set: str | None = None
+    set: str | None = None  # a NAME from lens.workload.prompt_sets, never a path
     file: str | None = None
     inline: list[str] | None = None
     synthetic_tokens: int | None = Field(default=None, gt=0)
+
+    @field_validator("set")
+    @classmethod
+    def _set_is_a_name(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(PROMPT_SET_NAME, v):
+            raise ValueError(
+                f"{v[:80]!r} is not a prompt set name (sets are named, never given as a path); "
+                "name a bundled set (letters, digits, '-' or '_', e.g. short), or read a file "
+                "of your own with prompts.file (lens run --prompt-file PATH)"
+            )
+        return v
 
     @model_validator(mode="after")
     def _exactly_one(self) -> PromptSpec:

@@ -2,8 +2,9 @@
 
 Sources (exactly one per spec):
 
-- ``set``: a named set, ``<data dir>/prompts/<set>.jsonl`` with ``{"id", "text"}`` lines.
-  The data dir is ``$LENS_DATA_DIR`` or the repository's ``data/`` next to the package.
+- ``set``: a named set from the registry (lens.workload.prompt_sets: the sets bundled in
+  the package, or ``$LENS_DATA_DIR/prompts/<set>.jsonl``), ``{"id", "text"}`` lines. A name,
+  never a path.
 - ``file``: a ``.jsonl`` file like a set, or a ``.txt`` file with one prompt per line.
 - ``inline``: texts given in the spec.
 - ``synthetic_tokens``: deterministic filler text whose token count (bundled offline
@@ -18,15 +19,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from lens.errors import ConfigError
 from lens.spec import PromptSpec
+from lens.workload import prompt_sets
 
 # Common English words; almost all are one token (with their leading space) in the
 # cl100k/o200k vocabularies, so N words ~ N tokens before the final exact trim.
@@ -51,32 +53,25 @@ class Prompt:
     text: str
 
 
-def data_dir() -> Path:
-    """``$LENS_DATA_DIR`` or the repository's ``data/`` directory next to the package."""
-    env = os.environ.get("LENS_DATA_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "data"
+def available_sets() -> list[str]:
+    """Names of the prompt sets a spec may name (lens.workload.prompt_sets)."""
+    return prompt_sets.names()
 
 
-def available_sets(directory: Path | None = None) -> list[str]:
-    """Names of the prompt sets found in ``<data dir>/prompts``."""
-    d = (directory or data_dir()) / "prompts"
-    return sorted(p.stem for p in d.glob("*.jsonl")) if d.is_dir() else []
-
-
-def load_prompts(spec: PromptSpec, *, directory: Path | None = None) -> list[Prompt]:
+def load_prompts(spec: PromptSpec) -> list[Prompt]:
     """Resolve a PromptSpec into prompts (at least one); ConfigError names the source."""
     if spec.set:
-        path = (directory or data_dir()) / "prompts" / f"{spec.set}.jsonl"
-        if not path.is_file():
-            known = ", ".join(available_sets(directory)) or "none found"
+        sets = prompt_sets.registry()
+        # Looked up by name in what exists, never joined into a path.
+        found = sets.get(spec.set)
+        if found is None:
+            known = ", ".join(sets) or "none found"
             raise ConfigError(
-                f"unknown prompt set {spec.set!r} (looked for {path})",
+                f"unknown prompt set {spec.set[:80]!r} (not among {prompt_sets.where()})",
                 field="prompts.set",
-                hint=f"use one of: {known}; or set LENS_DATA_DIR",
+                hint=f"use one of: {known}; or read a file with prompts.file",
             )
-        return _read_jsonl(path, field="prompts.set")
+        return _read_jsonl(found, field="prompts.set")
     if spec.file:
         path = Path(spec.file).expanduser()
         if not path.is_file():
@@ -102,7 +97,7 @@ def load_prompts(spec: PromptSpec, *, directory: Path | None = None) -> list[Pro
     return [Prompt(f"synthetic-{n}", synthetic_text(n))]
 
 
-def _read_text(path: Path, *, field: str) -> str:
+def _read_text(path: Path | Traversable, *, field: str) -> str:
     """A prompt file's text; ConfigError (file, byte offset, fix) for bad bytes or I/O."""
     try:
         data = path.read_bytes()
@@ -125,7 +120,7 @@ def _read_text(path: Path, *, field: str) -> str:
         ) from None
 
 
-def _read_jsonl(path: Path, *, field: str) -> list[Prompt]:
+def _read_jsonl(path: Path | Traversable, *, field: str) -> list[Prompt]:
     out: list[Prompt] = []
     # Universal newlines, as reading in text mode did (splitlines would also split on
     # U+2028, which JSON allows inside strings).
@@ -149,7 +144,8 @@ def _read_jsonl(path: Path, *, field: str) -> list[Prompt]:
                 field=field,
                 hint='each line must be {"id": ..., "text": ...}',
             )
-        out.append(Prompt(str(row.get("id") or f"{path.stem}-{lineno}"), row["text"]))
+        stem = path.name.rpartition(".")[0] or path.name
+        out.append(Prompt(str(row.get("id") or f"{stem}-{lineno}"), row["text"]))
     if not out:
         raise ConfigError("no prompts in file", source=str(path), field=field, hint="add lines")
     return out

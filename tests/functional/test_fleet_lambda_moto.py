@@ -6,25 +6,21 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 import urllib.request
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
+from helpers_aws import Moto, make_bucket, moto_server
 
-sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[2])]
-from helpers_aws import Moto, make_bucket, moto_server  # noqa: E402
-
-from lens.fleet import fire  # noqa: E402
-from lens.fleet.invoker import InvokeError  # noqa: E402
-from lens.fleet.lambda_ import LambdaInvoker  # noqa: E402
-from lens.fleet.schedules import create_schedule, delete_schedule, list_schedules  # noqa: E402
-from lens.record import ChunkTiming, RequestRecord  # noqa: E402
-from lens.spec import spec_from_dict  # noqa: E402
-from lens.store.s3 import write_shard  # noqa: E402
+from lens.fleet import fire
+from lens.fleet.invoker import InvokeError
+from lens.fleet.lambda_ import LambdaInvoker
+from lens.fleet.schedules import create_schedule, delete_schedule, list_schedules
+from lens.record import ChunkTiming, RequestRecord
+from lens.spec import spec_from_dict
+from lens.store.s3 import write_shard
 
 __all__ = ["moto_server"]
 SPEC = spec_from_dict({
@@ -159,7 +155,7 @@ def test_schedules_create_list_delete(lam: Moto) -> None:
     assert event["run_id"] == "lens-nightly-<aws.scheduler.execution-id>"
     assert event["dt"] == "<aws.scheduler.scheduled-time>"
     # once Scheduler fills in its context attributes, it is a valid runner event
-    from lambdas.runner.handler import RunnerEvent
+    from lens.fleet.runner.wire import RunnerEvent
 
     fired = json.loads(detail["Target"]["Input"].replace("<aws.scheduler.execution-id>", "d32c5kddcf5bb8c3")
                        .replace("<aws.scheduler.scheduled-time>", "2026-11-27T23:59:30Z"))

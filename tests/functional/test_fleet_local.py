@@ -9,15 +9,13 @@ from pathlib import Path
 
 import pytest
 
-sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[2])]
-
-import lens  # noqa: E402
-from lens.fleet import fire  # noqa: E402
-from lens.fleet.delay_proxy import DelayProxy  # noqa: E402
-from lens.fleet.local import LocalFleet  # noqa: E402
-from lens.sim import start_sim_in_thread  # noqa: E402
-from lens.spec import spec_from_dict  # noqa: E402
-from lens.store.sql import open_store  # noqa: E402
+import lens
+from lens.fleet import fire
+from lens.fleet.delay_proxy import DelayProxy
+from lens.fleet.local import LocalFleet
+from lens.sim import start_sim_in_thread
+from lens.spec import spec_from_dict
+from lens.store.sql import open_store
 
 pytestmark = pytest.mark.slow
 RTT = {"us-east-1": 10.0, "ap-south-1": 130.0}
@@ -88,3 +86,52 @@ def test_delay_proxy_adds_one_way_delays() -> None:
                 rtts.append((time.perf_counter() - t0) * 1000)
     srv.close()
     assert all(80 <= r < 120 for r in rtts), rtts
+
+
+CHILD = """
+import json, sys, time
+import lens
+from lens.fleet.local import HANDLER, LocalFleet
+from lens.sim import start_sim_in_thread
+
+slow = {"header_ms": 1.0, "ttft_ms": 100.0, "itl_ms": 1000.0, "output_tokens": 500}
+with start_sim_in_thread({"slow": slow}) as sim, LocalFleet(["eu-west-1"], rtt_ms={"eu-west-1": 5.0},
+                                                           timeout_s=8) as fleet:
+    ev = {"run_id": "installed", "inline": False, "spec": {
+        "targets": [{"provider": "openai_compat", "base_url": sim.url + "/p/slow/v1", "model": "m"}],
+        "prompts": {"synthetic_tokens": 8}, "max_tokens": 500, "load": {"requests": 3, "concurrency": 1},
+        "timeouts": {"idle_s": 30, "total_s": 30}}}
+    t0 = time.monotonic()
+    resp = fleet.invoke("eu-west-1", ev)
+    elapsed = time.monotonic() - t0
+    records, chunks = fleet.fetch_rows("eu-west-1", resp)
+    print(json.dumps({"lens": lens.__file__, "handler": HANDLER, "ok": resp.ok, "elapsed": elapsed,
+                      "skipped": resp.skipped, "keys": sorted(resp.s3_keys),
+                      "records": [[r.status, r.error, len([c for c in chunks if c.request_id == r.request_id])]
+                                  for r in records]}))
+"""
+
+
+@pytest.mark.timeout(120)
+def test_runs_the_installed_package_and_cuts_at_the_deadline(tmp_path: Path) -> None:
+    """The lens package alone (no checkout, no lambdas/) runs the runner under awslambdaric;
+    an 8 s invocation against a stream that would take minutes answers before 8 s, the
+    request in flight cut at the deadline minus the 2 s margin and written to S3 (#17 item 1)."""
+    import json
+    import os
+    import shutil
+    import subprocess
+
+    site = tmp_path / "site"
+    shutil.copytree(Path(lens.__file__).parent, site / "lens", ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    res = subprocess.run([sys.executable, "-c", CHILD], env=env, cwd=tmp_path, capture_output=True,
+                         text=True, timeout=110)
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["lens"].startswith(str(site)) and out["handler"] == "lens.fleet.runner.handle.handler"
+    assert out["ok"] is True and out["elapsed"] < 8.0, out
+    assert out["keys"] == ["chunks", "requests"]  # read back from the local S3
+    (status, error, n_chunks), = out["records"]
+    assert status == "timeout" and "cut at the burst's deadline" in error and n_chunks >= 1
+    assert out["skipped"] == 2

@@ -7,19 +7,16 @@ with httpfs loaded from the PyPI extension wheel, reads the very objects on the 
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers_aws import Moto, make_bucket, moto_server
 
-sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[2])]
-from helpers_aws import Moto, make_bucket, moto_server  # noqa: E402
-
-import lens  # noqa: E402
-from lens.fleet.invoker import rows_from_response  # noqa: E402
-from lens.sim import start_sim_in_thread  # noqa: E402
+import lens
+from lens.fleet.invoker import rows_from_response
+from lens.sim import start_sim_in_thread
 
 __all__ = ["moto_server"]
 EVENTS = Path(__file__).resolve().parents[2] / "lambdas" / "runner" / "events"
@@ -38,7 +35,7 @@ class Ctx:
 
 @pytest.fixture(scope="module")
 def written(moto_server: Moto) -> Iterator[dict]:
-    import lambdas.runner.handler as H
+    import lens.fleet.runner.handle as H
 
     session = moto_server.session()
     make_bucket(session, BUCKET)

@@ -4,19 +4,16 @@ they come back inline with the error; once the bucket exists the same event writ
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers_aws import Moto, list_keys, make_bucket, moto_server
+from helpers_runner import burst_executor
 
-sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[2])]
-from helpers_aws import Moto, list_keys, make_bucket, moto_server  # noqa: E402
-
-from lens.fleet.invoker import rows_from_response  # noqa: E402
-from lens.record import ChunkTiming, RequestRecord  # noqa: E402
+from lens.fleet.invoker import rows_from_response
+from lens.record import ChunkTiming, RequestRecord
 
 __all__ = ["moto_server"]
 BUCKET = "lens-missing-bucket"
@@ -46,7 +43,7 @@ def fake_burst(spec: Any, *, run_id: str, sink: Any, should_start: Any, api_keys
 
 @pytest.fixture()
 def handler(moto_server: Moto) -> Iterator[Any]:
-    import lambdas.runner.handler as H
+    import lens.fleet.runner.handle as H
 
     H.configure(session=moto_server.session(), env={
         "LENS_RESULTS_BUCKET": BUCKET, "LENS_ALLOWED_BASE_URLS": URL, "LENS_REGION_LABEL": "sa-east-1",
@@ -59,7 +56,7 @@ def test_failed_write_returns_the_rows_then_a_retry_stores_them(handler: Any, mo
     ev = {"run_id": "s3-fail-run", "shard": 2, "inline": False, "dt": "2026-11-27",
           "spec": {"targets": [{"provider": "openai_compat", "base_url": URL, "model": "m"}],
                    "load": {"requests": 4, "concurrency": 1}}}
-    resp = handler.run(ev, Ctx(), run_burst=fake_burst)
+    resp = handler.handle(ev, Ctx(), executor=burst_executor(fake_burst))
     assert resp["ok"] is False and resp["s3_keys"] == {}
     assert f"writing the shard to s3://{BUCKET} failed" in resp["error"] and "NoSuchBucket" in resp["error"]
     assert resp["summary"]["ok"] == 4 and resp["summary"]["ttft_p50_ms"] == 21.5 and resp["skipped"] == 1
@@ -69,7 +66,7 @@ def test_failed_write_returns_the_rows_then_a_retry_stores_them(handler: Any, mo
     assert {r.shard for r in records} == {2} and len(chunks) == 4 and resp["rows_truncated"] == 0
 
     make_bucket(moto_server.session(), BUCKET)
-    again = handler.run(ev, Ctx(), run_burst=fake_burst)
+    again = handler.handle(ev, Ctx(), executor=burst_executor(fake_burst))
     assert again["ok"] is True and "rows" not in again  # stored, and the caller asked for no rows
     assert sorted(again["s3_keys"].values()) == list_keys(moto_server.session(), BUCKET)
     assert all("dt=2026-11-27/region=sa-east-1/run_id=s3-fail-run" in k for k in again["s3_keys"].values())

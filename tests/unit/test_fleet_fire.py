@@ -143,7 +143,7 @@ def test_dt_is_fixed_once_per_run_and_sent_to_every_shard(monkeypatch: pytest.Mo
     assert len(inv.payloads) == 6 and {p["dt"] for p in inv.payloads} == {"2026-11-27"}
     assert re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{6}", res.run_id)  # the one run-id format
     # the runner takes the fleet's dt as given
-    from lambdas.runner.handler import RunnerEvent
+    from lens.fleet.runner.wire import RunnerEvent
 
     assert RunnerEvent.model_validate(inv.payloads[0]).dt == "2026-11-27"
 

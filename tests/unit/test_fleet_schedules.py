@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from lambdas.runner.handler import RunnerEvent
+from lens.fleet.runner.wire import RunnerEvent
 from lens.fleet.schedules import EXECUTION_ID, SCHEDULED_TIME, create_schedule, schedule_event
 from lens.spec import spec_from_dict
 

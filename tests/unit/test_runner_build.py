@@ -29,14 +29,21 @@ def test_zip_layout_and_handler_imports_from_it(tmp_path: Path) -> None:
     names = zipfile.ZipFile(out).namelist()
     assert {"handler.py", "lambdas/runner/handler.py", "lambdas/runner/settings.py", "lens/__init__.py",
             "lens/probe/engine.py", "lens/store/s3.py", "fakedep/__init__.py"} <= set(names)
-    assert any(n.startswith("data/prompts/") for n in names)
+    # the bundled prompt sets travel as the lens package's data (no data/ directory)
+    assert {f"lens/workload/prompt_sets/{n}.jsonl" for n in ("short", "medium", "long")} <= set(names)
+    assert "lens/fleet/runner/handle.py" in names and not any(n.startswith("data/") for n in names)
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
     # As Lambda would: the zip first on the path, `handler.handler` resolved from it.
     code = ("import handler, lens, lambdas.runner.settings as s; "
             "assert lens.__file__.startswith(sys.argv[1]), lens.__file__; "
-            "assert callable(handler.handler); print(len(s.ENV_VARS))")
+            "assert callable(handler.handler); print(len(s.ENV_VARS)); "
+            "from lens.fleet.runner.handle import handler as h; assert h is handler.handler; "
+            "from lens.spec import PromptSpec; from lens.workload.prompts import load_prompts; "
+            "print(len(load_prompts(PromptSpec(set='short'))))")
     env = {**os.environ, "PYTHONPATH": str(out), "AWS_DEFAULT_REGION": "us-east-1"}
     res = subprocess.run([sys.executable, "-c", "import sys; " + code, str(out)], env=env, cwd=tmp_path,
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
-    assert int(res.stdout.strip()) >= 12
+    n_env, n_short = res.stdout.split()
+    assert int(n_env) >= 12
+    assert int(n_short) == 20  # the short set, read from inside the zip (zipimport)

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from lambdas.runner import handler as H
-from lambdas.runner.settings import _FIELDS, ENV_VARS, Settings, SettingsError
 from lens.errors import SecurityError
+from lens.fleet.runner import handle as H
+from lens.fleet.runner.policy import check_spec
+from lens.fleet.runner.settings import _FIELDS, ENV_VARS, Settings, SettingsError
 from lens.spec import spec_from_dict
 
 LOCAL = "http://127.0.0.1:8000/v1"
@@ -42,7 +39,7 @@ def _spec(n_targets: int = 1, targets: list[dict[str, Any]] | None = None, **kw:
 
 def _refused(spec: Any, settings: Settings, needle: str) -> str:
     with pytest.raises(SecurityError, match=re.escape(needle)) as err:
-        H.check_spec(spec, settings)
+        check_spec(spec, settings)
     return str(err.value)
 
 
@@ -64,9 +61,9 @@ def test_in_flight_is_summed_over_targets(n: int, load: dict, needle: str) -> No
 
 
 def test_in_flight_at_the_limit_over_targets_passes() -> None:
-    H.check_spec(_spec(4, load={"requests": 4, "concurrency": 2}), _settings())
-    H.check_spec(_spec(2, load={"kind": "sweep", "levels": [4, 1], "requests": 2}), _settings())
-    H.check_spec(_spec(2, load={"kind": "rate", "rate": 5, "requests": 4, "max_in_flight": 4}), _settings())
+    check_spec(_spec(4, load={"requests": 4, "concurrency": 2}), _settings())
+    check_spec(_spec(2, load={"kind": "sweep", "levels": [4, 1], "requests": 2}), _settings())
+    check_spec(_spec(2, load={"kind": "rate", "rate": 5, "requests": 4, "max_in_flight": 4}), _settings())
 
 
 def test_token_caps_default_and_env() -> None:
@@ -82,7 +79,7 @@ def test_token_caps_default_and_env() -> None:
 
 def test_output_tokens_over_the_cap_are_refused() -> None:
     _refused(_spec(max_tokens=8193), _settings(), "max_tokens=8193 exceeds the runner limit LENS_MAX_OUTPUT_TOKENS=8192")
-    H.check_spec(_spec(max_tokens=8192), _settings())
+    check_spec(_spec(max_tokens=8192), _settings())
     s = _settings(LENS_MAX_OUTPUT_TOKENS="64")
     _refused(_spec(max_tokens=65), s, "LENS_MAX_OUTPUT_TOKENS=64")
     # extra_body is merged into the request body: it may not raise the output length either
@@ -91,18 +88,18 @@ def test_output_tokens_over_the_cap_are_refused() -> None:
                         ({"options": {"num_predict": -1}}, "extra_body.options.num_predict=-1")]:
         _refused(_spec(targets=[_target(0, extra_body=extra)], max_tokens=16), s,
                  f"spec.targets[0].{path} is not within the runner limit LENS_MAX_OUTPUT_TOKENS=64")
-    H.check_spec(_spec(targets=[_target(0, extra_body={"max_tokens": 64, "top_p": 0.5})], max_tokens=16), s)
+    check_spec(_spec(targets=[_target(0, extra_body={"max_tokens": 64, "top_p": 0.5})], max_tokens=16), s)
 
 
 def test_prompt_tokens_over_the_cap_are_refused() -> None:
     s = _settings(LENS_MAX_PROMPT_TOKENS="100")
     _refused(_spec(prompts={"synthetic_tokens": 101}), s,
              "prompts.synthetic_tokens=101 exceeds the runner limit LENS_MAX_PROMPT_TOKENS=100")
-    H.check_spec(_spec(prompts={"synthetic_tokens": 100}), s)
+    check_spec(_spec(prompts={"synthetic_tokens": 100}), s)
     _refused(_spec(prompts={"synthetic_tokens": 32769}), _settings(), "LENS_MAX_PROMPT_TOKENS=32768")
     # one inline prompt of ~101 tokens (4 characters each)
     _refused(_spec(prompts={"inline": ["x" * 404]}), s, "prompts.inline[0] is about 101 tokens (404 characters)")
-    H.check_spec(_spec(prompts={"inline": ["x" * 400, "y" * 400]}), s)
+    check_spec(_spec(prompts={"inline": ["x" * 400, "y" * 400]}), s)
     # many prompts each under the cap, together above LENS_MAX_PROMPT_TOKENS*8 characters
     _refused(_spec(prompts={"inline": ["x" * 400, "y" * 400, "z"]}), s,
              "prompts.inline totals 801 characters, above the runner limit LENS_MAX_PROMPT_TOKENS*8=800")
@@ -157,13 +154,13 @@ def test_a_key_is_not_sent_to_another_allowed_host(target: dict) -> None:
 
 def test_keys_go_to_their_provider_or_their_listed_urls() -> None:
     s = _settings(LENS_API_KEY_SECRETS=KEYS)
-    H.check_spec(_spec(targets=[{"provider": "openai", "model": "m"}]), s)  # default URL, default key
-    H.check_spec(_spec(targets=[{"provider": "openai", "base_url": OPENAI + "/", "model": "m"}]), s)
+    check_spec(_spec(targets=[{"provider": "openai", "model": "m"}]), s)  # default URL, default key
+    check_spec(_spec(targets=[{"provider": "openai", "base_url": OPENAI + "/", "model": "m"}]), s)
     # a target needing no key may call any allowed host; so may a key nobody fetched
-    H.check_spec(_spec(targets=[_target(0, base_url=INTERNAL)]), s)
-    H.check_spec(_spec(targets=[_target(0, base_url=INTERNAL, api_key_env="VLLM_KEY")]), s)
+    check_spec(_spec(targets=[_target(0, base_url=INTERNAL)]), s)
+    check_spec(_spec(targets=[_target(0, base_url=INTERNAL, api_key_env="VLLM_KEY")]), s)
     bound = _settings(LENS_API_KEY_SECRETS=KEYS, LENS_API_KEY_URLS=json.dumps({"OPENAI_API_KEY": [INTERNAL]}))
-    H.check_spec(_spec(targets=[{"provider": "openai", "base_url": INTERNAL + "/chat", "model": "m"}]), bound)
+    check_spec(_spec(targets=[{"provider": "openai", "base_url": INTERNAL + "/chat", "model": "m"}]), bound)
     # the binding is per key: ANTHROPIC_API_KEY is still not allowed there
     _refused(_spec(targets=[_target(0, base_url=INTERNAL, api_key_env="ANTHROPIC_API_KEY")]), bound,
              "key ANTHROPIC_API_KEY may not be sent")

@@ -5,19 +5,20 @@ under Lambda's 6 MB response limit."""
 from __future__ import annotations
 
 import json
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers_runner import burst_executor
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from lambdas.runner import handler as H
-from lambdas.runner.settings import Settings
 from lens.errors import LensError
+from lens.fleet.runner import handle as H
+from lens.fleet.runner import results
+from lens.fleet.runner.settings import Settings
 from lens.record import ChunkTiming, RequestRecord
+
+EVENTS = Path(__file__).resolve().parents[2] / "lambdas" / "runner" / "events"
 
 URL = "http://127.0.0.1:8000/v1"
 SECRET = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"
@@ -99,10 +100,10 @@ def test_dt_defaults_to_the_invocation_start_not_its_end(monkeypatch: pytest.Mon
     def cross_midnight() -> None:
         clock["now"] += timedelta(seconds=5)
 
-    resp = H.run(_event(), Ctx(), state=_state(), run_burst=_burst(2, on_start=cross_midnight))
+    resp = H.handle(_event(), Ctx(), st=_state(), executor=burst_executor(_burst(2, on_start=cross_midnight)))
     assert resp["dt"] == "2026-11-27" and resp["ok"] is True
     # an explicit dt (the fleet's, once per run) wins over the clock
-    resp = H.run(_event(dt="2026-11-26T23:00:00Z"), Ctx(), state=_state(), run_burst=_burst(1))
+    resp = H.handle(_event(dt="2026-11-26T23:00:00Z"), Ctx(), st=_state(), executor=burst_executor(_burst(1)))
     assert resp["dt"] == "2026-11-26"
 
 
@@ -124,7 +125,7 @@ def test_failed_s3_write_returns_rows_summary_and_a_scrubbed_error(monkeypatch: 
     state = _state(LENS_RESULTS_BUCKET="lens-results",
                    LENS_API_KEY_SECRETS=json.dumps({"OPENAI_API_KEY": "arn:a"}))
     state.api_keys = {"OPENAI_API_KEY": SECRET}
-    resp = H.run(_event(inline=inline, dt="2026-11-27"), Ctx(), state=state, run_burst=_burst(5, 2))
+    resp = H.handle(_event(inline=inline, dt="2026-11-27"), Ctx(), st=state, executor=burst_executor(_burst(5, 2)))
     assert calls and calls[0]["bucket"] == "lens-results" and calls[0]["dt"] == "2026-11-27"
     assert resp["ok"] is False and resp["s3_keys"] == {}
     assert "writing the shard to s3://lens-results failed: RuntimeError: AccessDenied" in resp["error"]
@@ -137,13 +138,13 @@ def test_failed_s3_write_returns_rows_summary_and_a_scrubbed_error(monkeypatch: 
 def test_rows_without_a_bucket_stay_under_lambdas_response_limit() -> None:
     """~8 MB of rows and no bucket: the response is cut at whole records, below 6 MB, and says so."""
     n = 2500
-    resp = H.run(_event(), Ctx(), state=_state(), run_burst=_burst(n, chunks_each=30))
+    resp = H.handle(_event(), Ctx(), st=_state(), executor=burst_executor(_burst(n, chunks_each=30)))
     body = json.dumps(resp)
     assert len(json.dumps({"records": [], "chunks": []})) < len(body) < 6 * 1024 * 1024
     rows = resp["rows"]
     kept = len(rows["records"])
     assert 0 < kept < n and resp["rows_truncated"] == n - kept
-    assert len(json.dumps(rows)) <= H.INLINE_CAP_BYTES
+    assert len(json.dumps(rows)) <= results.INLINE_CAP_BYTES
     # whole records: every kept record has all its chunks, and no chunk of a dropped one is sent
     assert len(rows["chunks"]) == 30 * kept
     assert {c["request_id"] for c in rows["chunks"]} == {r["request_id"] for r in rows["records"]}
@@ -151,7 +152,7 @@ def test_rows_without_a_bucket_stay_under_lambdas_response_limit() -> None:
 
 
 def test_small_rows_without_a_bucket_are_all_returned() -> None:
-    resp = H.run(_event(inline=False), Ctx(), state=_state(), run_burst=_burst(3))
+    resp = H.handle(_event(inline=False), Ctx(), st=_state(), executor=burst_executor(_burst(3)))
     assert resp["rows_truncated"] == 0 and len(resp["rows"]["records"]) == 3  # nowhere else to find them
 
 
@@ -159,15 +160,15 @@ def test_inline_rows_keep_order_and_count_what_is_left_out() -> None:
     recs = [RequestRecord(run_id="r", request_id=f"q{i}", started_at=datetime(2026, 1, 1, tzinfo=UTC))
             for i in range(10)]
     chunks = [ChunkTiming(f"q{i}", 0, 1.0, "text", 1) for i in range(10)]
-    one = len(json.dumps(H._row(recs[0]))) + len(json.dumps(chunks[0].to_dict())) + 4
-    rows, left = H.inline_rows(recs, chunks, max_bytes=len('{"records": [], "chunks": []}') + 3 * one + 5)
-    assert [r["request_id"] for r in rows["records"]] == ["q0", "q1", "q2"] and left == 7
-    assert len(json.dumps(rows)) <= len('{"records": [], "chunks": []}') + 3 * one + 5
-    rows, left = H.inline_rows(recs, chunks, max_bytes=10_000_000)
-    assert len(rows["records"]) == 10 and left == 0
+    one = len(json.dumps(results.row(recs[0]))) + len(json.dumps(chunks[0].to_dict())) + 4
+    rows, left = results.inline_rows(recs, chunks, max_bytes=len('{"records": [], "chunks": []}') + 3 * one + 5)
+    assert [r["request_id"] for r in rows.records] == ["q0", "q1", "q2"] and left == 7
+    assert len(json.dumps(rows.model_dump())) <= len('{"records": [], "chunks": []}') + 3 * one + 5
+    rows, left = results.inline_rows(recs, chunks, max_bytes=10_000_000)
+    assert len(rows.records) == 10 and left == 0
 
 
 def test_sample_scheduled_event_is_what_scheduler_delivers() -> None:
-    sample = json.loads((Path(H.__file__).parent / "events" / "scheduled.json").read_text())
+    sample = json.loads((EVENTS / "scheduled.json").read_text())
     ev, _ = H.validate_event(sample, _state(LENS_ALLOWED_BASE_URLS=URL).settings)
     assert (ev.dt, ev.run_id, ev.inline) == ("2026-11-27", "nightly-openai-d32c5kddcf5bb8c3", False)

@@ -1,19 +1,20 @@
-"""Runner settings, the SSRF allow-list, limits, event validation and API-key caching."""
+"""Runner settings, the SSRF allow-list, limits, event validation and API-key caching
+(lens.fleet.runner: settings, urls, policy, keys, handle)."""
 
 from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers_runner import burst_executor
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from lambdas.runner import handler as H
-from lambdas.runner.settings import (
+from lens.errors import LensError, SecurityError
+from lens.fleet.runner import handle as H
+from lens.fleet.runner.policy import check_spec
+from lens.fleet.runner.settings import (
     _FIELDS,
     ENV_VARS,
     Settings,
@@ -21,7 +22,6 @@ from lambdas.runner.settings import (
     parse_prefix,
     url_allowed,
 )
-from lens.errors import LensError, SecurityError
 from lens.spec import spec_from_dict
 
 EVENTS = Path(__file__).resolve().parents[2] / "lambdas" / "runner" / "events"
@@ -114,18 +114,18 @@ def _spec(**kw: Any) -> Any:
 )
 def test_limits_are_refused_not_clamped(changes: dict, needle: str) -> None:
     with pytest.raises(SecurityError, match=re.escape(needle)):
-        H.check_spec(_spec(**changes), _settings())
+        check_spec(_spec(**changes), _settings())
 
 
 def test_within_limits_passes_and_host_override_is_refused() -> None:
-    H.check_spec(_spec(load={"kind": "rate", "rate": 5, "requests": 5, "max_in_flight": 8}), _settings())
-    H.check_spec(_spec(warmup=2, load={"requests": 18, "concurrency": 8}), _settings())
+    check_spec(_spec(load={"kind": "rate", "rate": 5, "requests": 5, "max_in_flight": 8}), _settings())
+    check_spec(_spec(warmup=2, load={"requests": 18, "concurrency": 8}), _settings())
     bad = _spec(targets=[{"provider": "openai_compat", "base_url": "http://127.0.0.1:8000/v1", "model": "m",
                           "headers": {"Host": "internal"}}])
     with pytest.raises(SecurityError, match="Host"):
-        H.check_spec(bad, _settings())
+        check_spec(bad, _settings())
     with pytest.raises(SecurityError, match="LENS_ALLOWED_BASE_URLS"):
-        H.check_spec(_spec(), Settings.from_env({}))
+        check_spec(_spec(), Settings.from_env({}))
 
 
 class Ctx:
@@ -222,7 +222,7 @@ def test_burst_failure_keeps_measured_rows_and_scrubs_the_key() -> None:
     ev = json.loads((EVENTS / "valid.json").read_text())
     ev["spec"]["targets"][0]["base_url"] = "http://127.0.0.1:8000/v1"
     ev["shard"] = 3
-    resp = H.run(ev, Ctx(), state=st, run_burst=fake_burst)
+    resp = H.handle(ev, Ctx(), st=st, executor=burst_executor(fake_burst))
     assert seen == {"api_keys": {"OPENAI_API_KEY": secret}, "shard": 3, "start": True,
                     "region": "us-east-1", "runner": "lambda"}
     assert resp["ok"] is False and resp["n_records"] == 2 and resp["n_chunks"] == 2

@@ -89,3 +89,16 @@ def test_no_secret_values_in_the_example() -> None:
         assert not types & {"aws_secretsmanager_secret_version", "aws_ssm_parameter"}, d
     for tf in list(EXAMPLE.rglob("*.tf")) + list(MODULES.rglob("*.tf")) + list(EXAMPLE.glob("*.tfvars*")):
         assert not re.search(r"sk-[A-Za-z0-9_-]{16,}|AKIA[0-9A-Z]{16}", tf.read_text()), tf
+
+
+def test_every_runner_gets_the_limits_and_key_urls(example: dict) -> None:
+    """#17 item 14: the example can set what refusal messages tell operators to set."""
+    mods = flat(example, "module")
+    variables = flat(example, "variable")
+    shared = flat(example, "locals")["runner"]
+    for var in ("api_key_urls", "max_output_tokens", "max_prompt_tokens", "bedrock_model_arns"):
+        assert var in variables and shared[var] == f"${{var.{var}}}", var
+        for name, body in mods.items():
+            if body["source"].endswith("modules/runner"):
+                assert body[var] == f"${{local.runner.{var}}}", (name, var)
+    assert variables["bedrock_model_arns"]["default"] == []  # no Bedrock unless listed

@@ -10,8 +10,8 @@ import pytest
 import yaml
 from helpers_terraform import EXAMPLE, MODULES, flat, load_dir, named, one
 
-from lambdas.runner.handler import RunnerEvent
-from lambdas.runner.settings import ENV_VARS, Settings, url_allowed
+from lens.fleet.runner.settings import ENV_VARS, Settings, url_allowed
+from lens.fleet.runner.wire import RunnerEvent
 from lens.spec import PROVIDERS, spec_from_dict
 
 # What a deployed runner cannot work without.
@@ -126,3 +126,68 @@ def test_example_schedule_spec_is_a_burst_spec_inside_the_allow_list() -> None:
         base = target.base_url or PROVIDERS[target.provider].base_url
         assert base and url_allowed(base, allowed), f"{target.provider} {base} not in the example allow-list"
         assert target.api_key_env in flat(example, "variable")["api_keys"]["default"]
+
+
+# ---- #17 item 14: every limit a refusal names can be set; Bedrock scoped; item 1: timeouts ----
+
+
+def test_every_variable_a_refusal_names_can_be_set_from_terraform(runner: dict) -> None:
+    """Refusal messages say "set LENS_... (Terraform)": the module must be able to."""
+    import inspect
+
+    from lens.fleet.runner import limits, policy
+
+    env = flat(runner, "locals")["environment"]
+    named_in_messages = set(re.findall(r"LENS_[A-Z_]+", inspect.getsource(policy) + inspect.getsource(limits)))
+    assert {"LENS_API_KEY_URLS", "LENS_MAX_OUTPUT_TOKENS", "LENS_MAX_PROMPT_TOKENS"} <= named_in_messages
+    assert named_in_messages - set(env) == set()
+    # Everything the handler reads is settable, except creating Glue tables (Terraform owns them).
+    assert set(ENV_VARS) - set(env) == {"LENS_GLUE_CREATE_TABLES"}
+    assert env["LENS_API_KEY_URLS"] == "${jsonencode(var.api_key_urls)}"
+    assert env["LENS_MAX_OUTPUT_TOKENS"] == "${tostring(var.max_output_tokens)}"
+    assert env["LENS_MAX_PROMPT_TOKENS"] == "${tostring(var.max_prompt_tokens)}"
+
+
+def test_variable_defaults_are_the_handlers_defaults(runner: dict) -> None:
+    variables = flat(runner, "variable")
+    s = Settings()
+    for var, field in [("max_output_tokens", "max_output_tokens"), ("max_prompt_tokens", "max_prompt_tokens"),
+                       ("max_timeout_s", "max_timeout_s"), ("max_events", "max_events"),
+                       ("max_response_bytes", "max_response_bytes"), ("max_chunk_rows", "max_chunk_rows"),
+                       ("deadline_margin_ms", "deadline_margin_ms"), ("max_concurrency", "max_concurrency"),
+                       ("max_requests", "max_requests")]:
+        assert variables[var]["default"] == getattr(s, field), var
+    rendered = {"LENS_API_KEY_URLS": json.dumps({"GATEWAY_API_KEY": ["https://llm.internal/v1"]}),
+                "LENS_EXTRA_BODY_KEYS": "", "LENS_BEDROCK_ENDPOINT_URLS": ""}  # jsonencode / join of empty lists
+    parsed = Settings.from_env(rendered)
+    assert parsed.api_key_urls == {"GATEWAY_API_KEY": ("https://llm.internal/v1",)}
+    assert parsed.extra_body_keys == () and parsed.bedrock_endpoint_urls == ()
+
+
+def test_default_lambda_timeout_exceeds_the_longest_request_plus_the_margin(runner: dict) -> None:
+    """#17 item 1: with the defaults, a request running its full total timeout still leaves
+    the margin for the S3 write before Lambda stops the function."""
+    from lens.spec import Timeouts
+
+    variables = flat(runner, "variable")
+    timeout_s = variables["timeout_s"]["default"]
+    longest = min(Timeouts().total_s, variables["max_timeout_s"]["default"])
+    margin_s = variables["deadline_margin_ms"]["default"] / 1000
+    assert timeout_s > longest + margin_s, (timeout_s, longest, margin_s)
+    # and the module refuses a combination that breaks it
+    fn = named(runner, "resource")[("aws_lambda_function", "runner")]
+    conditions = [p["condition"] for p in one(fn["lifecycle"])["precondition"]]
+    assert "${var.timeout_s * 1000 > var.max_timeout_s * 1000 + var.deadline_margin_ms}" in conditions
+
+
+def test_bedrock_invoke_is_scoped_to_the_listed_model_arns(runner: dict) -> None:
+    from helpers_terraform import policy_statements
+
+    (st,) = [s for s in policy_statements("runner", runner) if s.sid == "InvokeListedBedrockModels"]
+    assert st.actions == ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
+    assert st.resources_expr == "${sort(distinct(var.bedrock_model_arns))}" and "*" not in st.resources_expr
+    doc = named(runner, "data")[("aws_iam_policy_document", "runner")]
+    dyn = [d["statement"] for d in doc["dynamic"] if "bedrock_model_arns" in str(d)]
+    assert dyn and dyn[0]["for_each"] == "${length(var.bedrock_model_arns) > 0 ? [1] : []}"  # empty: no Bedrock
+    validation = str(flat(runner, "variable")["bedrock_model_arns"]["validation"])
+    assert "foundation-model" in validation

@@ -96,4 +96,4 @@ def test_runner_module_renders_what_the_handler_reads(offline_tf: Path) -> None:
     """terraform/modules/runner/tests/runner.tftest.hcl: mocked apply, environment and schedule event."""
     cli = _init(offline_tf, Path("modules/runner"))
     test = cli.test(check=False, json=False)
-    assert test.retcode == 0 and "3 passed, 0 failed" in str(test.value), f"{test.value}\n{test.error}"
+    assert test.retcode == 0 and "6 passed, 0 failed" in str(test.value), f"{test.value}\n{test.error}"

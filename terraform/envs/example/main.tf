@@ -22,6 +22,10 @@ locals {
     results_kms_key_arn = module.results.kms_key_arn
     glue_database       = module.results.glue_database
     glue_tables         = module.results.glue_tables
+    api_key_urls        = var.api_key_urls
+    max_output_tokens   = var.max_output_tokens
+    max_prompt_tokens   = var.max_prompt_tokens
+    bedrock_model_arns  = var.bedrock_model_arns
   }
 }
 
@@ -54,6 +58,10 @@ module "runner_us_east_1" {
   glue_database       = local.runner.glue_database
   glue_tables         = local.runner.glue_tables
   allowed_base_urls   = var.allowed_base_urls
+  api_key_urls        = local.runner.api_key_urls
+  max_output_tokens   = local.runner.max_output_tokens
+  max_prompt_tokens   = local.runner.max_prompt_tokens
+  bedrock_model_arns  = local.runner.bedrock_model_arns
   api_key_secrets     = module.secrets_us_east_1.secret_arns
   secrets_kms_key_arn = module.secrets_us_east_1.kms_key_arn
   schedules           = local.schedules
@@ -91,6 +99,10 @@ module "runner_eu_west_1" {
   glue_database       = local.runner.glue_database
   glue_tables         = local.runner.glue_tables
   allowed_base_urls   = var.allowed_base_urls
+  api_key_urls        = local.runner.api_key_urls
+  max_output_tokens   = local.runner.max_output_tokens
+  max_prompt_tokens   = local.runner.max_prompt_tokens
+  bedrock_model_arns  = local.runner.bedrock_model_arns
   api_key_secrets     = module.secrets_eu_west_1.secret_arns
   secrets_kms_key_arn = module.secrets_eu_west_1.kms_key_arn
   schedules           = local.schedules
@@ -127,6 +139,10 @@ module "runner_ap_south_1" {
   glue_database       = local.runner.glue_database
   glue_tables         = local.runner.glue_tables
   allowed_base_urls   = var.allowed_base_urls
+  api_key_urls        = local.runner.api_key_urls
+  max_output_tokens   = local.runner.max_output_tokens
+  max_prompt_tokens   = local.runner.max_prompt_tokens
+  bedrock_model_arns  = local.runner.bedrock_model_arns
   api_key_secrets     = module.secrets_ap_south_1.secret_arns
   secrets_kms_key_arn = module.secrets_ap_south_1.kms_key_arn
   schedules           = local.schedules

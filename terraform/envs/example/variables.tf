@@ -20,6 +20,30 @@ variable "allowed_base_urls" {
   ]
 }
 
+variable "api_key_urls" {
+  description = "Key env var -> URL prefixes that key may be sent to besides its provider's API (e.g. a gateway)."
+  type        = map(list(string))
+  default     = {}
+}
+
+variable "max_output_tokens" {
+  description = "Largest max_tokens a runner event may ask for."
+  type        = number
+  default     = 8192
+}
+
+variable "max_prompt_tokens" {
+  description = "Largest prompt (tokens) a runner event may send."
+  type        = number
+  default     = 32768
+}
+
+variable "bedrock_model_arns" {
+  description = "Bedrock foundation-model ARNs the runners may invoke (empty: no Bedrock)."
+  type        = list(string)
+  default     = []
+}
+
 variable "api_keys" {
   description = "Provider key env var -> secret short name, created in every runner region."
   type        = map(string)

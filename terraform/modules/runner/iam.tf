@@ -1,5 +1,6 @@
 # Least privilege for the runner: write its own objects, register its own partitions,
-# read its own secrets, log to its own group, dead-letter to its own queue.
+# read its own secrets, invoke the Bedrock models listed, log to its own group,
+# dead-letter to its own queue.
 
 data "aws_iam_policy_document" "assume_lambda" {
   statement {
@@ -117,6 +118,17 @@ data "aws_iam_policy_document" "runner" {
       sid       = "ReadApiKeyParams"
       actions   = ["ssm:GetParameter"]
       resources = sort(distinct(local.ssm_param_arns))
+    }
+  }
+
+  # Bedrock bursts: invoke exactly the models the operator lists (none by default). The
+  # runner also refuses Bedrock targets whose endpoint is not AWS's (policy.check_bedrock).
+  dynamic "statement" {
+    for_each = length(var.bedrock_model_arns) > 0 ? [1] : []
+    content {
+      sid       = "InvokeListedBedrockModels"
+      actions   = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+      resources = sort(distinct(var.bedrock_model_arns))
     }
   }
 

@@ -35,6 +35,16 @@ locals {
     LENS_REGION_LABEL        = local.region_label
     LENS_DEADLINE_MARGIN_MS  = tostring(var.deadline_margin_ms)
     LENS_RESULTS_REGION      = var.results_region
+    # What an event may not exceed (refusal messages name these variables).
+    LENS_API_KEY_URLS          = jsonencode(var.api_key_urls)
+    LENS_MAX_OUTPUT_TOKENS     = tostring(var.max_output_tokens)
+    LENS_MAX_PROMPT_TOKENS     = tostring(var.max_prompt_tokens)
+    LENS_MAX_TIMEOUT_S         = tostring(var.max_timeout_s)
+    LENS_MAX_EVENTS            = tostring(var.max_events)
+    LENS_MAX_RESPONSE_BYTES    = tostring(var.max_response_bytes)
+    LENS_MAX_CHUNK_ROWS        = tostring(var.max_chunk_rows)
+    LENS_EXTRA_BODY_KEYS       = join(",", var.extra_body_keys)
+    LENS_BEDROCK_ENDPOINT_URLS = join(",", var.bedrock_endpoint_urls)
   }
 }
 
@@ -146,6 +156,10 @@ resource "aws_lambda_function" "runner" {
     precondition {
       condition     = var.pandas_layer_arn != null || contains(keys(var.pandas_layer_versions), local.region)
       error_message = "No AWS SDK for pandas layer version for this region: add it to pandas_layer_versions (see its description) or set pandas_layer_arn."
+    }
+    precondition {
+      condition     = var.timeout_s * 1000 > var.max_timeout_s * 1000 + var.deadline_margin_ms
+      error_message = "timeout_s must exceed max_timeout_s plus deadline_margin_ms, so a request running its longest still leaves time to write the shard."
     }
   }
 

@@ -43,9 +43,9 @@ variable "memory_mb" {
 }
 
 variable "timeout_s" {
-  description = "Lambda timeout (s). The runner stops starting requests LENS_DEADLINE_MARGIN_MS before it."
+  description = "Lambda timeout (s). Every request ends LENS_DEADLINE_MARGIN_MS before it (the rest is for the S3 write); it must exceed max_timeout_s plus that margin."
   type        = number
-  default     = 300
+  default     = 330
 
   validation {
     condition     = var.timeout_s >= 30 && var.timeout_s <= 900
@@ -153,9 +153,99 @@ variable "max_requests" {
 }
 
 variable "deadline_margin_ms" {
-  description = "Stop starting requests this long before the Lambda deadline."
+  description = "Time kept free before the Lambda deadline for writing the shard: no request starts after (deadline - margin) and requests still running there are cut and recorded as timeouts."
   type        = number
   default     = 5000
+
+  validation {
+    condition     = var.deadline_margin_ms >= 2000
+    error_message = "deadline_margin_ms must be at least 2000 (the S3 write and Glue partition need that long)."
+  }
+}
+
+variable "max_timeout_s" {
+  description = "Upper bound (s) on every timeout a burst spec sets (connect, first token, idle, total); an event asking for more gets this."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.max_timeout_s > 0 && var.max_timeout_s <= 890
+    error_message = "max_timeout_s must be in (0, 890]: it must fit in the Lambda timeout (900 s at most) with the margin."
+  }
+}
+
+variable "max_output_tokens" {
+  description = "Largest max_tokens an event may ask for (output-length keys in a target's extra_body are held to it too)."
+  type        = number
+  default     = 8192
+}
+
+variable "max_prompt_tokens" {
+  description = "Largest prompt an event may send: prompts.synthetic_tokens, and each inline prompt (all of them together at most 8 x this many characters)."
+  type        = number
+  default     = 32768
+}
+
+variable "max_events" {
+  description = "Stream events kept per response; a longer stream is cut and recorded as truncated (an event cannot raise it)."
+  type        = number
+  default     = 100000
+}
+
+variable "max_response_bytes" {
+  description = "Response body bytes read per request; a larger response is cut and recorded as truncated (an event cannot raise it)."
+  type        = number
+  default     = 16777216
+}
+
+variable "max_chunk_rows" {
+  description = "Chunk timing rows kept per request (the first ones; an event cannot raise it)."
+  type        = number
+  default     = 10000
+}
+
+variable "api_key_urls" {
+  description = "Key env var name -> URL prefixes that key may be sent to besides its provider's own API, e.g. { GATEWAY_API_KEY = [\"https://llm.internal/v1\"] }."
+  type        = map(list(string))
+  default     = {}
+
+  validation {
+    condition     = alltrue([for urls in values(var.api_key_urls) : alltrue([for u in urls : can(regex("^https?://[^/@?#,]+(/[^?#,]*)?$", u))])])
+    error_message = "api_key_urls values must be lists of http(s) URL prefixes without user-info, query or commas."
+  }
+}
+
+variable "extra_body_keys" {
+  description = "extra_body keys an event may set beyond the runner's built-in list (lens.fleet.runner.policy.EXTRA_BODY_KEYS)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for k in var.extra_body_keys : can(regex("^[A-Za-z0-9_.-]+$", k))])
+    error_message = "extra_body_keys must be plain key names."
+  }
+}
+
+variable "bedrock_model_arns" {
+  description = "Bedrock foundation-model (or inference-profile) ARNs the runner may invoke: bedrock:InvokeModel and InvokeModelWithResponseStream on exactly these. Empty: no Bedrock."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.bedrock_model_arns : can(regex("^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:([0-9]{12})?:(foundation-model|inference-profile)/[A-Za-z0-9._:-]+$", a))])
+    error_message = "bedrock_model_arns must be foundation-model or inference-profile ARNs, without wildcards."
+  }
+}
+
+variable "bedrock_endpoint_urls" {
+  description = "Bedrock VPC endpoint URLs a Bedrock target may use besides https://bedrock-runtime.<region>.amazonaws.com."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for u in var.bedrock_endpoint_urls : can(regex("^https://[^/@?#,]+$", u))])
+    error_message = "bedrock_endpoint_urls must be https://host URLs (no path, user-info, query or commas)."
+  }
 }
 
 variable "region_label" {

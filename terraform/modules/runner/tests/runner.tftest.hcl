@@ -108,3 +108,59 @@ run "spec_must_be_a_json_object" {
 
   expect_failures = [var.schedules]
 }
+
+run "renders_limits_key_urls_and_bedrock_settings" {
+  command = apply
+
+  variables {
+    api_key_urls          = { GATEWAY_API_KEY = ["https://llm.internal/v1"] }
+    max_output_tokens     = 1024
+    max_prompt_tokens     = 2048
+    max_events            = 5000
+    extra_body_keys       = ["logprobs"]
+    bedrock_endpoint_urls = ["https://vpce-0abc.bedrock-runtime.eu-west-1.vpce.amazonaws.com"]
+    bedrock_model_arns    = ["arn:aws:bedrock:eu-west-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"]
+  }
+
+  assert {
+    condition     = jsondecode(aws_lambda_function.runner.environment[0].variables["LENS_API_KEY_URLS"])["GATEWAY_API_KEY"][0] == "https://llm.internal/v1"
+    error_message = "key URLs must be passed as a JSON object of lists"
+  }
+  assert {
+    condition     = aws_lambda_function.runner.environment[0].variables["LENS_MAX_OUTPUT_TOKENS"] == "1024" && aws_lambda_function.runner.environment[0].variables["LENS_MAX_PROMPT_TOKENS"] == "2048"
+    error_message = "token limits must reach the environment"
+  }
+  assert {
+    condition     = aws_lambda_function.runner.environment[0].variables["LENS_MAX_TIMEOUT_S"] == "300" && aws_lambda_function.runner.environment[0].variables["LENS_MAX_EVENTS"] == "5000"
+    error_message = "timeout and cap maxima must reach the environment"
+  }
+  assert {
+    condition     = aws_lambda_function.runner.environment[0].variables["LENS_EXTRA_BODY_KEYS"] == "logprobs" && aws_lambda_function.runner.environment[0].variables["LENS_BEDROCK_ENDPOINT_URLS"] == "https://vpce-0abc.bedrock-runtime.eu-west-1.vpce.amazonaws.com"
+    error_message = "lists must be comma-joined"
+  }
+  assert {
+    condition     = aws_lambda_function.runner.timeout == 330
+    error_message = "the default Lambda timeout must exceed the default max_timeout_s plus the margin"
+  }
+}
+
+run "lambda_timeout_must_exceed_max_timeout_plus_margin" {
+  command = plan
+
+  variables {
+    timeout_s     = 300
+    max_timeout_s = 300
+  }
+
+  expect_failures = [aws_lambda_function.runner]
+}
+
+run "bedrock_arns_without_wildcards" {
+  command = plan
+
+  variables {
+    bedrock_model_arns = ["arn:aws:bedrock:*::foundation-model/*"]
+  }
+
+  expect_failures = [var.bedrock_model_arns]
+}
