@@ -210,7 +210,11 @@ def run(
 
     try:
         asyncio.get_running_loop()
+        in_loop = True
     except RuntimeError:
+        in_loop = False
+    if not in_loop:  # (not inside the except block: its exception would become every
+        # exception's __context__ while the burst runs)
         saved = _signal_handlers()
         try:
             with asyncio.Runner(loop_factory=loop_factory()) as runner:

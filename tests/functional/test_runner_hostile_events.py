@@ -119,7 +119,7 @@ def test_an_event_cannot_raise_the_runner_caps(H: Any, sim: Any) -> None:
     assert "caps.max_events 1000000000 -> 50 (LENS_MAX_EVENTS)" in resp["adjusted"]
     assert "caps.max_chunk_rows 1000000000 -> 20 (LENS_MAX_CHUNK_ROWS)" in resp["adjusted"]
     for rec in resp["rows"]["records"]:
-        assert rec["status"] == "truncated" and "more than 50 events (caps.max_events)" in rec["error"]
+        assert rec["status"] == "truncated" and "more than 50 events (caps.max_events)" in rec["error"], rec["error"]
     per_request: dict[str, int] = {}
     for c in resp["rows"]["chunks"]:
         per_request[c["request_id"]] = per_request.get(c["request_id"], 0) + 1

@@ -55,6 +55,7 @@ class HttpConnection(asyncio.Protocol):
 
     __slots__ = (
         "_body_n",
+        "_cb_exc",
         "_decoder",
         "_fut",
         "_got_bytes",
@@ -116,6 +117,7 @@ class HttpConnection(asyncio.Protocol):
         self._headers = Headers()
         self._decoder: Decoder | None = None
         self._body_n = 0
+        self._cb_exc: BaseException | None = None
         self._max_body = _NO_LIMIT
         self._needs_eof = False
         self._keep = False
@@ -174,7 +176,8 @@ class HttpConnection(asyncio.Protocol):
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserCallbackError as exc:
-            self._fail(exc.__context__ or ProtocolError(str(exc), address=self.address))
+            cb, self._cb_exc = self._cb_exc, None
+            self._fail(cb or exc.__context__ or ProtocolError(str(exc), address=self.address))
         except httptools.HttpParserUpgrade:
             self._fail(ProtocolError(f"{self.address} switched protocols", address=self.address))
         except httptools.HttpParserError as exc:
@@ -284,8 +287,12 @@ class HttpConnection(asyncio.Protocol):
         obs = self._obs
         assert obs is not None
         t = self._t
-        obs.mark("headers", t)
-        obs.on_head(status, self._reason, h, t)
+        try:
+            obs.mark("headers", t)
+            obs.on_head(status, self._reason, h, t)
+        except BaseException as exc:
+            self._cb_exc = exc  # see on_body
+            raise
         if self._head_only:
             self._keep = False  # the parser cannot be told there is no body: do not reuse
             self._complete()
@@ -310,7 +317,13 @@ class HttpConnection(asyncio.Protocol):
                 limit=self._max_body,
             )
         self._body_n = n
-        self._on_body(body, self._t)
+        try:
+            self._on_body(body, self._t)
+        except BaseException as exc:
+            # httptools re-raises a callback's exception as HttpParserCallbackError whose
+            # __context__ is not reliably ours: keep the observer's exception itself.
+            self._cb_exc = exc
+            raise
 
     def on_message_complete(self) -> None:
         if self._interim:
