@@ -13,6 +13,7 @@ ChunkTiming objects are built in :meth:`finish`. Definitions are in docs/metrics
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from collections.abc import Iterable, Sequence
@@ -38,6 +39,7 @@ PHASES: tuple[str, ...] = (
     "headers",
 )
 _NS_PER_MS = 1_000_000.0
+STALL_MS = 250.0  # an inter-token gap longer than this is a stall (record column ``stalls``)
 
 
 @lru_cache(maxsize=65536)
@@ -98,6 +100,7 @@ class Measurement:
         "record",
         "resent",
         "secrets",
+        "stall_ms",
         "ttft_ns",
         "usage",
     )
@@ -109,8 +112,10 @@ class Measurement:
         prompt: str | None = None,
         secrets: Sequence[str] = (),
         max_chunk_rows: int | None = None,
+        stall_ms: float = STALL_MS,
     ) -> None:
         self.record = record
+        self.stall_ms = stall_ms
         self.max_chunk_rows = max_chunk_rows  # chunk rows kept (the first ones); None: all
         self.prompt = prompt  # only for estimating input tokens; never stored
         # Secret values (API keys) to scrub from error text the stream itself carries:
@@ -290,6 +295,9 @@ class Measurement:
             r.itl_p50_ms = percentile(gaps, 50)
             r.itl_p99_ms = percentile(gaps, 99)
             r.itl_max_ms = gaps[-1]
+            r.stalls = len(gaps) - bisect.bisect_right(gaps, self.stall_ms)
+        elif tok_t:
+            r.stalls = 0
 
         self._fill_tokens(r)
         out = r.output_tokens

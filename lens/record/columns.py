@@ -27,6 +27,7 @@ Status = Literal[
     "network",
     "stream_error",
     "truncated",
+    "cancelled",
 ]
 STATUSES: tuple[str, ...] = (
     "ok",
@@ -37,6 +38,7 @@ STATUSES: tuple[str, ...] = (
     "network",
     "stream_error",
     "truncated",
+    "cancelled",
 )
 
 ChunkKind = Literal["text", "reasoning", "usage", "error", "other"]
@@ -101,7 +103,7 @@ REQUEST_FIELDS: tuple[Column, ...] = (
     Column("tokens_estimated", "bool", "True when token counts were counted locally.", nullable=False),
     Column("output_chars", "int", "Characters of answer text received (text itself not stored)."),
     # outcome
-    Column("status", "category", "ok | http_error | rate_limited | overloaded | timeout | network | stream_error | truncated.", nullable=False),
+    Column("status", "category", "ok | http_error | rate_limited | overloaded | timeout | network | stream_error | truncated | cancelled.", nullable=False),
     Column("http_status", "int", "HTTP status code, when a response arrived."),
     Column("error", "str", "Error message (secrets scrubbed)."),
     Column("retry_after_s", "float", "Seconds from a retry-after header."),
@@ -114,6 +116,13 @@ REQUEST_FIELDS: tuple[Column, ...] = (
     Column("tls_ms", "float", "TLS handshake of a new connection (null for plain HTTP or reused)."),
     Column("resent", "bool", "Sent again on a new connection: its pooled one was dead before any response byte."),
     Column("attempt", "int", "Which attempt this was: 1, or 2+ for an SDK's retry (lens.embed; x-stainless-retry-count)."),
+    Column("session_id", "str", "Conversation this request is a turn of (multi-turn workloads)."),
+    Column("turn", "int", "Turn number within the session, from 1."),
+    Column("stalls", "int", "Inter-token gaps longer than the stall threshold (250 ms unless the spec says)."),
+    Column("system_fingerprint", "str", "Backend configuration the server reported (OpenAI system_fingerprint)."),
+    Column("server_model", "str", "Model (version) the server said answered, when it differs from what was asked."),
+    Column("routing", "str", "Allow-listed routing headers (e.g. cf-ray POP, x-served-by) as compact JSON."),
+    Column("client_lag_ms", "float", "Worst lag of the client's own event loop while this stream was open."),
 )
 
 CHUNK_FIELDS: tuple[Column, ...] = (

@@ -71,6 +71,13 @@ class RequestRecord:
     tls_ms: float | None = None
     resent: bool = False
     attempt: int | None = None
+    session_id: str | None = None
+    turn: int | None = None
+    stalls: int | None = None
+    system_fingerprint: str | None = None
+    server_model: str | None = None
+    routing: str | None = None
+    client_lag_ms: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
