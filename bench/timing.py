@@ -52,15 +52,22 @@ def _pin(core: int) -> bool:
     return False
 
 
-def _sim_process(conn: Any, core: int) -> None:
+def _sim_process(conn: Any, core: int, tls: bool = False) -> None:
     _pin(core)
     from lens.sim import SimServer
 
+    ca: Any = None
+    if tls:
+        from lens.sim.tls import TestCA
+
+        ca = TestCA(["127.0.0.1", "localhost"])
+
     async def main() -> None:
         async with SimServer(
-            {"bench": BENCH_PROFILE, "cap": CAPACITY_PROFILE}, max_truths=200_000
+            {"bench": BENCH_PROFILE, "cap": CAPACITY_PROFILE}, max_truths=200_000,
+            ssl_context=ca.server_context() if ca is not None else None,
         ) as sim:
-            conn.send(sim.port)
+            conn.send((sim.port, str(ca.ca_path) if ca is not None else None))
             await asyncio.get_running_loop().run_in_executor(None, conn.recv)
 
     try:
@@ -76,9 +83,14 @@ class Sim:
     url: str
     proc: Any
     conn: Any
+    ca: str | None = None  # the test CA's PEM when the sim serves HTTPS
 
     def truths(self, limit: int) -> dict[str, dict[str, Any]]:
-        with urllib.request.urlopen(f"{self.url}/_sim/truth?limit={limit}", timeout=60) as r:
+        import ssl
+
+        ctx = ssl.create_default_context(cafile=self.ca) if self.ca else None
+        with urllib.request.urlopen(f"{self.url}/_sim/truth?limit={limit}", timeout=60,
+                                    context=ctx) as r:
             data = json.loads(r.read())
         return {t["request_id"]: t for t in data["truths"]}
 
@@ -89,15 +101,16 @@ class Sim:
             self.proc.terminate()
 
 
-def start_sim(*, pin: bool = True) -> Sim:
+def start_sim(*, pin: bool = True, tls: bool = False) -> Sim:
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_sim_process, args=(child, 1 if pin else -1), daemon=True)
+    proc = ctx.Process(target=_sim_process, args=(child, 1 if pin else -1, tls), daemon=True)
     proc.start()
     if not parent.poll(30):
         proc.terminate()
         raise RuntimeError("sim process did not start")
-    return Sim(f"http://127.0.0.1:{parent.recv()}", proc, parent)
+    port, ca = parent.recv()
+    return Sim(f"{'https' if tls else 'http'}://127.0.0.1:{port}", proc, parent, ca)
 
 
 def _variant(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -117,6 +130,9 @@ def _variant(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 STREAM_S = 1.3  # about one bench stream: 50 ms TTFT + 24 x 50 ms gaps (+ jitter)
+
+
+CA_BUNDLE: str | None = None  # set by main() for --tls
 
 
 def _spec(url: str, profile: str, level: int, requests: int, shape: str = "burst") -> Any:
@@ -142,6 +158,7 @@ def _spec(url: str, profile: str, level: int, requests: int, shape: str = "burst
             "max_tokens": 512,
             "load": load,
             "timeouts": {"idle_s": 60, "first_token_s": 120, "total_s": 600},
+            "ca_bundle": CA_BUNDLE,
         }
     )
 
@@ -236,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         help="burst: N streams start together; ramp: spread arrivals",
     )
     ap.add_argument("--quick", action="store_true", help="fewer requests per level")
+    ap.add_argument("--tls", action="store_true", help="the sim serves HTTPS (a throwaway test CA)")
     ap.add_argument(
         "--no-pin", action="store_true", help="let the OS place client and sim (busy shared box)"
     )
@@ -244,7 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     variants = [v for v in args.variants.split(",") if v]
     shapes = [v for v in args.shapes.split(",") if v]
     pinned = False if args.no_pin else _pin(0)
-    sim = start_sim(pin=not args.no_pin)
+    global CA_BUNDLE
+    sim = start_sim(pin=not args.no_pin, tls=args.tls)
+    CA_BUNDLE = sim.ca
     print(
         f"# sim at {sim.url} (separate process); client pinned to core 0: {pinned}; cores: {os.cpu_count()}; "
         f"load average before: {os.getloadavg()[0]:.2f}"

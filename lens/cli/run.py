@@ -41,6 +41,11 @@ def register(sub: Any) -> None:
     g.add_argument("--duration", type=float, metavar="S", help="stop starting requests after S s")
     g.add_argument("--warmup", type=int, metavar="N", help="warm-up requests (not summarised)")
     g.add_argument("--cold", action="store_true", help="a new connection for every request")
+    g.add_argument(
+        "--ca-bundle", metavar="PEM",
+        help="also trust these CA certificates (a private gateway, a TLS-inspecting proxy); "
+        "the system store and SSL_CERT_FILE stay trusted",
+    )
     g = p.add_argument_group("prompts")
     g.add_argument("--prompt-tokens", type=int, metavar="N", help="synthetic prompts of ~N tokens")
     g.add_argument("--prompt-set", metavar="NAME",

@@ -36,6 +36,7 @@ _FLAG_FIELDS: dict[str, str] = {
     "base_url": "--base-url",
     "model": "--model",
     "tags": "--tag",
+    "ca_bundle": "--ca-bundle",
 }
 
 
@@ -135,6 +136,9 @@ def apply_flags(data: dict[str, Any], args: argparse.Namespace) -> tuple[dict[st
         touched.add("warmup")
     if args.cold:
         data["connection"] = "cold"
+    if getattr(args, "ca_bundle", None):
+        data["ca_bundle"] = args.ca_bundle
+        touched.add("ca_bundle")
     tags = parse_tags(args.tag)
     if tags:
         given = data.get("tags")

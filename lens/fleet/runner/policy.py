@@ -8,7 +8,8 @@
   ``https://bedrock-runtime.<region>.amazonaws.com`` or a VPC endpoint listed in
   ``LENS_BEDROCK_ENDPOINT_URLS``: refused before anything is signed;
 - ``prompts.file`` (it would read the container's files; ``prompts.set`` is a name from
-  the registry of bundled sets, which lens.spec enforces for every spec);
+  the registry of bundled sets, which lens.spec enforces for every spec), and ``ca_bundle``
+  (a file path too: the runner trusts the system store only);
 - a fetched API key headed for a host it is not bound to (:func:`check_keys`);
 - load, output and prompt sizes above the limits (lens.fleet.runner.limits);
 - ``extra_body`` keys outside the allow-list (:data:`EXTRA_BODY_KEYS` plus
@@ -49,6 +50,11 @@ def check_spec(spec: BurstSpec, settings: Settings) -> None:
         raise SecurityError(
             "spec.prompts.file is not allowed in a runner event",
             hint="use prompts.set (a bundled set's name), prompts.inline or prompts.synthetic_tokens",
+        )
+    if spec.ca_bundle is not None:
+        raise SecurityError(
+            "spec.ca_bundle is not allowed in a runner event (it names a file in the container)",
+            hint="hosted providers use public certificates; drop ca_bundle",
         )
     check_keys(spec, settings)
     check_load(spec, settings)

@@ -15,6 +15,7 @@ SNI and host name verification are on; ALPN offers only ``http/1.1``.
 from __future__ import annotations
 
 import os
+import re
 import ssl
 from collections.abc import Mapping
 
@@ -72,7 +73,7 @@ def _load(ctx: ssl.SSLContext, path: str, source: str) -> None:
         ctx.load_verify_locations(cafile=path)
     except (ssl.SSLError, ValueError, OSError) as exc:
         raise ConfigError(
-            f"CA bundle {path} could not be read as PEM certificates ({exc})",
+            f"CA bundle {path} could not be read as PEM certificates ({_plain(exc)})",
             source=source,
             hint="give a PEM file holding the CA certificate(s)",
         ) from None
@@ -128,3 +129,14 @@ def describe_tls_error(exc: BaseException, address: str, host: str) -> ConnectEr
         address=address,
         hint="check that the URL's port speaks HTTPS (http:// for a plain-HTTP server)",
     )
+
+
+def _plain(exc: BaseException) -> str:
+    """OpenSSL's reason in words: ``no certificate or crl found``, without the C source tag."""
+    reason = getattr(exc, "reason", None)
+    text = str(exc)
+    if isinstance(exc, ssl.SSLError) and exc.args and len(exc.args) > 1:
+        text = str(exc.args[1])
+    text = re.sub(r"\s*\(_ssl\.c:\d+\)", "", text)
+    text = re.sub(r"^\[[A-Z0-9_: ]+\]\s*", "", text)
+    return text or (reason.lower().replace("_", " ") if isinstance(reason, str) else type(exc).__name__)
