@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lens.analysis import stats
 from lens.analysis.cost import price_frame
+from lens.analysis.health import client_health
 from lens.analysis.prices import PriceOverrides
 from lens.errors import ConfigError
 
@@ -96,21 +97,35 @@ class GateResult:
     checks: list[Check] = field(default_factory=list)
     comparison: pd.DataFrame | None = None
     errors: stats.ErrorRateTest | None = None
+    refused: str | None = None  # why no verdict can be given (a client-saturated run)
 
     @property
     def passed(self) -> bool:
-        return all(c.passed for c in self.checks)
+        return self.refused is None and all(c.passed for c in self.checks)
 
     @property
     def exit_code(self) -> int:
+        """0 pass, 1 fail, 2 no verdict (the timings cannot be trusted)."""
+        if self.refused is not None:
+            return 2
         return 0 if self.passed else 1
 
 
 def evaluate(base: pd.DataFrame, cand: pd.DataFrame, thresholds: GateThresholds,
              prices: PriceOverrides | str | os.PathLike[str] | None = None) -> GateResult:
-    """Run every configured check of ``cand`` against ``base``."""
+    """Run every configured check of ``cand`` against ``base``.
+
+    A run whose client could not keep up (lens.analysis.health) gets no verdict at all:
+    ``refused`` says why and the exit code is 2, since its latencies include the client's
+    own delay and a pass or a fail would blame or clear the provider wrongly.
+    """
     t = thresholds
     res = GateResult()
+    for label, frame in (("baseline", base), ("candidate", cand)):
+        health = client_health(frame, frame.attrs.get("lens_client"))
+        if health.flagged:
+            res.refused = health.message(f"the {label}")
+            return res
     rules = [RegressionRule(metric=r.metric, percentile=r.percentile, max_increase=r.max_increase)
              for r in t.regressions]
     if t.max_p95_ttft_regression is not None:
@@ -169,9 +184,12 @@ def _cost_checks(cand: pd.DataFrame, t: GateThresholds, prices: Any, res: GateRe
 def to_markdown(res: GateResult, base_label: str = "baseline",
                 cand_label: str = "candidate") -> str:
     """A Markdown summary for a PR comment or $GITHUB_STEP_SUMMARY."""
-    head = "PASS" if res.passed else "FAIL"
+    head = "NO VERDICT" if res.refused else ("PASS" if res.passed else "FAIL")
     lines = [f"## lens gate: {head}", "", f"Candidate `{cand_label}` vs baseline `{base_label}`.",
-             "", "| check | result | value | limit | detail |", "|---|---|---|---|---|"]
+             ""]
+    if res.refused:
+        return "\n".join([*lines, f"**{res.refused}**", ""]) + "\n"
+    lines += ["| check | result | value | limit | detail |", "|---|---|---|---|---|"]
     for c in res.checks:
         mark = "pass" if c.passed else "**FAIL**"
         lines.append(f"| {c.name} | {mark} | {c.value} | {c.limit} | {c.detail} |")

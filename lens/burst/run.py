@@ -182,7 +182,8 @@ async def run_async(
     complete = res.complete and not out.failures and not stop.stopped
     status = "complete" if complete else "incomplete"
     if store is not None:
-        store.finish_run(run_id, status=status, skipped=0 if complete else res.skipped)
+        store.finish_run(run_id, status=status, skipped=0 if complete else res.skipped,
+                         extra={"client": res.client} if res.client else None)
     return RunOutcome(run_id, status, res, dict(out.failures), out.details, check, pruned)
 
 

@@ -35,7 +35,27 @@ def load_ref(ref: str, db: str | None, *, chunks: bool = False) -> Any:
     if len(req) == 0:
         raise NotFoundError(f"run {ref!r} has no requests in {db or os.environ.get('LENS_DB')}",
                             hint="list runs with `lens runs`")
+    frame: Any = req
+    frame.attrs["lens_client"] = _run_client(ref, db)  # the run's loop probe, for the gate
     return out
+
+
+def _run_client(run_id: str, db: str | None) -> dict[str, Any] | None:
+    """The run's client-health summary (RunInfo.extra["client"]), when a lens store has it."""
+    try:
+        from lens.store.paths import resolve_db
+        from lens.store.sql import open_store
+
+        store = open_store(resolve_db(db))
+    except Exception:  # not a lens store: the gate judges from the rows alone
+        return None
+    try:
+        client = store.get_run(run_id).extra.get("client")
+        return dict(client) if isinstance(client, dict) else None
+    except Exception:
+        return None
+    finally:
+        store.close()
 
 
 def _resolve_run_id(ref: str, db: str | None) -> str:

@@ -91,9 +91,11 @@ def summary_table(summaries: Sequence[TargetSummary], *, title: str | None = Non
 
 
 def print_summary(
-    run: RunInfo, summaries: Sequence[TargetSummary], *, db: str, console: Any = None
+    run: RunInfo, summaries: Sequence[TargetSummary], *, db: str, console: Any = None,
+    health: Any = None,
 ) -> None:
-    """Human summary of one run: a header line, then the per-target table."""
+    """Human summary of one run: a header line, then the per-target table, then whether the
+    client kept up (``health``: lens.analysis.health.ClientHealth)."""
     console = console or stdout_console()
     dur = ""
     if run.finished_at and run.started_at:
@@ -110,10 +112,17 @@ def print_summary(
     sources = {s.itl_source for s in summaries}
     if sources == {"request_p50"}:
         console.print("ITL: distribution of per-request median gaps (no chunk rows).")
+    if health is not None and health.flagged:
+        console.print(f"[bold red]client saturated:[/bold red] {esc(health.message('this run'))}")
+    elif health is not None and health.known:
+        console.print(health.summary())
 
 
-def summary_json(run: RunInfo, summaries: Sequence[TargetSummary], *, db: str) -> dict[str, Any]:
+def summary_json(
+    run: RunInfo, summaries: Sequence[TargetSummary], *, db: str, health: Any = None
+) -> dict[str, Any]:
     return {
+        "client": health.as_dict() if health is not None else None,
         "run_id": run.run_id,
         "name": run.name,
         "status": run.status,

@@ -190,13 +190,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _report(store: Any, run_id: str, db: str, args: argparse.Namespace, *, several: bool) -> None:
+    from lens.analysis.health import client_health
     from lens.analysis.summary import summarize
-    from lens.cli.render import dump_json, print_summary, summary_json
+    from lens.cli.render import dump_json, print_summary, stderr_console, summary_json
 
     store.flush()
     run = store.get_run(run_id)
-    summaries = summarize(store.requests_frame(run_id), store.chunks_frame(run_id))
+    frame = store.requests_frame(run_id)
+    summaries = summarize(frame, store.chunks_frame(run_id))
+    health = client_health(frame, run.extra.get("client"))
+    if health.flagged:  # on stderr too, so --json users see it
+        stderr_console().print(f"lens: warning: {health.message('run ' + run_id)}",
+                               markup=False, highlight=False)
     if args.json:
-        dump_json(summary_json(run, summaries, db=db), indent=None if several else 2)
+        dump_json(summary_json(run, summaries, db=db, health=health),
+                  indent=None if several else 2)
     else:
-        print_summary(run, summaries, db=db)
+        print_summary(run, summaries, db=db, health=health)

@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from lens.errors import ConfigError, LensError, TargetError
+from lens.errors import ConfigError, TargetError
 
 DEMO_TARGETS: tuple[tuple[str, str, str, str], ...] = (
     # (target name, dialect, sim profile, model)
@@ -262,16 +262,11 @@ def sim_base_url(sim: Any, dialect: str, profile: str | None = None) -> str:
 
 @contextlib.contextmanager
 def embedded_sim(err: Any) -> Iterator[Any]:
-    """The simulated endpoint on a free 127.0.0.1 port, in a background thread."""
-    try:
-        from lens.sim import start_sim_in_thread
-    except ImportError as exc:
-        raise LensError(
-            f"the simulated endpoint is not available in this installation ({exc})",
-            hint="give a spec or --provider/--model to fire at a real API",
-        ) from None
-    with start_sim_in_thread() as sim:
-        err.print(f"lens: started the simulated endpoint in-process at {sim.url}", markup=False)
+    """The simulated endpoint on a free 127.0.0.1 port, in its own process: in this one it
+    would share the client's core and GIL, and their delays would show up as latency."""
+    from lens.sim.process import SimProcess
+
+    with SimProcess() as sim:
+        err.print(f"lens: started the simulated endpoint at {sim.url} (its own process)",
+                  markup=False)
         yield sim
-
-

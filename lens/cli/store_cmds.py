@@ -90,19 +90,22 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from lens.analysis.health import client_health
     from lens.analysis.summary import summarize
     from lens.cli.render import dump_json, print_summary, summary_json
 
     store, db = _open(args)
     try:
         run = store.get_run(args.run)
-        summaries = summarize(store.requests_frame(run.run_id), store.chunks_frame(run.run_id))
+        frame = store.requests_frame(run.run_id)
+        summaries = summarize(frame, store.chunks_frame(run.run_id))
     finally:
         store.close()
+    health = client_health(frame, run.extra.get("client"))
     if args.json:
-        dump_json(summary_json(run, summaries, db=db))
+        dump_json(summary_json(run, summaries, db=db, health=health))
     else:
-        print_summary(run, summaries, db=db)
+        print_summary(run, summaries, db=db, health=health)
     return 0
 
 

@@ -28,6 +28,7 @@ from lens.errors import LensError
 from lens.probe.dialects import get_dialect
 from lens.probe.exchange import exchange
 from lens.probe.http import HttpClient
+from lens.probe.lag import LagMonitor
 from lens.probe.measure import Measurement, count_text_tokens
 from lens.probe.outcome import endpoint_host
 from lens.record import BurstResult, ChunkTiming, RequestRecord
@@ -106,6 +107,7 @@ class _Burst:
         self.abandon = abandon
         self.deadline_ns = deadline_ns  # perf_counter_ns by which every request must end
         self.deadline_at: float | None = None  # the same on the loop's clock, set in run()
+        self.lag = LagMonitor()  # is the client keeping up? (client_lag_ms, result.client)
         self.should_start = should_start
         self.limiter = limiter
         self.shard = shard
@@ -170,6 +172,7 @@ class _Burst:
                 )  # fmt: skip
                 stack.push_async_callback(tg.client.close)
             self.t0_ns = perf_counter_ns()
+            self.lag.start()
             main = asyncio.ensure_future(
                 asyncio.gather(*(self._run_target(tg) for tg in self.targets))
             )
@@ -212,6 +215,7 @@ class _Burst:
     def _finish(self, *, complete: bool) -> None:
         r = self.result
         r.finished_at = datetime.now(UTC)
+        r.client = self.lag.stop().as_dict()
         r.complete = complete and self.cancelled == 0
         skipped = self.cancelled
         for tg in self.targets:
@@ -361,6 +365,9 @@ class _Burst:
             tg.client, req, m, tg.dialect, timeouts=spec.timeouts, caps=spec.caps,
             secrets=secrets, deadline_at=self.deadline_at,
         )  # fmt: skip
+        if record.e2e_ms is not None:
+            end = m.origin_ns + int(record.e2e_ms * 1e6)
+            record.client_lag_ms = round(self.lag.max_between(m.origin_ns, end), 3)
         self._emit(tg, m, record, chunks)
 
     def _emit(

@@ -166,3 +166,6 @@ class BurstResult:
     # perf_counter_ns() at each request's start, by request_id: lets tests and benchmarks
     # compare client times with the simulated endpoint's ground truth (same host clock).
     origins_ns: dict[str, int] = field(default_factory=dict)
+    # The client's own health while it fired (lens.probe.lag.LagSummary.as_dict): event-loop
+    # lag percentiles and CPU use; None where nothing was measured (fleet merges, imports).
+    client: dict[str, float] | None = None

@@ -7,8 +7,8 @@ writer thread that commits each request as it arrives).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from lens.record import ChunkTiming, RecordSink, RequestRecord, RunInfo
 
@@ -18,7 +18,10 @@ __all__ = ["RecordSink", "RunInfo", "Store"]
 class Store(RecordSink, Protocol):
     def start_run(self, run: RunInfo) -> None: ...
 
-    def finish_run(self, run_id: str, *, status: str, skipped: int = 0) -> None: ...
+    def finish_run(
+        self, run_id: str, *, status: str, skipped: int = 0,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None: ...
 
     def add_many(
         self, records: Sequence[RequestRecord], chunks: Sequence[ChunkTiming]

@@ -18,7 +18,7 @@ import operator
 import os
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -164,17 +164,25 @@ class SQLStore:
                 hint="choose another --run-id (or omit it to get a fresh one)",
             ) from None
 
-    def finish_run(self, run_id: str, *, status: str, skipped: int = 0) -> None:
-        """Commit pending requests, then set the run's final status and finish time."""
+    def finish_run(
+        self, run_id: str, *, status: str, skipped: int = 0,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Commit pending requests, then set the run's final status and finish time;
+        ``extra`` is merged into the run's extra data (e.g. the client's loop health)."""
         if status not in RUN_STATUSES:
             raise StoreError(f"unknown run status {status!r}; use one of {', '.join(RUN_STATUSES)}")
         self.flush()
+        values: dict[str, Any] = {"status": status, "skipped": skipped,
+                                  "finished_at": datetime.now(UTC)}
         with self.engine.begin() as conn:
-            res = conn.execute(
-                RUNS.update()
-                .where(RUNS.c.run_id == run_id)
-                .values(status=status, skipped=skipped, finished_at=datetime.now(UTC))
-            )
+            if extra:
+                row = conn.execute(
+                    sa.select(RUNS.c.extra_json).where(RUNS.c.run_id == run_id)
+                ).first()
+                merged = {**json.loads((row[0] if row else None) or "{}"), **extra}
+                values["extra_json"] = json.dumps(merged, sort_keys=True, default=str)
+            res = conn.execute(RUNS.update().where(RUNS.c.run_id == run_id).values(**values))
         if res.rowcount == 0:
             raise NotFoundError(f"no run {run_id!r} in {self.display_url}")
 

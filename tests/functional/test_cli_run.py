@@ -74,7 +74,7 @@ def test_demo_mode_stores_three_providers(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
     res = lens(["run", "--demo", "--db", str(db), "--requests", "4", "--warmup", "0", "--json"])
     assert res.code == 0, res.err
-    assert "started the simulated endpoint in-process at http://127.0.0.1:" in res.err
+    assert "started the simulated endpoint at http://127.0.0.1:" in res.err
     data = json.loads(res.out)
     targets = {t["target"]: t for t in data["targets"]}
     assert set(targets) == {"sim-fast", "sim-steady", "sim-slow"}

@@ -69,7 +69,7 @@ class FakeStore:
         self.rows.append(record)
         self.chunks += chunks
 
-    def finish_run(self, run_id: str, *, status: str, skipped: int = 0) -> None:
+    def finish_run(self, run_id: str, *, status: str, skipped: int = 0, extra: Any = None) -> None:
         self.finished[run_id] = (status, skipped)
 
 
