@@ -73,3 +73,16 @@ class LocalExecutor:
             limiter=self.limiter, shard=self.shard, deadline_ns=self.deadline_ns,
         )  # fmt: skip
         return ExecResult(result)
+
+
+def default_executor(spec: BurstSpec, *, limiter: Any = None, rpm: float | None = None,
+                     tpm: float | None = None,
+                     api_keys: Mapping[str, str] | None = None) -> Executor:
+    """The engine here, or worker processes when the burst wants more than one core
+    (``spec.workers``, or lens.burst.workers.auto_workers)."""
+    from lens.burst.workers import WorkersExecutor, auto_workers
+
+    n = auto_workers(spec)
+    if n > 1:
+        return WorkersExecutor(n, api_keys=api_keys, rpm=rpm, tpm=tpm)
+    return LocalExecutor(limiter=limiter, api_keys=api_keys)

@@ -11,7 +11,8 @@ runners, schedules -- fires through here, so a run is always kept the same way:
    ``failed`` (an exception), with the number of requests never sent in ``skipped``.
 
 What fires the requests is an :class:`~lens.burst.executor.Executor`: the engine on this
-loop (default) or a fleet of runners (``lens.fleet.FleetExecutor``).
+loop, worker processes when the burst wants more than one core (lens.burst.workers; the
+default picks), or a fleet of runners (``lens.fleet.FleetExecutor``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from lens.burst.executor import ExecResult, Executor, LocalExecutor
+from lens.burst.executor import ExecResult, Executor, default_executor
 from lens.burst.stop import StopSignal
 from lens.record import BurstResult, ChunkTiming, RecordSink, RequestRecord, RunInfo, new_run_id
 from lens.spec import BurstSpec, spec_from_dict
@@ -146,7 +147,7 @@ async def run_async(
     Raises BudgetExceededError before anything is sent when a budget would be exceeded.
     """
     spec = _as_spec(spec, source)
-    executor = executor or LocalExecutor()
+    executor = executor or default_executor(spec)
     stop = stop or StopSignal()
     run_id = run_id or new_run_id()
     chain: list[RecordSink] = [*([store] if store is not None else []), *sinks]

@@ -42,6 +42,11 @@ def register(sub: Any) -> None:
     g.add_argument("--warmup", type=int, metavar="N", help="warm-up requests (not summarised)")
     g.add_argument("--cold", action="store_true", help="a new connection for every request")
     g.add_argument(
+        "--workers", type=int, metavar="N",
+        help="client processes to fire from (one clock, one store writer); default: one per "
+        "256 streams, up to one core fewer than the machine has",
+    )
+    g.add_argument(
         "--ca-bundle", metavar="PEM",
         help="also trust these CA certificates (a private gateway, a TLS-inspecting proxy); "
         "the system store and SSL_CERT_FILE stay trusted",

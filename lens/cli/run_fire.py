@@ -84,11 +84,12 @@ def _is_fleet(args: argparse.Namespace) -> bool:
 
 
 def _executor(spec: Any, args: argparse.Namespace, err: Any) -> Any:
-    """The local engine, or with --regions/--shards the fleet (lens.fleet)."""
-    from lens.burst.executor import LocalExecutor
+    """The local engine (in worker processes when the burst wants more than one core), or
+    with --regions/--shards the fleet (lens.fleet)."""
+    from lens.burst.executor import default_executor
 
     if not _is_fleet(args):
-        return LocalExecutor(limiter=_limiter(spec, args))
+        return default_executor(spec, limiter=_limiter(spec, args), rpm=args.rpm, tpm=args.tpm)
     from lens.fleet.executor import FleetExecutor
 
     return FleetExecutor(regions=_regions(args) or ["us-east-1"], shards=args.shards or 1)

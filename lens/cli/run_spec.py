@@ -37,6 +37,7 @@ _FLAG_FIELDS: dict[str, str] = {
     "model": "--model",
     "tags": "--tag",
     "ca_bundle": "--ca-bundle",
+    "workers": "--workers",
 }
 
 
@@ -136,6 +137,9 @@ def apply_flags(data: dict[str, Any], args: argparse.Namespace) -> tuple[dict[st
         touched.add("warmup")
     if args.cold:
         data["connection"] = "cold"
+    if getattr(args, "workers", None) is not None:
+        data["workers"] = args.workers
+        touched.add("workers")
     if getattr(args, "ca_bundle", None):
         data["ca_bundle"] = args.ca_bundle
         touched.add("ca_bundle")

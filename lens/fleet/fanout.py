@@ -17,6 +17,7 @@ from lens.fleet.invoker import InvokeError, Invoker, RowFetcher, parse_response
 from lens.fleet.runner.wire import RunnerResponse
 from lens.record import ChunkTiming, RequestRecord
 from lens.spec import BurstSpec
+from lens.workload.shard import shard_specs
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -84,26 +85,6 @@ class FleetResult:
     @property
     def skipped(self) -> int:
         return sum(s.skipped for s in self.statuses.values())
-
-
-def shard_specs(spec: BurstSpec, shards: int) -> list[BurstSpec]:
-    """Split a burst's requests over ``shards`` invocations (warm-up in each; seeds differ)."""
-    if shards < 1:
-        raise ValueError("shards must be >= 1")
-    total = spec.load.requests
-    if total is None or shards == 1:
-        return [spec.model_copy(update={"load": spec.load.model_copy(update={"seed": spec.load.seed + i})})
-                for i in range(shards)]
-    base, extra = divmod(total, shards)
-    out = []
-    for i in range(shards):
-        n = base + (1 if i < extra else 0)
-        if n == 0:
-            continue
-        out.append(spec.model_copy(update={"load": spec.load.model_copy(update={"requests": n, "seed": spec.load.seed + i})}))
-    return out
-
-
 
 
 def fan_out(

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from lens.probe.dialects.base import Dialect
     from lens.record import RecordSink
 
-__all__ = ["ProgressEvent", "RateLimiter", "run_burst", "run_burst_sync"]
+__all__ = ["Burst", "ProgressEvent", "RateLimiter", "run_burst", "run_burst_sync"]
 
 class RateLimiter(Protocol):
     """Client-side limiter hook (lens.probe.ratelimit implements it).
@@ -84,7 +84,10 @@ class _Target:
     est_tokens: dict[str, int] = field(default_factory=dict)
 
 
-class _Burst:
+class Burst:
+    """A prepared burst: keys, dialects and prompts resolved (a missing key raises here,
+    before anything is sent); :meth:`run` fires it. :func:`run_burst` is both steps."""
+
     def __init__(
         self,
         spec: BurstSpec,
@@ -99,6 +102,7 @@ class _Burst:
         shard: int,
         abandon: asyncio.Event | None = None,
         deadline_ns: int | None = None,
+        start_at_ns: int | None = None,
     ) -> None:
         self.spec = spec
         self.sink = sink
@@ -106,6 +110,7 @@ class _Burst:
         self.stop = stop
         self.abandon = abandon
         self.deadline_ns = deadline_ns  # perf_counter_ns by which every request must end
+        self.start_at_ns = start_at_ns  # perf_counter_ns of the burst's start (shards share it)
         self.deadline_at: float | None = None  # the same on the loop's clock, set in run()
         self.lag = LagMonitor()  # is the client keeping up? (client_lag_ms, result.client)
         self.should_start = should_start
@@ -171,7 +176,13 @@ class _Burst:
                     max_body=spec.caps.max_bytes,
                 )  # fmt: skip
                 stack.push_async_callback(tg.client.close)
-            self.t0_ns = perf_counter_ns()
+            if self.start_at_ns is not None:
+                # Shards in other processes share this start: CLOCK_MONOTONIC is one clock
+                # for the whole machine, so their scheduled_ms line up.
+                wait_ns = self.start_at_ns - perf_counter_ns()
+                if wait_ns > 0:
+                    await asyncio.sleep(wait_ns / 1e9)
+            self.t0_ns = self.start_at_ns or perf_counter_ns()
             self.lag.start()
             main = asyncio.ensure_future(
                 asyncio.gather(*(self._run_target(tg) for tg in self.targets))
@@ -274,17 +285,14 @@ class _Burst:
 
     async def _open(self, tg: _Target, st: Stage, counter: list[int]) -> None:
         assert tg.sem is not None
-        begun = perf_counter_ns()
+        # The first stage counts from the burst's start, not from when this coroutine ran:
+        # shards in other processes share that start, so their schedules interleave exactly.
+        first = st is self.stages[0] and not self.spec.warmup
+        begun = self.t0_ns if first else perf_counter_ns()
         tasks: list[asyncio.Task[None]] = []
         for off in st.offsets():
             due = begun + int(off * 1e9)
-            delay = (due - perf_counter_ns()) / 1e9
-            if delay > 0:
-                if self.stop is not None:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.stop.wait(), delay)
-                else:
-                    await asyncio.sleep(delay)
+            await self._until(due)
             # Waiting here (max_in_flight saturated) delays the send past ``due``: that lag
             # is the record's queue_ms, never hidden.
             await tg.sem.acquire()
@@ -296,6 +304,21 @@ class _Burst:
             tasks.append(asyncio.create_task(self._tracked(tg, idx, due, st.level, False, tg.sem)))
         if tasks:
             await asyncio.gather(*tasks)
+
+    async def _until(self, due_ns: int) -> None:
+        """Sleep until ``due_ns`` (or a stop): never return early. Loop timers may fire up to
+        a millisecond before their time (uvloop rounds to ms), and a request sent before
+        its scheduled time would make the schedule a lie (negative queue_ms)."""
+        while (delay := (due_ns - perf_counter_ns()) / 1e9) > 0:
+            if self.stop is not None and self.stop.is_set():
+                return
+            if delay < 0.001:
+                await asyncio.sleep(0)  # what an early timer left: yield until it is time
+            elif self.stop is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop.wait(), delay)
+            else:
+                await asyncio.sleep(delay)
 
     async def _tracked(
         self,
@@ -401,6 +424,7 @@ async def run_burst(
     shard: int = 0,
     abandon: asyncio.Event | None = None,
     deadline_ns: int | None = None,
+    start_at_ns: int | None = None,
 ) -> BurstResult:
     """Run a burst and return every record (warm-up and failures included).
 
@@ -417,8 +441,10 @@ async def run_burst(
     - ``deadline_ns`` (``perf_counter_ns`` time): no request starts after it, and every
       request still running then is cut there and recorded as ``timeout`` with what it
       received (a Lambda runner's time limit minus the time it needs to write its rows).
+    - ``start_at_ns`` (``perf_counter_ns`` time): the burst's start, shared by the shards of
+      one burst fired from several processes (``scheduled_ms`` counts from it).
     """
-    burst = _Burst(
+    burst = Burst(
         spec,
         run_id=run_id,
         sink=sink,
@@ -430,6 +456,7 @@ async def run_burst(
         shard=shard,
         abandon=abandon,
         deadline_ns=deadline_ns,
+        start_at_ns=start_at_ns,
     )
     return await burst.run()
 
@@ -461,7 +488,7 @@ def run_burst_sync(
     On Ctrl-C (KeyboardInterrupt) in-flight requests are cancelled and the partial result
     is returned with ``complete=False``; finished records are already in the sink.
     """
-    burst = _Burst(
+    burst = Burst(
         spec,
         run_id=run_id,
         sink=sink,

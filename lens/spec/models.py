@@ -217,6 +217,10 @@ class LoadShape(_Strict):
     levels: list[int] | None = None
     max_in_flight: int = Field(default=256, gt=0)
     seed: int = 0
+    # Set by lens when it splits a burst over processes (--workers) or runners (--shards):
+    # this spec fires part shard_index of shard_count (lens.workload.shard).
+    shard_index: int = Field(default=0, ge=0)
+    shard_count: int = Field(default=1, gt=0)
 
     @model_validator(mode="after")
     def _coherent(self) -> LoadShape:
@@ -227,6 +231,8 @@ class LoadShape(_Strict):
                 raise ValueError("load kind 'sweep' needs levels: a list of positive concurrencies")
         if self.requests is None and self.duration_s is None:
             raise ValueError("give requests, duration_s, or both")
+        if self.shard_index >= self.shard_count:
+            raise ValueError(f"shard_index {self.shard_index} is not below shard_count {self.shard_count}")
         return self
 
 
@@ -262,6 +268,9 @@ class BurstSpec(_Strict):
     timeouts: Timeouts = Field(default_factory=Timeouts)
     caps: Caps = Field(default_factory=Caps)
     connection: Literal["warm", "cold"] = "warm"
+    # Client processes to fire from (one shared clock, one store writer): None picks one per
+    # 256 streams, up to one core fewer than the machine has (lens.burst.workers).
+    workers: int | None = Field(default=None, ge=1)
     # PEM file of extra CAs to trust (beside the system store and SSL_CERT_FILE), e.g. a
     # private gateway's or a proxy's that re-signs TLS.
     ca_bundle: str | None = None

@@ -15,11 +15,13 @@ Open-loop offsets are seconds from the stage start; the engine turns them into
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from lens.spec import LoadShape
+from lens.workload.shard import proportional, split
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,18 +35,23 @@ class Stage:
     rate: float | None = None
     poisson: bool = False
     seed: int = 0
+    shard_index: int = 0  # open loop: this shard sends arrivals i with i % count == index
+    shard_count: int = 1
 
     def offsets(self) -> Iterator[float]:
         """Open-loop arrival offsets (s from stage start), bounded by requests/duration."""
         if self.closed or self.rate is None:
             raise ValueError("offsets() is only defined for open-loop stages")
-        return arrival_offsets(
+        every = arrival_offsets(
             self.rate,
             poisson=self.poisson,
             seed=self.seed,
             requests=self.requests,
             duration_s=self.duration_s,
         )
+        if self.shard_count == 1:
+            return every
+        return itertools.islice(every, self.shard_index, None, self.shard_count)
 
     def planned(self) -> int | None:
         """How many requests the stage sends, or None when only a duration bounds it."""
@@ -79,22 +86,32 @@ def arrival_offsets(
 
 
 def stages(shape: LoadShape) -> list[Stage]:
-    """The stages a LoadShape runs, in order."""
-    if shape.kind == "concurrency":
-        return [Stage(shape.concurrency, True, shape.requests, shape.duration_s)]
+    """The stages a LoadShape runs, in order (a shard's part of them: lens.workload.shard)."""
+    k, n = shape.shard_index, shape.shard_count
     if shape.kind in ("rate", "poisson"):
         return [
             Stage(
-                shape.max_in_flight,
+                max(split(shape.max_in_flight, n)[k], 1),
                 False,
                 shape.requests,
                 shape.duration_s,
                 rate=shape.rate,
                 poisson=shape.kind == "poisson",
                 seed=shape.seed,
+                shard_index=k,
+                shard_count=n,
             )
         ]
-    return [Stage(level, True, shape.requests, shape.duration_s) for level in shape.levels or ()]
+    levels = [shape.concurrency] if shape.kind == "concurrency" else list(shape.levels or ())
+    out = []
+    for level in levels:
+        parts = split(level, n)
+        requests = shape.requests if shape.requests is None else proportional(shape.requests, parts)[k]
+        if parts[k] and requests != 0:
+            out.append(Stage(parts[k], True, requests, shape.duration_s))
+        elif n > 1:
+            out.append(Stage(1, True, 0, None))  # this shard sits the stage out
+    return out
 
 
 def planned_requests(shape: LoadShape) -> int | None:

@@ -52,7 +52,8 @@ def test_regions_and_shards_fire_through_the_fleet_executor_and_rows_are_stored(
     monkeypatch.setattr(fleet, "default_invoker", lambda *a: (inv, None))
     db = tmp_path / "f.db"
     res = lens(["run", "--provider", "sim", "--model", "m", "--base-url", "http://127.0.0.1:9/v1",
-                "--regions", "eu-1, us-2", "--shards", "3", "--db", str(db), "--run-id", "fl", "--json"])  # fmt: skip
+                "--regions", "eu-1, us-2", "--shards", "3", "--concurrency", "3", "--db", str(db),
+                "--run-id", "fl", "--json"])  # fmt: skip
     assert res.code == 0, res.err
     assert sorted({(p["region"], p["shard"]) for p in inv.payloads}) == [
         (r, s) for r in ("eu-1", "us-2") for s in range(3)]

@@ -13,7 +13,8 @@ import pytest
 from lens.fleet import fire, shard_specs
 from lens.fleet.invoker import InvokeError
 from lens.record import ChunkTiming, RequestRecord
-from lens.spec import spec_from_dict
+from lens.spec import BurstSpec, spec_from_dict
+from lens.workload.loadshape import planned_requests
 
 SPEC = spec_from_dict({
     "targets": [{"provider": "openai_compat", "base_url": "http://127.0.0.1:9/v1", "model": "m"}],
@@ -41,7 +42,8 @@ class FakeInvoker:
             time.sleep(self.delay_s)
             if region in self.fail:
                 raise InvokeError(self.fail[region], f"{region} said no")
-            n = payload["spec"]["load"]["requests"]
+            # the shard's part of the burst (lens.workload.shard), as the runner's engine fires it
+            n = planned_requests(BurstSpec.model_validate(payload["spec"]).load) or 0
             recs = [RequestRecord(run_id=payload["run_id"], request_id=f"{region}-{payload['shard']}-{i}",
                                   started_at=datetime.now(UTC), region=region, shard=payload["shard"],
                                   ttft_ms=10.0 + i, status="ok") for i in range(n)]
@@ -73,11 +75,15 @@ class FakeStore:
         self.finished[run_id] = (status, skipped)
 
 
-def test_shard_specs_split_requests_and_vary_seeds() -> None:
+def test_shard_specs_split_the_burst_not_multiply_it() -> None:
+    # concurrency 2 over 3 shards: two shards of one stream, the requests split between them
     parts = shard_specs(SPEC, 3)
-    assert [p.load.requests for p in parts] == [3, 2, 2]
-    assert [p.load.seed for p in parts] == [3, 4, 5]
-    assert [p.load.requests for p in shard_specs(SPEC, 10)] == [1] * 7
+    assert len(parts) == 2
+    from lens.workload.loadshape import stages
+
+    got = [stages(p.load)[0] for p in parts]
+    assert [(s.level, s.requests) for s in got] == [(1, 4), (1, 3)]
+    assert {p.load.seed for p in parts} == {SPEC.load.seed}
     with pytest.raises(ValueError):
         shard_specs(SPEC, 0)
 
@@ -139,8 +145,8 @@ def test_dt_is_fixed_once_per_run_and_sent_to_every_shard(monkeypatch: pytest.Mo
 
     monkeypatch.setattr(fleet, "datetime", Clock)
     inv = FakeInvoker({}, delay_s=0)
-    res = fire(SPEC, ["us-east-1", "eu-west-1"], shards=3, invoker=inv)
-    assert len(inv.payloads) == 6 and {p["dt"] for p in inv.payloads} == {"2026-11-27"}
+    res = fire(SPEC, ["us-east-1", "eu-west-1"], shards=2, invoker=inv)
+    assert len(inv.payloads) == 4 and {p["dt"] for p in inv.payloads} == {"2026-11-27"}
     assert re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{6}", res.run_id)  # the one run-id format
     # the runner takes the fleet's dt as given
     from lens.fleet.runner.wire import RunnerEvent

@@ -1,0 +1,91 @@
+"""One shard of a burst in a worker process (the other end of lens.burst.workers).
+
+Protocol over one pipe: the worker says ``("ready",)`` once it is set up (or
+``("error", text)``), waits for ``("go", start_at_ns)``, fires its shard from that shared
+start, sends ``("rec", (record, chunks))`` per finished request and ``("progress", event)``,
+obeys ``("stop",)`` and ``("abandon",)`` at any time, and ends with
+``("done", skipped, complete, client, origins_ns)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from lens.record import ChunkTiming, RequestRecord
+
+__all__ = ["serve_shard"]
+
+
+class _PipeSink:
+    """Sends each finished request to the parent (which stores it: one writer)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def add(self, record: RequestRecord, chunks: Sequence[ChunkTiming]) -> None:
+        self.conn.send(("rec", (record, list(chunks))))
+
+
+def serve_shard(conn: Any, spec_json: str, run_id: str, shard: int,
+                api_keys: dict[str, str] | None, *, rpm: float | None = None,
+                tpm: float | None = None) -> None:
+    """Run one shard to the end, talking to the parent over ``conn``."""
+    # Ctrl-C reaches the whole process group: the parent decides (stop, then abandon).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        from lens.probe.engine import Burst, loop_factory
+        from lens.spec import BurstSpec
+
+        spec = BurstSpec.model_validate_json(spec_json)
+        limiter = None
+        if rpm is not None or tpm is not None:
+            from lens.probe.ratelimit import ClientRateLimiter
+
+            limiter = ClientRateLimiter.for_spec(spec, rpm=rpm, tpm=tpm)
+        # Everything slow (keys, dialects, prompts, the tokenizer) before "ready": the shared
+        # start must find every worker set up.
+        burst = Burst(
+            spec, run_id=run_id, sink=_PipeSink(conn), shard=shard, api_keys=api_keys,
+            limiter=limiter, on_progress=lambda ev: conn.send(("progress", ev)),
+            stop=None, should_start=None,
+        )  # fmt: skip
+    except Exception as exc:  # reported to the parent, which names it
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send(("ready",))
+    msg = conn.recv()
+    if msg[0] != "go":
+        conn.send(("done", 0, False, None, {}))
+        return
+    burst.start_at_ns = msg[1]
+
+    async def main() -> Any:
+        loop = asyncio.get_running_loop()
+        stop, abandon = asyncio.Event(), asyncio.Event()
+        burst.stop, burst.abandon = stop, abandon
+
+        def listen() -> None:
+            try:
+                while True:
+                    cmd = conn.recv()[0]
+                    if cmd in ("stop", "abandon"):
+                        loop.call_soon_threadsafe(stop.set)
+                    if cmd == "abandon":
+                        loop.call_soon_threadsafe(abandon.set)
+            except (EOFError, OSError):
+                loop.call_soon_threadsafe(abandon.set)  # the parent is gone: give up
+
+        threading.Thread(target=listen, daemon=True, name="lens-worker-cmds").start()
+        return await burst.run()
+
+    try:
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
+            res = runner.run(main())
+    except Exception as exc:
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send(("done", res.skipped, res.complete, res.client, res.origins_ns))
