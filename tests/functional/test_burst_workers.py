@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import itertools
+
 from helpers_cli import lens
 
 from lens.burst.run import run
@@ -50,7 +52,7 @@ def test_two_workers_share_one_clock_and_fire_the_one_schedule(sim: SimProcess, 
     assert min(r.queue_ms for r in out.records) >= 0
     assert max(r.queue_ms for r in out.records) < 50  # and none waited long for its slot
     starts = sorted(out.result.origins_ns[r.request_id] for r in out.records)
-    gaps = [(b - a) / 1e6 for a, b in zip(starts, starts[1:], strict=False)]
+    gaps = [(b - a) / 1e6 for a, b in itertools.pairwise(starts)]
     assert sorted(gaps)[len(gaps) // 2] == pytest.approx(1000 / rate, abs=5)  # interleaved
 
 
