@@ -9,14 +9,12 @@ been seen echoing ``Authorization: Bearer sk-...`` in ``x-request-id``.
 
 from __future__ import annotations
 
-import contextlib
-import email.utils
 import json
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from lens.probe.ratelimit_headers import is_ratelimit_header, retry_after
 from lens.redact.secrets import scrub
 
 __all__ = [
@@ -29,8 +27,6 @@ __all__ = [
     "retry_after",
 ]
 
-RATELIMIT_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-", "x-ms-ratelimit-")
-RATELIMIT_NAMES = ("retry-after", "retry-after-ms")
 REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "x-goog-request-id")
 HEADER_VALUE_LIMIT = 200  # characters of one stored header value
 _RATELIMIT_HEADERS_LIMIT = 32  # rate-limit headers kept per response
@@ -64,33 +60,11 @@ def ratelimit_json(headers: Mapping[str, str], secrets: Iterable[str] = ()) -> s
     kept: dict[str, str] = {}
     for k, v in headers.items():
         name = k.lower()
-        if name.startswith(RATELIMIT_PREFIXES) or name in RATELIMIT_NAMES:
+        if is_ratelimit_header(name):
             kept[name[:HEADER_VALUE_LIMIT]] = _clean(v, secrets)
             if len(kept) >= _RATELIMIT_HEADERS_LIMIT:
                 break
     return json.dumps(kept, separators=(",", ":"), sort_keys=True) if kept else None
-
-
-def retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
-    ms = headers.get("retry-after-ms")
-    if ms:
-        with contextlib.suppress(ValueError):
-            return float(ms) / 1000.0
-    v = headers.get("retry-after")
-    if not v:
-        return None
-    try:
-        return float(v)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(v)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def provider_message(body: bytes) -> tuple[str, str]:

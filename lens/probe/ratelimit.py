@@ -16,18 +16,24 @@ provider + key environment-variable *name* (never the key value).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from lens.errors import ConfigError
+from lens.probe.ratelimit_headers import (
+    exhausted_pause,
+    header_pause,
+    headers_of,
+    parse_reset,
+    remaining,
+)
 from lens.record import RequestRecord
+
+__all__ = ["ClientRateLimiter", "KeyState", "RateLimit", "TokenBucket", "parse_reset"]
 
 if TYPE_CHECKING:
     from lens.spec import BurstSpec
@@ -181,7 +187,7 @@ class ClientRateLimiter:
         """Learn from a finished request: pause on 429/overload, follow rate-limit headers."""
         st = self.state(record.target or record.provider)
         now = self._clock()
-        headers = _headers(record.ratelimit)
+        headers = headers_of(record.ratelimit)
         pause = 0.0
         reason = ""
         limited = record.status in ("rate_limited", "overloaded") or record.http_status == 429
@@ -190,7 +196,7 @@ class ClientRateLimiter:
             if record.retry_after_s is not None and record.retry_after_s >= 0:
                 pause, reason = record.retry_after_s, "retry-after"
             else:
-                hint = _header_pause(headers, self._wall())
+                hint = header_pause(headers, self._wall())
                 if hint is not None:
                     pause, reason = hint, "rate-limit reset header"
                 else:
@@ -199,7 +205,7 @@ class ClientRateLimiter:
         else:
             if record.status == "ok":
                 st.backoff_s = 0.0
-            exhausted = _exhausted_pause(headers, self._wall())
+            exhausted = exhausted_pause(headers, self._wall())
             if exhausted is not None:
                 pause, reason = exhausted, "x-ratelimit-remaining = 0"
         self._clamp(st, headers, now)
@@ -216,9 +222,9 @@ class ClientRateLimiter:
         for bucket, kind in ((st.requests, "requests"), (st.tokens, "tokens")):
             if bucket is None:
                 continue
-            remaining = _num(_get(headers, _REMAINING[kind]))
-            if remaining is not None:
-                bucket.clamp(remaining, now)
+            left = remaining(headers, kind)
+            if left is not None:
+                bucket.clamp(left, now)
 
     def stats(self) -> dict[str, dict[str, float | int | str]]:
         """Per key group: seconds waited, pauses, rate-limited responses, last pause reason."""
@@ -231,101 +237,3 @@ class ClientRateLimiter:
             }
             for k, s in self._states.items()
         }
-
-
-# -- header parsing ------------------------------------------------------------------------
-
-_REMAINING = {
-    "requests": ("x-ratelimit-remaining-requests", "anthropic-ratelimit-requests-remaining"),
-    "tokens": (
-        "x-ratelimit-remaining-tokens",
-        "anthropic-ratelimit-tokens-remaining",
-        "anthropic-ratelimit-input-tokens-remaining",
-    ),
-}
-_RESET = {
-    "requests": ("x-ratelimit-reset-requests", "anthropic-ratelimit-requests-reset"),
-    "tokens": (
-        "x-ratelimit-reset-tokens",
-        "anthropic-ratelimit-tokens-reset",
-        "anthropic-ratelimit-input-tokens-reset",
-    ),
-}
-_GENERIC_REMAINING = ("x-ratelimit-remaining", "ratelimit-remaining")
-_GENERIC_RESET = ("x-ratelimit-reset", "ratelimit-reset")
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
-
-
-def _headers(raw: str | None) -> dict[str, str]:
-    """The record's ``ratelimit`` JSON (header -> value), lower-cased; {} when absent/bad."""
-    if not raw:
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    return {str(k).lower(): str(v) for k, v in data.items() if v is not None}
-
-
-def _get(headers: Mapping[str, str], names: tuple[str, ...]) -> str | None:
-    for n in names:
-        if n in headers:
-            return headers[n]
-    return None
-
-
-def _num(v: str | None) -> float | None:
-    try:
-        return None if v is None else float(v)
-    except ValueError:
-        return None
-
-
-def parse_reset(value: str, now_wall: float) -> float | None:
-    """Seconds until a reset given as seconds ("20"), a Go duration ("6m0s", "20ms"),
-    an epoch timestamp, or an RFC 3339 date. None when unparseable."""
-    v = value.strip()
-    n = _num(v)
-    if n is not None:
-        # Large numbers are epoch timestamps (seconds), small ones relative seconds.
-        return max(0.0, n - now_wall) if n > 1e9 else max(0.0, n)
-    parts = _DURATION.findall(v)
-    if parts and "".join(a + b for a, b in parts) == v:
-        mult = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
-        return sum(float(a) * mult[u] for a, u in parts)
-    try:
-        ts = datetime.fromisoformat(v.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=UTC)
-    return max(0.0, ts.timestamp() - now_wall)
-
-
-def _header_pause(headers: Mapping[str, str], now_wall: float) -> float | None:
-    """Longest reset among the limits the headers name (used after a 429)."""
-    resets = [
-        parse_reset(v, now_wall)
-        for names in (*_RESET.values(), _GENERIC_RESET, ("retry-after",))
-        if (v := _get(headers, names)) is not None
-    ]
-    known = [r for r in resets if r is not None]
-    return max(known) if known else None
-
-
-def _exhausted_pause(headers: Mapping[str, str], now_wall: float) -> float | None:
-    """When a limit's remaining count is 0, the time until its reset."""
-    pauses = []
-    pairs = [(_REMAINING[k], _RESET[k]) for k in _REMAINING] + [
-        (_GENERIC_REMAINING, _GENERIC_RESET)
-    ]
-    for rem_names, reset_names in pairs:
-        remaining = _num(_get(headers, rem_names))
-        reset = _get(headers, reset_names)
-        if remaining is not None and remaining <= 0 and reset is not None:
-            r = parse_reset(reset, now_wall)
-            if r is not None:
-                pauses.append(r)
-    return max(pauses) if pauses else None
