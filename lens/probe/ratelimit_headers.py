@@ -141,10 +141,13 @@ def header_pause(headers: Mapping[str, str], now_wall: float) -> float | None:
     """Longest reset among the limits the headers name (used after a 429)."""
     resets = [
         parse_reset(v, now_wall)
-        for names in (*RESET.values(), GENERIC_RESET, ("retry-after",))
+        for names in (*RESET.values(), GENERIC_RESET)
         if (v := _get(headers, names)) is not None
     ]
     known = [r for r in resets if r is not None]
+    after = retry_after(headers)  # seconds or an HTTP date, as retry_after_s reads it
+    if after is not None:
+        known.append(after)
     return max(known) if known else None
 
 
