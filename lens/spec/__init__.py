@@ -6,14 +6,23 @@ Python, a widget or a Lambda event, and all of them are validated the same way.
 
 from lens.spec.loading import load_spec, read_mapping, spec_from_dict
 from lens.spec.models import BurstSpec, Caps, LoadShape, PromptSpec, TargetSpec, Timeouts
-from lens.spec.providers import DIALECTS, PRICE_PROVIDER_IDS, PROVIDERS, ProviderInfo
+from lens.spec.providers import (
+    DIALECT_REGISTRY,
+    DIALECTS,
+    PRICE_PROVIDER_IDS,
+    PROVIDERS,
+    DialectInfo,
+    ProviderInfo,
+)
 
 __all__ = [
     "DIALECTS",
+    "DIALECT_REGISTRY",
     "PRICE_PROVIDER_IDS",
     "PROVIDERS",
     "BurstSpec",
     "Caps",
+    "DialectInfo",
     "LoadShape",
     "PromptSpec",
     "ProviderInfo",

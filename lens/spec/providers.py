@@ -46,11 +46,35 @@ PRICE_PROVIDER_IDS: dict[str, str] = {
     "openrouter": "openrouter",
     "azure": "azure",
 }
-DIALECTS: tuple[str, ...] = (
-    "openai_chat",
-    "openai_responses",
-    "anthropic",
-    "gemini",
-    "openai_compat",
-    "bedrock",
-)
+@dataclass(frozen=True)
+class DialectInfo:
+    """One wire format: where its client side and its simulated server side live.
+
+    ``probe`` is the ``module:Class`` of the client dialect (lens.probe.dialects),
+    ``sim`` the ``module:Class`` of the simulator's writer (lens.sim.wire); the names are
+    strings so that this registry, at the bottom of the house, imports neither.
+    """
+
+    probe: str
+    sim: str
+
+
+# THE dialect registry: the spec validates against it, lens.probe.dialects.get_dialect and
+# the simulator's writers key into it. A new wire format is a client module, a simulator
+# module and one line here (docs/architecture.md shows it).
+DIALECT_REGISTRY: dict[str, DialectInfo] = {
+    "openai_chat": DialectInfo("lens.probe.dialects.openai_chat:OpenAIChatDialect",
+                               "lens.sim.wire.openai_chat:OpenAIChatWriter"),
+    "openai_responses": DialectInfo("lens.probe.dialects.openai_responses:OpenAIResponsesDialect",
+                                    "lens.sim.wire.openai_responses:OpenAIResponsesWriter"),
+    "anthropic": DialectInfo("lens.probe.dialects.anthropic:AnthropicDialect",
+                             "lens.sim.wire.anthropic:AnthropicWriter"),
+    "gemini": DialectInfo("lens.probe.dialects.gemini:GeminiDialect",
+                          "lens.sim.wire.gemini:GeminiWriter"),
+    # OpenAI-compatible servers speak Chat Completions; the simulator serves it as such.
+    "openai_compat": DialectInfo("lens.probe.dialects.openai_compat:OpenAICompatDialect",
+                                 "lens.sim.wire.openai_chat:OpenAIChatWriter"),
+    "bedrock": DialectInfo("lens.probe.dialects.bedrock:BedrockDialect",
+                           "lens.sim.wire.bedrock:BedrockWriter"),
+}
+DIALECTS: tuple[str, ...] = tuple(DIALECT_REGISTRY)

@@ -14,17 +14,15 @@ from typing import Any
 
 from lens.errors import ConfigError
 from lens.probe.dialects.base import Dialect, Framer, HttpRequest, RawEvent
+from lens.spec.providers import DIALECT_REGISTRY
 
 __all__ = ["DIALECT_CLASSES", "Dialect", "Framer", "HttpRequest", "RawEvent", "get_dialect"]
 
-# name -> (module, class); modules are imported on first use.
+# name -> (module, class), from the one registry (lens.spec.DIALECT_REGISTRY); modules are
+# imported on first use.
 DIALECT_CLASSES: dict[str, tuple[str, str]] = {
-    "openai_chat": ("lens.probe.dialects.openai_chat", "OpenAIChatDialect"),
-    "openai_responses": ("lens.probe.dialects.openai_responses", "OpenAIResponsesDialect"),
-    "anthropic": ("lens.probe.dialects.anthropic", "AnthropicDialect"),
-    "gemini": ("lens.probe.dialects.gemini", "GeminiDialect"),
-    "openai_compat": ("lens.probe.dialects.openai_compat", "OpenAICompatDialect"),
-    "bedrock": ("lens.probe.dialects.bedrock", "BedrockDialect"),
+    name: (info.probe.partition(":")[0], info.probe.partition(":")[2])
+    for name, info in DIALECT_REGISTRY.items()
 }
 
 
