@@ -74,97 +74,93 @@ class WorkersExecutor:
         on_progress: Callable[[Any], None] | None,
         stop: StopSignal,
     ) -> ExecResult:
-        from lens.probe.engine import ProgressEvent
-
         shards = shard_specs(spec, self.workers)
-        loop = asyncio.get_running_loop()
+        pool = _Pool(asyncio.get_running_loop(), sink, on_progress, run_id)
+        pool.spawn(shards, self.api_keys, _share(self.rpm, len(shards)), _share(self.tpm, len(shards)))
+        try:
+            await pool.wait_ready(self.start_timeout_s)
+            pool.go()
+            await pool.run_until_done(stop)
+        finally:
+            pool.reap()
+        return ExecResult(pool.result())
+
+
+class _Pool:
+    """The worker processes of one burst, their pipes, and what they sent back."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, sink: RecordSink,
+                 on_progress: Callable[[Any], None] | None, run_id: str) -> None:
+        self.loop, self.sink, self.on_progress = loop, sink, on_progress
+        self.run_id = run_id
+        self.procs: list[Any] = []
+        self.pipes: list[Any] = []
+        self.readers: list[threading.Thread] = []
+        self.res = BurstResult(run_id=run_id, started_at=datetime.now(UTC))
+        self.done: dict[int, tuple[Any, ...]] = {}
+        self.progress: dict[tuple[int, str], Any] = {}
+        self.failed: list[BaseException] = []
+
+    def spawn(self, shards: list[BurstSpec], api_keys: Mapping[str, str] | None,
+              rpm: float | None, tpm: float | None) -> None:
         ctx = mp.get_context("spawn")
-        procs, pipes = [], []
+        keys = dict(api_keys or {}) or None
         for i, shard in enumerate(shards):
             parent, child = ctx.Pipe()
-            proc = ctx.Process(
-                target=_worker, name=f"lens-worker-{i}", daemon=True,
-                args=(child, shard.model_dump_json(), run_id, i, dict(self.api_keys or {}) or None,
-                      _share(self.rpm, len(shards)), _share(self.tpm, len(shards))),
-            )  # fmt: skip
+            proc = ctx.Process(target=_worker, name=f"lens-worker-{i}", daemon=True,
+                               args=(child, shard.model_dump_json(), self.run_id, i, keys, rpm, tpm))
             proc.start()
             child.close()
-            procs.append(proc)
-            pipes.append(parent)
-        res = BurstResult(run_id=run_id, started_at=datetime.now(UTC))
-        done: dict[int, tuple[Any, ...]] = {}
-        progress: dict[tuple[int, str], Any] = {}
-        failed: list[BaseException] = []
-
-        def deliver(kind: str, shard: int, payload: Any) -> None:
-            try:
-                if kind == "rec":
-                    record, chunks = payload
-                    res.records.append(record)
-                    res.chunks.extend(chunks)
-                    sink.add(record, chunks)
-                elif kind == "progress" and on_progress is not None:
-                    progress[(shard, payload.target)] = payload
-                    mine = [ev for (_, t), ev in progress.items() if t == payload.target]
-                    totals = [ev.total for ev in mine]
-                    on_progress(ProgressEvent(
-                        payload.target, sum(ev.done for ev in mine),
-                        None if None in totals else sum(totals),
-                        sum(ev.errors for ev in mine), payload.last_status))
-            except Exception as exc:  # a sink failing: raised below, never swallowed
-                failed.append(exc)
-
-        def read(shard: int, conn: Any) -> None:
-            try:
-                while True:
-                    msg = conn.recv()
-                    if msg[0] in ("ready", "done", "error"):
-                        loop.call_soon_threadsafe(_note, done, shard, msg)
-                        if msg[0] != "ready":
-                            return
-                    else:
-                        loop.call_soon_threadsafe(deliver, msg[0], shard, msg[1])
-            except (EOFError, OSError):
-                loop.call_soon_threadsafe(_note, done, shard, ("error", "the worker process ended"))
-
-        readers = [threading.Thread(target=read, args=(i, c), daemon=True, name=f"lens-reader-{i}")
-                   for i, c in enumerate(pipes)]
-        for r in readers:
+            self.procs.append(proc)
+            self.pipes.append(parent)
+        for i, conn in enumerate(self.pipes):
+            r = threading.Thread(target=self._read, args=(i, conn), daemon=True,
+                                 name=f"lens-reader-{i}")
             r.start()
-        try:
-            await _wait(lambda: len(done) == len(shards), self.start_timeout_s, procs)
-            errors = [m[1] for m in done.values() if m[0] == "error"]
-            if errors:
-                raise ProbeError(f"a worker process could not start: {errors[0]}")
-            done.clear()
-            start_at = perf_counter_ns() + _START_MARGIN_NS
-            for conn in pipes:
-                conn.send(("go", start_at))
-            sent = ""
-            while len(done) < len(shards):
-                level = "abandon" if stop.abandoned else ("stop" if stop.stopped else "")
-                if level != sent:
-                    for conn in pipes:
-                        conn.send((level,))
-                    sent = level
-                await asyncio.sleep(0.05)
-                if not any(p.is_alive() for p in procs) and len(done) < len(shards):
-                    await asyncio.sleep(0.2)  # let the readers post what the pipes still hold
-                    break
-        finally:
-            for proc in procs:
-                proc.join(5)
-                if proc.is_alive():
-                    proc.kill()
-            for r in readers:
-                r.join(1)
-        await asyncio.sleep(0)  # deliveries posted before the "done" messages
-        if failed:
-            raise failed[0]
+            self.readers.append(r)
+
+    async def wait_ready(self, timeout_s: float) -> None:
+        await _wait(lambda: len(self.done) == len(self.procs), timeout_s, self.procs)
+        errors = [m[1] for m in self.done.values() if m[0] == "error"]
+        if errors:
+            raise ProbeError(f"a worker process could not start: {errors[0]}")
+        self.done.clear()
+
+    def go(self) -> None:
+        start_at = perf_counter_ns() + _START_MARGIN_NS
+        for conn in self.pipes:
+            conn.send(("go", start_at))
+
+    async def run_until_done(self, stop: StopSignal) -> None:
+        sent = ""
+        while len(self.done) < len(self.procs):
+            level = "abandon" if stop.abandoned else ("stop" if stop.stopped else "")
+            if level != sent:
+                for conn in self.pipes:
+                    conn.send((level,))
+                sent = level
+            await asyncio.sleep(0.05)
+            if not any(p.is_alive() for p in self.procs) and len(self.done) < len(self.procs):
+                await asyncio.sleep(0.2)  # let the readers post what the pipes still hold
+                break
+
+    def reap(self) -> None:
+        for proc in self.procs:
+            proc.join(5)
+            if proc.is_alive():
+                proc.kill()
+        for r in self.readers:
+            r.join(1)
+
+    def result(self) -> BurstResult:
+        if self.failed:
+            raise self.failed[0]
+        done = self.done
         errors = [m[1] for m in done.values() if m[0] == "error"]
-        if errors or len(done) < len(shards):
+        if errors or len(done) < len(self.procs):
             raise ProbeError(f"a worker process failed: {errors[0] if errors else 'it died'}",
                              hint="finished requests are stored; run again with --workers 1 to see why")
+        res = self.res
         for m in done.values():
             res.origins_ns.update(m[4])
         res.skipped = sum(m[1] for m in done.values())
@@ -172,7 +168,43 @@ class WorkersExecutor:
         clients = [m[3] for m in done.values() if m[3]]
         res.client = max(clients, key=lambda c: c.get("lag_p99_ms", 0.0)) if clients else None
         res.finished_at = datetime.now(UTC)
-        return ExecResult(res)
+        return res
+
+    # -- the readers' side: posted to the loop's thread ----------------------------------------
+
+    def _read(self, shard: int, conn: Any) -> None:
+        post = self.loop.call_soon_threadsafe
+        try:
+            while True:
+                msg = conn.recv()
+                if msg[0] in ("ready", "done", "error"):
+                    post(_note, self.done, shard, msg)
+                    if msg[0] != "ready":
+                        return
+                else:
+                    post(self._deliver, msg[0], shard, msg[1])
+        except (EOFError, OSError):
+            post(_note, self.done, shard, ("error", "the worker process ended"))
+
+    def _deliver(self, kind: str, shard: int, payload: Any) -> None:
+        from lens.probe.engine import ProgressEvent
+
+        try:
+            if kind == "rec":
+                record, chunks = payload
+                self.res.records.append(record)
+                self.res.chunks.extend(chunks)
+                self.sink.add(record, chunks)
+            elif kind == "progress" and self.on_progress is not None:
+                self.progress[(shard, payload.target)] = payload
+                mine = [ev for (_, t), ev in self.progress.items() if t == payload.target]
+                totals = [ev.total for ev in mine]
+                self.on_progress(ProgressEvent(
+                    payload.target, sum(ev.done for ev in mine),
+                    None if None in totals else sum(totals),
+                    sum(ev.errors for ev in mine), payload.last_status))
+        except Exception as exc:  # a sink failing: raised by result(), never swallowed
+            self.failed.append(exc)
 
 
 def _note(done: dict[int, tuple[Any, ...]], shard: int, msg: tuple[Any, ...]) -> None:

@@ -153,43 +153,15 @@ def load(
     if tags and kind != "db":
         raise ConfigError("tags filter needs the SQLite store (runs table)", field="tags",
                           hint="filter by runs= instead, or load from db=")
-    ch: pd.DataFrame | None = None
-    if kind == "db" and "://" in os.fspath(src) and not os.fspath(src).startswith("sqlite"):
-        from lens.store.read_server import load_frames  # PostgreSQL and other server URLs
-
-        req, ch = load_frames(os.fspath(src), runs=run_list, tags=tags, since=t0, until=t1,
-                              targets=targets, chunks=chunks, include_warmup=include_warmup)
-    elif kind == "db":
-        from lens.store.read_sqlite import load_sqlite
-
-        req, ch = load_sqlite(src, runs=run_list, tags=tags, since=t0, until=t1,
-                               targets=targets, chunks=chunks, include_warmup=include_warmup)
+    flt = {"runs": run_list, "since": t0, "until": t1, "targets": targets,
+           "include_warmup": include_warmup}
+    if kind == "db":
+        req, ch = _from_db(src, tags=tags, chunks=chunks, **flt)
     elif kind == "path":
-        p = Path(src)
-        if not p.exists():
-            raise NotFoundError(f"{p}: no such file", hint="check the path of the export")
-        req = _read_file(p)
-        if chunks:
-            cp = Path(chunks_path) if chunks_path else chunk_path_for(p)
-            if cp is None or not cp.exists():
-                raise NotFoundError(f"{p}: no chunk file beside it",
-                                    hint="export with chunks or pass chunks_path=")
-            ch = _read_file(cp, CHUNK_FIELDS)
+        req, ch = _from_path(Path(src), chunks, chunks_path)
     else:
-        s3mod = require("lens.store.s3", "aws")
-        if kind == "s3":
-            # one run: let the reader skip other run_id partitions
-            pf = {"run_id": run_list[0]} if run_list and len(run_list) == 1 else None
-            req = s3mod.read_dataset(src, boto3_session=boto3_session, partition_filter=pf)
-            if chunks:
-                uri = chunks_path or str(src).rstrip("/").rsplit("/requests", 1)[0] + "/chunks/"
-                ch = s3mod.read_dataset(str(uri), boto3_session=boto3_session, table="chunks",
-                                        partition_filter=pf)
-        else:
-            req = s3mod.athena_query(src, boto3_session=boto3_session, **dict(athena_options or {}))
-            if chunks:
-                raise ConfigError("chunks=True is not available for athena=",
-                                  hint="query the chunks table with a second athena= call")
+        req, ch = _from_aws(kind, src, run_list, chunks, chunks_path, boto3_session,
+                            athena_options)
     out = _filter_frame(conform(req, REQUEST_FIELDS), runs=run_list, since=t0, until=t1,
                         targets=targets, include_warmup=include_warmup)
     if not chunks:
@@ -198,3 +170,48 @@ def load(
     if kind != "db" or _is_server_url(src):
         cf = cf.loc[cf["request_id"].isin(out["request_id"])].reset_index(drop=True)
     return out, cf
+
+
+def _from_db(src: Any, *, tags: Mapping[str, str] | None, chunks: bool, **flt: Any
+             ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    if "://" in os.fspath(src) and not os.fspath(src).startswith("sqlite"):
+        from lens.store.read_server import load_frames  # PostgreSQL and other server URLs
+
+        return load_frames(os.fspath(src), tags=tags, chunks=chunks, **flt)
+    from lens.store.read_sqlite import load_sqlite
+
+    return load_sqlite(src, tags=tags, chunks=chunks, **flt)
+
+
+def _from_path(p: Path, chunks: bool, chunks_path: str | os.PathLike[str] | None
+               ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    if not p.exists():
+        raise NotFoundError(f"{p}: no such file", hint="check the path of the export")
+    req = _read_file(p)
+    if not chunks:
+        return req, None
+    cp = Path(chunks_path) if chunks_path else chunk_path_for(p)
+    if cp is None or not cp.exists():
+        raise NotFoundError(f"{p}: no chunk file beside it",
+                            hint="export with chunks or pass chunks_path=")
+    return req, _read_file(cp, CHUNK_FIELDS)
+
+
+def _from_aws(kind: str, src: Any, run_list: list[str] | None, chunks: bool,
+              chunks_path: Any, boto3_session: Any, athena_options: Mapping[str, Any] | None
+              ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    s3mod = require("lens.store.s3", "aws")
+    if kind == "s3":
+        # one run: let the reader skip other run_id partitions
+        pf = {"run_id": run_list[0]} if run_list and len(run_list) == 1 else None
+        req = s3mod.read_dataset(src, boto3_session=boto3_session, partition_filter=pf)
+        ch = None
+        if chunks:
+            uri = chunks_path or str(src).rstrip("/").rsplit("/requests", 1)[0] + "/chunks/"
+            ch = s3mod.read_dataset(str(uri), boto3_session=boto3_session, table="chunks",
+                                    partition_filter=pf)
+        return req, ch
+    if chunks:
+        raise ConfigError("chunks=True is not available for athena=",
+                          hint="query the chunks table with a second athena= call")
+    return s3mod.athena_query(src, boto3_session=boto3_session, **dict(athena_options or {})), None
