@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import itertools
-
 from helpers_cli import lens
 
 from lens.burst.run import run

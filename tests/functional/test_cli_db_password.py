@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
-
-from lens.store.sql import open_store
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_cli import lens
 from helpers_pg import pg_bindir, postgres_server
 from helpers_store import make_record, run_info
+
+from lens.store.sql import open_store
 
 PASSWORD = "s3cret-Pw-0xDEAD"
 

@@ -4,12 +4,9 @@ flag, the field and the fix, and never a traceback. No burst is fired, nothing s
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_cli import lens
 
 SIM = ["--provider", "sim", "--model", "m", "--base-url", "http://127.0.0.1:9/v1"]

@@ -8,16 +8,13 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from helpers_cli import LENS, lens
 
 from lens.sim import start_sim_in_thread
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from helpers_cli import LENS, lens
 
 pytestmark = pytest.mark.slow
 

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from helpers_cli import lens
+from helpers_store import make_record, run_info
 
 from lens.sim import start_sim_in_thread
 from lens.store.sql import open_store
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from helpers_cli import lens
-from helpers_store import make_record, run_info
 
 RUN_NAME = "nightly [/eu]"  # an unmatched closing tag: MarkupError when parsed as markup
 TARGET = "sim [eu]"  # a valid-looking tag: silently dropped when parsed as markup

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers_cli import lens
 
 from lens.sim import start_sim_in_thread
 from lens.store.files import read_run
 from lens.store.sql import open_store
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from helpers_cli import lens
 
 
 @pytest.fixture(scope="module")

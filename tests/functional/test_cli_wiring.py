@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import importlib
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers_cli import lens
+from helpers_store import make_chunks, make_record
 
 from lens.sim import start_sim_in_thread
 from lens.store.sql import open_store
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from helpers_cli import lens
-from helpers_store import make_chunks, make_record
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lens.probe.engine import run_burst, run_burst_sync
 from lens.record import BurstResult

@@ -7,14 +7,11 @@ user sees for an untrusted certificate or a refusing proxy are checked here end 
 from __future__ import annotations
 
 import statistics
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_http import proxy_py
 
 from lens.probe.engine import run_burst_sync

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 from botocore.eventstream import EventStreamBuffer
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_sim import fetch, request_for, url_for
 
 from lens.sim import SimServer

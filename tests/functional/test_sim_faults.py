@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import aiohttp
 import pytest
 from botocore.eventstream import EventStreamBuffer
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_sim import fetch, request_for, url_for
 
 from lens.sim import SimServer

@@ -7,14 +7,10 @@ sees the exact header bytes and the moment the server's FIN arrives.
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
-from pathlib import Path
 
 import aiohttp
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_sim import fetch
 from helpers_wire import RawConn, chat_body
 

@@ -4,14 +4,10 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import aiohttp
 import pytest
 from botocore.eventstream import EventStreamBuffer  # type: ignore[import-untyped]
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_sim import fetch, request_for, url_for
 from helpers_wire import RawConn, chat_body
 

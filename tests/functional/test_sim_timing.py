@@ -5,12 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import statistics
-import sys
-from pathlib import Path
 
 import aiohttp
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_sim import fetch, request_for, url_for
 
 from lens.sim import SimServer, SimTruth

@@ -22,8 +22,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 import trustme
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_sim import fetch, request_for, url_for
 from helpers_wire import RawConn, chat_body
 

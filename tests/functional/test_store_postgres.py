@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_cli import lens
 from helpers_pg import pg_bindir, postgres_server
 

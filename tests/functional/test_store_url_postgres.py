@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers_pg import pg_bindir, postgres_server
+from helpers_store import make_chunks, make_record, run_info
 
 from lens.analysis.frames import chunks_to_frame, records_to_frame
 from lens.store import migrations
 from lens.store.sql import open_store
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from helpers_pg import pg_bindir, postgres_server
-from helpers_store import make_chunks, make_record, run_info
 
 pytestmark = [
     pytest.mark.slow,

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_analysis import T0, make_chunks, make_records, write_sqlite
 
 from lens.analysis.frames import CHUNK_DTYPES, REQUEST_DTYPES, chunk_path_for, load

@@ -1,13 +1,9 @@
 from __future__ import annotations
 
 import re
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pandas as pd
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_analysis import T0, make_records
 
 from lens.analysis.frames import records_to_frame

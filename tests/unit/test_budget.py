@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers_observatory import make_record
 
 from lens.burst.budget import (
     BudgetWatch,
@@ -22,9 +22,6 @@ from lens.burst.budget import (
 from lens.errors import BudgetExceededError, ConfigError
 from lens.exporters.prometheus import PrometheusSink
 from lens.spec import BurstSpec
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from helpers_observatory import make_record
 
 # gpt-4o: $2.50 / MTok input, $10 / MTok output (genai-prices)
 PER_REQ = Decimal("1000") * Decimal("2.5e-6") + Decimal("100") * Decimal("10e-6")  # 0.0035

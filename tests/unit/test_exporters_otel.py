@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from pathlib import Path
 
 import pytest
+from helpers_observatory import make_record
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -17,9 +16,6 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from lens.errors import ConfigError
 from lens.exporters.otel import OtelSink, epoch_ns, traces_url
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from helpers_observatory import make_record
 
 T0 = datetime(2026, 11, 27, 12, 0, 0, 123456, tzinfo=UTC)
 T0_NS = 1_795_780_800_123_456_000  # 2026-11-27T12:00:00.123456Z

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 import urllib.request
 from decimal import Decimal
@@ -10,13 +9,11 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
+from helpers_observatory import exposition_names, make_chunks, make_record
 from prometheus_client.parser import text_string_to_metric_families
 
 from lens.errors import ConfigError, LensError
 from lens.exporters.prometheus import OVERFLOW_VALUE, PrometheusSink, metric_names, pricer_for
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from helpers_observatory import exposition_names, make_chunks, make_record
 
 
 def samples(sink: PrometheusSink) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import csv
 import json
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers_store import make_chunks, make_record, run_info
 
 from lens.importers import PeerImportError, check_frame, import_file
 from lens.importers.store import save
@@ -19,9 +19,6 @@ from lens.importers.validate import describe
 from lens.record import CHUNK_FIELDS
 from lens.store.files import export_run
 from lens.store.sql import open_store
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from helpers_store import make_chunks, make_record, run_info
 
 V0 = Path(__file__).resolve().parents[1] / "data" / "peers" / "lens_v0"
 _REPR = re.compile(r"np\.|numpy|\bnan\b|NaN|None|<NA>|NaT|Timestamp\(|dtype|float64")

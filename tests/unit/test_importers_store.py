@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers_cli import lens
 
 from lens.importers import import_file
 from lens.importers.store import save
 from lens.store.sql import SQLStore, open_store
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from helpers_cli import lens
 
 PEERS = Path(__file__).resolve().parents[1] / "data" / "peers"
 AIPERF = PEERS / "aiperf" / "profile_export.jsonl"

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_observatory import ROOT, promql_metric_names, scraped_names
 
 GRAFANA = ROOT / "observatory" / "grafana"

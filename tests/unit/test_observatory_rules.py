@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_observatory import ROOT, promql_metric_names
 
 ALERTS = ROOT / "observatory" / "alerts"

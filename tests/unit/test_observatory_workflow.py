@@ -12,8 +12,6 @@ from typing import Any
 
 import pytest
 import yaml
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_observatory import ROOT
 
 WORKFLOW = ROOT / ".github" / "workflows" / "latency-gate.yml"

@@ -4,13 +4,13 @@ requests the same prices: one rule (lens.analysis.pricing), with or without a pr
 from __future__ import annotations
 
 import math
-import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers_observatory import make_record
 
 from lens.analysis.cost import price_frame
 from lens.analysis.gate import GateThresholds, evaluate
@@ -21,9 +21,6 @@ from lens.record import RequestRecord
 from lens.record.frames import records_to_frame
 from lens.spec import BurstSpec
 from lens.widgets.cost import whatif_costs
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from helpers_observatory import make_record
 
 
 def value(sink: PrometheusSink, name: str, target: str) -> float:

@@ -6,13 +6,9 @@ import hashlib
 import hmac
 import json
 import logging
-import sys
-from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_probe_dialects import (
     SPLITS,
     bedrock_stream,

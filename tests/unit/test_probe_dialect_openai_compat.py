@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_probe_dialects import SPLITS, chunks_of, read_stream, run_stream
 
 from lens.probe.dialects import get_dialect

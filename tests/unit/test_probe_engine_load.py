@@ -4,14 +4,10 @@ stopping, cancellation, limiter, sync entry point (scripted server, fake dialect
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_probe import FakeDialect, ScriptServer, fake_target, script_server
 
 import lens.probe.engine as engine

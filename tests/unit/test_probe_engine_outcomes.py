@@ -4,13 +4,9 @@ request, the right status, partial timings, scrubbed errors, and the burst conti
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_probe import FakeDialect, fake_target, script_server
 
 import lens.probe.engine as engine

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
-from pathlib import Path
 
 import pytest
+from helpers_observatory import make_record
 
 from lens.errors import ConfigError
 from lens.probe.ratelimit import ClientRateLimiter, RateLimit, TokenBucket, parse_reset
 from lens.spec import BurstSpec
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from helpers_observatory import make_record
 
 
 class FakeTime:

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers_store import make_chunks, make_record, run_info
 
 from lens.errors import ConfigError, NotFoundError, StoreError
 from lens.record import CHUNK_FIELDS, REQUEST_FIELDS
@@ -18,9 +18,6 @@ from lens.store.files import (
     write_frame,
 )
 from lens.store.sql import SQLStore, open_store
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from helpers_store import make_chunks, make_record, run_info
 
 
 @pytest.fixture

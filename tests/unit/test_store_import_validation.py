@@ -6,19 +6,16 @@ from __future__ import annotations
 import csv
 import json
 import re
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers_cli import lens
+from helpers_store import make_chunks, make_record, run_info
 
 from lens.errors import StoreError
 from lens.store.files import export_run, import_run
 from lens.store.sql import SQLStore, open_store
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from helpers_cli import lens
-from helpers_store import make_chunks, make_record, run_info
 
 
 @pytest.fixture

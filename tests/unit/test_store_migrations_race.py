@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import sqlite3
-import sys
 import traceback
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers_pg import pg_bindir, postgres_server
 
 from lens.store import migrations
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from helpers_pg import pg_bindir, postgres_server
 
 PROCESSES = 4
 

@@ -9,14 +9,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from helpers_store import make_chunks, make_record, run_info
 
 from lens.analysis.frames import chunks_to_frame, records_to_frame
 from lens.errors import NotFoundError, StoreError
 from lens.record import CHUNK_FIELDS, REQUEST_FIELDS
 from lens.store.sql import SQLStore, open_store
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from helpers_store import make_chunks, make_record, run_info
 
 
 @pytest.fixture
