@@ -50,11 +50,11 @@ class Change:
     after_share: float
     mixed: bool = False  # the top value stayed; a new one arrived on part of the rows
 
-    def sentence(self) -> str:
+    def sentence(self, arrow: str = "->") -> str:
         if self.mixed:
             return f"{self.label} {self.after} appeared on {self.after_share:.0%} of requests"
         share = f" ({self.after_share:.0%} of requests)" if self.after_share < 0.95 else ""
-        return f"{self.label} {self.before} -> {self.after}{share}"
+        return f"{self.label} {self.before} {arrow} {self.after}{share}"
 
 
 _LOOPBACK = ("127.", "localhost", "[::1]")
@@ -122,9 +122,9 @@ def what_changed(before: pd.DataFrame, after: pd.DataFrame, *, rare: float = 0.0
     return out
 
 
-def describe(changes: Sequence[Change]) -> str:
+def describe(changes: Sequence[Change], arrow: str = "->") -> str:
     """The changes as one clause ('' when nothing changed)."""
-    return "; ".join(c.sentence() for c in changes)
+    return "; ".join(c.sentence(arrow) for c in changes)
 
 
 def _run_order(df: pd.DataFrame, by: str = "run_id") -> pd.Series:
