@@ -66,8 +66,13 @@ def ecdf_by_run(df: pd.DataFrame, metric: str = "ttft_ms", run: str = "run",
     )
     head = title or f"{metric}: distribution per run"
     if panel:
-        return base.properties(width=300, height=200).facet(
-            facet=alt.Facet(f"{panel}:N", title=None), columns=2, title=head)
+        # no empty grid cell for 3 panels; each panel its own x range (targets differ, the
+        # runs of one target are what a panel compares)
+        n = d[panel].nunique()
+        cols = n if n <= 3 else 2 if n == 4 else 3
+        return base.properties(width=300 if cols < 3 else 240, height=200).facet(
+            facet=alt.Facet(f"{panel}:N", title=None), columns=cols, title=head,
+        ).resolve_scale(x="independent")
     return base.properties(title=head)
 
 

@@ -20,7 +20,7 @@ def _color_key(ctx: ReportContext) -> str:
     return ctx.group
 
 
-def _forests(ctx: ReportContext) -> list[Chart]:
+def forests(ctx: ReportContext) -> list[Chart]:
     """The comparison's forest plot, one per target, rows named for people."""
     from lens.analysis import charts
 
@@ -44,7 +44,7 @@ def distributions_section(ctx: ReportContext) -> Section | None:
     from lens.analysis import charts
     from lens.analysis.charts.runs import box_by_run, ecdf_by_run
 
-    blocks: list[Chart | Paragraph] = list(_forests(ctx))
+    blocks: list[Chart | Paragraph] = []
     df = ctx.labelled
     key = _color_key(ctx)
     colors = ctx.run_colors

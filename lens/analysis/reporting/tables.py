@@ -98,7 +98,7 @@ def comparison_section(ctx: ReportContext) -> Section | None:
     note = ("Change: candidate / baseline - 1, with its bootstrap CI. Effect size: Cliff's "
             "delta of the whole distributions (P(candidate > baseline) - P(candidate < "
             "baseline)) with the Mann-Whitney U p-value.")
-    blocks: list[Table] = []
+    tables: list[Table] = []
     for prefix, part in _per_target(cmp, ctx):
         units = [fmt.unit(m) for m in part["metric"]]
         display: dict[str, list[Cell]] = {
@@ -113,12 +113,14 @@ def comparison_section(ctx: ReportContext) -> Section | None:
             "effect size": [f"{fmt.cliffs_words(d)}, {fmt.pvalue(p)}" if pd.notna(d) else "-"
                             for d, p in zip(part["cliffs_delta"], part["mw_p"], strict=True)],
         }
-        blocks.append(table(f"{prefix}candidate {ctx.candidate} vs baseline {ctx.baseline}",
+        tables.append(table(f"{prefix}candidate {ctx.candidate} vs baseline {ctx.baseline}",
                             part.reset_index(drop=True), display,
                             ("baseline", "candidate", "change [CI]"), None,
                             once=("metric", "effect size")))
-    blocks[-1].note = note
-    return Section("comparison", "Baseline vs candidate", list(blocks))
+    tables[-1].note = note
+    from lens.analysis.reporting.figures import forests
+
+    return Section("comparison", "Baseline vs candidate", [*tables, *forests(ctx)])
 
 
 def errors_section(ctx: ReportContext) -> Section | None:
