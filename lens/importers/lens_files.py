@@ -100,7 +100,10 @@ class LensFilesImporter:
         chunks = None
         if cpath is not None and cpath.exists():
             cfmt = fmt if fmt and not options.get("chunks_path") else None
-            chunks = check_frame(read_rows(cpath, cfmt), str(cpath), CHUNK_FIELDS,
+            rows = read_rows(cpath, cfmt)
+            if rows.empty and not len(rows.columns):  # a run without chunks: an empty JSONL
+                rows = pd.DataFrame(columns=[c.name for c in CHUNK_FIELDS])
+            chunks = check_frame(rows, str(cpath), CHUNK_FIELDS,
                                  header_lines=1 if (cfmt or cpath.suffix.lower().lstrip("."))
                                  == "csv" else 0)
         meta = _meta(path)

@@ -99,3 +99,22 @@ def test_import_errors_are_plain_and_name_flags(tmp_path: Path) -> None:
     res = lens(["import", str(PEERS / "csv" / "loadtest.csv"), "--map", "ttft=nope:s",
                 "--db", str(tmp_path / "s.db")])
     assert res.code == 2 and "nope" in res.err and "Traceback" not in res.err
+
+
+def test_a_lens_export_without_chunks_imports(tmp_path: Path) -> None:
+    # a run whose requests all failed before a token: `lens export` writes an empty JSONL
+    from helpers_store import make_record, run_info
+
+    from lens.store.sql import open_store
+
+    src = tmp_path / "src.db"
+    with open_store(src) as store:
+        store.start_run(run_info("r"))
+        store.add_many([make_record("r", i, status="ok") for i in range(1, 4)], [])
+        store.finish_run("r", status="complete")
+    assert lens(["export", "r", "-o", str(tmp_path / "r.jsonl"), "--db", str(src)]).code == 0
+    assert (tmp_path / "r.chunks.jsonl").read_text() == ""
+    res = lens(["import", str(tmp_path / "r.jsonl"), "--run-id", "copy",
+                "--db", str(tmp_path / "d.db")])
+    assert res.code == 0, res.err
+    assert "3 requests" in res.out
