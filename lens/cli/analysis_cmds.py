@@ -82,6 +82,12 @@ def register(sub: Any) -> None:
     rp.add_argument("-o", "--output", default="report.html", help="HTML file to write")
     rp.add_argument("--png", metavar="DIR", default=None, help="also write charts as PNG and SVG")
     rp.add_argument("--title", default=None)
+    rp.add_argument("--threshold", type=float, default=0.10,
+                    help="relative change that counts as a regression (default 0.10)")
+    rp.add_argument("--power", type=float, default=0.8,
+                    help="power for the detectable shift and requests needed (default 0.8)")
+    rp.add_argument("--shift", type=float, default=None, metavar="FRACTION",
+                    help="the shift to size the runs for (default: --threshold)")
     _add_common(rp)
     rp.set_defaults(func=cmd_report)
 
@@ -136,7 +142,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     two = len(run_ids) == 2 and run_ids[0] != run_ids[1]
     rep = build_report(requests, chunks, title=args.title or f"lens report: {', '.join(args.runs)}",
                        prices=args.prices, baseline=run_ids[0] if two else None,
-                       candidate=run_ids[1] if two else None, seed=args.seed)
+                       candidate=run_ids[1] if two else None, seed=args.seed,
+                       threshold=args.threshold, power=args.power, shift=args.shift)
     path = write_report(rep, args.output)
     print(f"wrote {path}")
     if args.png:

@@ -53,3 +53,14 @@ def test_markdown_has_the_same_sentences(db: Path) -> None:
     assert res.code == 0, res.err
     assert "\nWhat changed between the runs: fingerprint fp_a -> fp_b" in res.out
     assert re.search(r"^- p99 output_tokens_per_s: detects shifts of \d+% or more", res.out, re.M)
+
+
+def test_report_takes_the_threshold_and_the_shift(db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    res = lens(["report", "base", "slow", "--db", str(db), "-o", str(out), "--threshold",
+                "0.6", "--shift", "0.2"])
+    assert res.code == 0, res.err
+    html = out.read_text(encoding="utf-8")
+    assert "larger than 60% and its 95% bootstrap CI" in html
+    assert "requests per run for 20%" in html
+    assert "fingerprint fp_a \u2192 fp_b" in html

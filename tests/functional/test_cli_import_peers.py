@@ -118,3 +118,24 @@ def test_a_lens_export_without_chunks_imports(tmp_path: Path) -> None:
                 "--db", str(tmp_path / "d.db")])
     assert res.code == 0, res.err
     assert "3 requests" in res.out
+
+
+def test_first_design_records_import_and_three_bad_columns_are_named_at_once(
+        tmp_path: Path) -> None:
+    src = PEERS / "lens_v0" / "baseline.csv"  # the first published record: no target, shard
+    res = lens(["import", str(src), "--db", str(tmp_path / "s.db")])
+    assert res.code == 0, res.err
+    assert "'target' was missing: set to provider/model" in res.out
+    assert "'shard' was missing: set to 0" in res.out
+    lines = src.read_text(encoding="utf-8").splitlines()
+    head = lines[0].split(",")
+    cells = lines[2].split(",")
+    for col, bad in (("ttft_ms", "abc"), ("status", "okay"), ("warmup", "maybe")):
+        cells[head.index(col)] = bad
+    broken = tmp_path / "broken.csv"
+    broken.write_text("\n".join([lines[0], lines[1], ",".join(cells), *lines[3:]]) + "\n")
+    shutil.copy(PEERS / "lens_v0" / "baseline.chunks.csv", tmp_path / "broken.chunks.csv")
+    res = lens(["import", str(broken), "--db", str(tmp_path / "s.db")])
+    assert res.code == 2
+    assert "3 columns cannot be imported ('status', 'ttft_ms', 'warmup')" in res.err
+    assert "np." not in res.err and "nan" not in res.err and "Traceback" not in res.err
