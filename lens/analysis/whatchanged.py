@@ -9,7 +9,8 @@ fp_b", "server model gpt-4o-2024-08-06 -> gpt-4o-2024-11-20", "cf-ray POP SJC ->
 
 A field changed when its most common value differs between the sides, or a value
 absent before (under ``rare`` of the rows) carries at least ``mixed`` of the rows after
-(a rolling deploy: "also fp_b on 40%"). Nulls are "not reported".
+(a rolling deploy: "fp_b appeared on 40% of requests"). A side that did not report a
+field (nulls, empty values, files from before the column existed) is no change.
 """
 
 from __future__ import annotations
@@ -70,7 +71,9 @@ def _values(df: pd.DataFrame) -> dict[str, pd.Series]:
     out: dict[str, pd.Series] = {}
     for col, label in FIELDS:
         if col in df.columns:
-            out[label] = df[col].astype("object").where(df[col].notna(), NOT_REPORTED).astype(str)
+            v = df[col].astype("object")
+            blank = v.isna() | (v.astype(str).str.strip() == "")  # imports leave "" for unknown
+            out[label] = v.where(~blank, NOT_REPORTED).astype(str)
     if "endpoint" in out:
         out["endpoint"] = out["endpoint"].map(_host)
     if "routing" in df.columns:
@@ -112,7 +115,9 @@ def what_changed(before: pd.DataFrame, after: pd.DataFrame, *, rare: float = 0.0
             continue
         (bv, bs), (av, as_) = b[0], a[0]
         if bv != av:
-            out.append(Change(label, bv, av, bs, as_))
+            # a side that did not report the field says nothing about a change in it
+            if NOT_REPORTED not in (bv, av):
+                out.append(Change(label, bv, av, bs, as_))
             continue
         before_share = dict(b)
         for v, share in a[1:]:

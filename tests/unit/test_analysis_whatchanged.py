@@ -54,10 +54,13 @@ def test_a_model_snapshot_change_and_unreported_fields() -> None:
     df = _runs(2, 1, fp=("fp_a", "fp_a"))
     base, cand = df[df["run_id"] == "d0"].copy(), df[df["run_id"] == "d1"].copy()
     cand["server_model"] = "gpt-4o-2024-11-20"
-    base["system_fingerprint"] = None  # an older lens run: nothing reported
+    base["system_fingerprint"] = None  # an older lens run: nothing reported, no change
     text = describe(what_changed(base, cand))
-    assert "server model gpt-4o-2024-08-06 -> gpt-4o-2024-11-20" in text
-    assert "fingerprint not reported -> fp_a" in text
+    assert text == "server model gpt-4o-2024-08-06 -> gpt-4o-2024-11-20"
     # files from before these columns existed: no column at all is not a change
     old = base.drop(columns=["system_fingerprint", "server_model", "routing"])
     assert describe(what_changed(old, old)) == ""
+    # an import that does not know the endpoint leaves it empty: that is not a change
+    assert describe(what_changed(old, old.assign(endpoint_host=""))) == ""
+    assert describe(what_changed(old, old.assign(endpoint_host="other.example"))) == (
+        "endpoint api.example -> other.example")
