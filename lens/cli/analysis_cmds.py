@@ -102,6 +102,12 @@ def register(sub: Any) -> None:
     rp.add_argument("-o", "--output", default="report.html", help="HTML file to write")
     rp.add_argument("--png", metavar="DIR", default=None, help="also write charts as PNG and SVG")
     rp.add_argument("--title", default=None)
+    rp.add_argument("--threshold", type=float, default=0.10,
+                    help="relative change that counts as a regression (default 0.10)")
+    rp.add_argument("--power", type=float, default=0.8,
+                    help="power for the detectable shift and requests needed (default 0.8)")
+    rp.add_argument("--shift", type=float, default=None, metavar="FRACTION",
+                    help="the shift to size the runs for (default: --threshold)")
     _add_common(rp)
     rp.set_defaults(func=cmd_report)
 
@@ -115,6 +121,12 @@ def register(sub: Any) -> None:
                     help="percentile (repeatable; default 50, 95, 99)")
     cp.add_argument("--threshold", type=float, default=0.10,
                     help="relative change that counts as a regression (default 0.10)")
+    cp.add_argument("--alpha", type=float, default=0.05,
+                    help="1 - the confidence level of the CIs (default 0.05)")
+    cp.add_argument("--power", type=float, default=0.8,
+                    help="power for the detectable shift and requests needed (default 0.8)")
+    cp.add_argument("--shift", type=float, default=None, metavar="FRACTION",
+                    help="the shift to size the runs for (default: --threshold)")
     _add_common(cp)
     cp.set_defaults(func=cmd_compare)
 
@@ -150,7 +162,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     two = len(run_ids) == 2 and run_ids[0] != run_ids[1]
     rep = build_report(requests, chunks, title=args.title or f"lens report: {', '.join(args.runs)}",
                        prices=args.prices, baseline=run_ids[0] if two else None,
-                       candidate=run_ids[1] if two else None, seed=args.seed)
+                       candidate=run_ids[1] if two else None, seed=args.seed,
+                       threshold=args.threshold, power=args.power, shift=args.shift)
     path = write_report(rep, args.output)
     print(f"wrote {path}")
     if args.png:
@@ -164,7 +177,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     base = load_ref(args.base, args.db)
     cand = load_ref(args.cand, args.db)
-    kw: dict[str, Any] = {"thresholds": args.threshold, "seed": args.seed}
+    kw: dict[str, Any] = {"thresholds": args.threshold, "seed": args.seed,
+                          "level": 1 - args.alpha}
     if args.metric:
         kw["metrics"] = args.metric
     if args.percentile:
@@ -172,12 +186,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
     table = stats.compare(base, cand, **kw)
     cols = ["metric", "stat", "base", "cand", "diff", "diff_low", "diff_high", "ratio",
             "ratio_low", "ratio_high", "mw_p", "cliffs_delta", "verdict"]
-    err = stats.error_rate_test(base, cand)
+    err = stats.error_rate_test(base, cand, alpha=args.alpha)
+    extra = _why_and_how_many(base, cand, args, kw)
     if args.markdown:
         print(f"### {args.cand} vs {args.base}\n")
         print(stats.to_markdown(table[cols]))
         print(f"Error rate: {err.base_rate:.2%} -> {err.cand_rate:.2%} "
               f"(p={err.p_value:.3g}, {err.test}): {err.verdict}")
+        for line in extra:
+            print(f"\n{line}" if not line.startswith("  ") else f"- {line.strip()}")
         return 0
     from rich.console import Console
     from rich.table import Table
@@ -195,7 +212,30 @@ def cmd_compare(args: argparse.Namespace) -> int:
     console.print(t)
     console.print(f"error rate {err.base_rate:.2%} -> {err.cand_rate:.2%} "
                   f"(p={err.p_value:.3g}, {err.test}): {err.verdict}")
+    for line in extra:
+        console.print(plain(line))
     return 0
+
+
+def _why_and_how_many(base: Any, cand: Any, args: argparse.Namespace,
+                      kw: dict[str, Any]) -> list[str]:
+    """What the servers reported differently, and what these runs could detect."""
+    from lens.analysis import power
+    from lens.analysis.whatchanged import describe, what_changed
+
+    lines = []
+    changed = describe(what_changed(base, cand))
+    lines.append(f"What changed between the runs: {changed}." if changed else
+                 "What changed between the runs: nothing the servers reported (model, "
+                 "fingerprint, routing) differs.")
+    shift = args.shift if args.shift is not None else args.threshold
+    det = power.detectable(base, cand, kw.get("metrics", power.DEFAULT_METRICS),
+                           kw.get("percentiles", (50, 95, 99)), shift=shift, alpha=args.alpha,
+                           power=args.power, seed=args.seed)
+    lines.append(f"How many requests: the smallest shift these runs detect with "
+                 f"{args.power:.0%} power at alpha {args.alpha:g}, and what {shift:.0%} takes:")
+    lines += [f"  {power.sentence(row)}" for row in det.itertuples(index=False)]
+    return lines
 
 
 def cmd_gate(args: argparse.Namespace) -> int:

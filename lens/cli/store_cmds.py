@@ -1,4 +1,4 @@
-"""``lens runs``, ``lens show RUN``, ``lens export RUN``, ``lens import PATH``.
+"""``lens runs``, ``lens show RUN``, ``lens export RUN``; ``lens import FILE`` (import_cmd.py).
 
 RUN is a run id, a unique prefix of one, or ``latest``. A run left ``running`` by a
 process that is gone (killed) is shown as ``incomplete``.
@@ -48,16 +48,9 @@ def register(sub: Any) -> None:
     _db_arg(p)
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser(
-        "import",
-        help="load an exported run into the store",
-        description="Load a run written by `lens export` (PATH: its request file or .meta.json).",
-    )
-    p.add_argument("path", metavar="PATH")
-    p.add_argument("--format", choices=("parquet", "csv", "jsonl"), help="default: from the suffix")
-    p.add_argument("--run-id", help="store it under this id instead of the original")
-    _db_arg(p)
-    p.set_defaults(func=cmd_import)
+    from lens.cli.import_cmd import add_parser
+
+    add_parser(sub, _db_arg)  # lens import: any tool's results (lens.importers)
 
 
 def _open(args: argparse.Namespace) -> tuple[Any, str]:
@@ -118,17 +111,4 @@ def cmd_export(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(f"wrote {files.requests}, {files.chunks} and {files.meta}")
-    return 0
-
-
-def cmd_import(args: argparse.Namespace) -> int:
-    from lens.store.files import import_run
-    from lens.store.paths import display_db
-
-    store, db = _open(args)
-    try:
-        run_id = import_run(store, args.path, fmt=args.format, run_id=args.run_id)
-    finally:
-        store.close()
-    print(f"imported run {run_id} into {display_db(db)}")
     return 0

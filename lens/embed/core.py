@@ -34,6 +34,7 @@ from lens.probe.outcome import (
     request_id,
     retry_after,
 )
+from lens.probe.routing import routing_json, served_model
 from lens.record import RequestRecord
 from lens.redact.secrets import ERROR_TEXT_LIMIT, scrub, secret_values
 
@@ -269,6 +270,8 @@ class Call:
                     raise ValueError(f"unsupported content-encoding {enc!r}")
                 self._decoder = cls()
             rec.ratelimit = ratelimit_json(headers, self.secrets)
+            rec.routing = routing_json(headers, self.secrets)
+            self.m.served_model_header(served_model(headers, self.secrets))
             if status >= 400:
                 rec.retry_after_s = retry_after(headers)
         except Exception as exc:

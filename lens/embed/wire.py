@@ -176,5 +176,13 @@ def nonstream_deltas(dialect: str, body: bytes) -> list[Delta]:
         out.append(Delta("text", text=answer))
     if usage is not None:
         out.append(Delta("usage", usage=usage))
-    out.append(Delta("done"))
+    done = Delta("done")
+    # The whole body names the model that answered (and OpenAI its fingerprint) once.
+    model = obj.get("model") or obj.get("modelVersion")
+    if isinstance(model, str) and model:
+        done.server_model = model
+    fp = obj.get("system_fingerprint")
+    if isinstance(fp, str) and fp:
+        done.system_fingerprint = fp
+    out.append(done)
     return out

@@ -35,9 +35,12 @@ _DEFAULTED = ("region", "runner", "dialect", "endpoint_host", "scenario", "promp
               "warmup", "concurrency", "scheduled_ms", "queue_ms", "tokens_estimated")
 
 
-def read_rows(path: Path) -> pd.DataFrame:
-    """A lens export read as-is (no dtypes yet): CSV text, JSONL values or Parquet."""
-    suffix = path.suffix.lower()
+def read_rows(path: Path, fmt: str | None = None) -> pd.DataFrame:
+    """A lens export read as-is (no dtypes yet): CSV text, JSONL values or Parquet.
+
+    ``fmt`` (parquet, csv, jsonl) overrides the suffix, for files named otherwise.
+    """
+    suffix = f".{fmt}" if fmt else path.suffix.lower()
     try:
         if suffix in (".parquet", ".pq") or path.is_dir():
             return pd.read_parquet(path)
@@ -90,13 +93,19 @@ class LensFilesImporter:
         return 0
 
     def load(self, path: Path, **options: Any) -> ImportedRun:
-        raw = read_rows(path)
-        header = 1 if path.suffix.lower() == ".csv" else 0
+        fmt = options.get("file_format")  # parquet | csv | jsonl, when the suffix is not
+        raw = read_rows(path, fmt)
+        header = 1 if (fmt or path.suffix.lower().lstrip(".")) == "csv" else 0
         cpath = Path(options["chunks_path"]) if options.get("chunks_path") else chunk_path_for(path)
         chunks = None
         if cpath is not None and cpath.exists():
-            chunks = check_frame(read_rows(cpath), str(cpath), CHUNK_FIELDS,
-                                 header_lines=1 if cpath.suffix.lower() == ".csv" else 0)
+            cfmt = fmt if fmt and not options.get("chunks_path") else None
+            rows = read_rows(cpath, cfmt)
+            if rows.empty and not len(rows.columns):  # a run without chunks: an empty JSONL
+                rows = pd.DataFrame(columns=[c.name for c in CHUNK_FIELDS])
+            chunks = check_frame(rows, str(cpath), CHUNK_FIELDS,
+                                 header_lines=1 if (cfmt or cpath.suffix.lower().lstrip("."))
+                                 == "csv" else 0)
         meta = _meta(path)
         df, notes = derive_missing(raw, chunks, meta, path, options)
         requests = check_frame(df, str(path), REQUEST_FIELDS, header_lines=header)
@@ -117,8 +126,10 @@ class LensFilesImporter:
 
 
 def _meta(path: Path) -> dict[str, Any]:
-    meta = path.with_name(f"{file_stem(path)}.meta.json")
-    if not meta.is_file():
+    # ``run.parquet`` -> ``run.meta.json``; a file named otherwise (``run.data``) too.
+    metas = [path.with_name(f"{stem}.meta.json") for stem in (file_stem(path), path.stem)]
+    meta = next((m for m in metas if m.is_file()), None)
+    if meta is None:
         return {}
     try:
         data = json.loads(meta.read_text(encoding="utf-8"))

@@ -34,6 +34,7 @@ from lens.probe.outcome import (
     request_id,
     retry_after,
 )
+from lens.probe.routing import routing_json, served_model
 from lens.record import ChunkTiming, RequestRecord
 from lens.redact.secrets import ERROR_TEXT_LIMIT, scrub
 
@@ -234,6 +235,8 @@ def _headers_into(w: Wire, secrets: tuple[str, ...]) -> dict[str, Any]:
         return {}
     rec = w.m.record
     rec.server_request_id = request_id(h, secrets)
+    rec.routing = routing_json(h, secrets)
+    w.m.served_model_header(served_model(h, secrets))
     ms = h.get("openai-processing-ms")
     if ms:
         try:

@@ -40,6 +40,7 @@ PHASES: tuple[str, ...] = (
 )
 _NS_PER_MS = 1_000_000.0
 STALL_MS = 250.0  # an inter-token gap longer than this is a stall (record column ``stalls``)
+PROVENANCE_LIMIT = 200  # characters kept of a server-reported model name or fingerprint
 
 
 @lru_cache(maxsize=65536)
@@ -82,6 +83,7 @@ class Measurement:
         "_ev_t",
         "_ev_text",
         "_marks",
+        "_model_header",
         "_pool_wait_ns",
         "_reason_chars",
         "_text_chars",
@@ -100,7 +102,9 @@ class Measurement:
         "record",
         "resent",
         "secrets",
+        "server_model",
         "stall_ms",
+        "system_fingerprint",
         "ttft_ns",
         "usage",
     )
@@ -141,6 +145,11 @@ class Measurement:
         self.error_status: str | None = None
         self.finish_reason: str | None = None
         self.finished = False
+        # What the server said about itself (last non-empty value wins); a header that
+        # names the served snapshot (Azure's x-ms-served-model) wins over the body.
+        self.server_model: str | None = None
+        self.system_fingerprint: str | None = None
+        self._model_header: str | None = None
 
     # -- phases ------------------------------------------------------------------------
     def start(self, t_ns: int | None = None) -> int:
@@ -207,6 +216,10 @@ class Measurement:
                 kind = "usage"
             if d.usage is not None:
                 self.usage = d.usage if self.usage is None else self.usage.merge(d.usage)
+            if d.server_model is not None:
+                self.server_model = d.server_model
+            if d.system_fingerprint is not None:
+                self.system_fingerprint = d.system_fingerprint
         self._ev_t.append(t_ns)
         self._ev_kind.append(kind)
         self._ev_text.append(text)
@@ -219,6 +232,11 @@ class Measurement:
             elif self.first_reasoning_ns is None:
                 self.first_reasoning_ns = t_ns
             self.last_token_ns = t_ns
+
+    def served_model_header(self, model: str | None) -> None:
+        """A response header named the model snapshot that answered (it wins over the body)."""
+        if model:
+            self._model_header = model
 
     @property
     def n_events(self) -> int:
@@ -339,7 +357,21 @@ class Measurement:
             r.retry_after_s = retry_after_s
         if ratelimit is not None:
             r.ratelimit = ratelimit
+        self._provenance(r)
         return r, self._chunks(r.request_id, r.model or None)
+
+    def _provenance(self, r: RequestRecord) -> None:
+        """What the server said about itself, scrubbed and bounded like header values.
+
+        ``server_model`` is kept only when it differs from the model asked for (a dated
+        snapshot behind an alias, a router's choice): an equal name says nothing new.
+        """
+        if self.system_fingerprint:
+            r.system_fingerprint = scrub(self.system_fingerprint, self.secrets,
+                                         limit=PROVENANCE_LIMIT)
+        model = self._model_header or self.server_model
+        if model and model != r.model:
+            r.server_model = scrub(model, self.secrets, limit=PROVENANCE_LIMIT)
 
     def _fill_tokens(self, r: RequestRecord) -> None:
         u = self.usage

@@ -138,6 +138,10 @@ DeltaKind = Literal["text", "reasoning", "usage", "error", "done", "other"]
 class Delta:
     """What one parsed stream event means.
 
+    ``server_model``/``system_fingerprint`` ride on the first delta of an event that
+    names them (OpenAI ``model``/``system_fingerprint``, Anthropic ``message.model``,
+    Gemini ``modelVersion``, Responses ``response.model``).
+
     kind ``done`` marks the dialect's terminal event (``[DONE]``, ``message_stop``,
     ``response.completed``, Gemini's finishReason, Bedrock ``messageStop``+``metadata``);
     a stream that closes without it is ``truncated``. One event may yield several deltas
@@ -150,6 +154,10 @@ class Delta:
     error: str | None = None
     error_status: str | None = None  # overloaded | rate_limited | stream_error
     finish_reason: str | None = None
+    # What the server says about itself, on any delta of the event that carried it:
+    # the model (version) that answered and its backend configuration fingerprint.
+    server_model: str | None = None
+    system_fingerprint: str | None = None
 
 
 @dataclass(slots=True)

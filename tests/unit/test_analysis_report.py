@@ -19,14 +19,18 @@ def test_scheduled_runs_get_a_time_series_with_change_points() -> None:
                          target="sim", start=T0 + timedelta(days=8))
     rep = build_report(records_to_frame(recs), title="nightly <runs>")
     assert "ttft_over_time" in rep.charts
-    titles = [t for t, _ in rep.tables]
     cps = dict(rep.tables)["Change points in p95 TTFT per run"]
     assert len(cps) == 1 and cps["index"].iloc[0] == 4
     assert cps["time"].iloc[0] == pd.Timestamp(T0 + timedelta(days=4))
-    assert "Cost (USD)" in titles
+    assert rep.section("cost") is not None
     # unpriced, by name, with the fix for a self-hosted endpoint
-    assert any("vllm/private-small (self-hosted: add a [[gpu_hour]] price) (20 rows)" in n
-               for n in rep.notes)
+    cost = rep.section("cost")
+    assert cost is not None and any(
+        "vllm/private-small (self-hosted: add a [[gpu_hour]] price) (20 rows)" in b.text
+        for b in cost.blocks if hasattr(b, "text"))
+    # the summary names the change point and when it happened
+    assert any("p95 TTFT rose" in v and f"{T0 + timedelta(days=4):%Y-%m-%d}" in v
+               for v in rep.verdicts)
     html = render_html(rep)
     assert "<title>nightly &lt;runs&gt;</title>" in html  # escaped
     assert not re.search(r"<script[^>]+src=", html)

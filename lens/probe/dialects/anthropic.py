@@ -119,8 +119,13 @@ class AnthropicDialect:
                 )
             return [Delta("other")]  # signature_delta, input_json_delta, citations_delta
         if kind == "message_start":
-            usage = (obj.get("message") or {}).get("usage")
-            return [Delta("usage", usage=anthropic_usage(usage))] if usage else [Delta("other")]
+            message = obj.get("message") or {}
+            usage = message.get("usage")
+            d = Delta("usage", usage=anthropic_usage(usage)) if usage else Delta("other")
+            model = message.get("model")
+            if model and isinstance(model, str):
+                d.server_model = model
+            return [d]
         if kind == "message_delta":
             reason = (obj.get("delta") or {}).get("stop_reason")
             usage = obj.get("usage")

@@ -133,4 +133,7 @@ class GeminiDialect:
             out.append(Delta("done", finish_reason=finish))
         if not out:
             out.append(Delta("other"))
+        version = obj.get("modelVersion")
+        if version and isinstance(version, str):
+            out[0].server_model = version
         return out

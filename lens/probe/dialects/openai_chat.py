@@ -123,6 +123,11 @@ def parse_chat_chunk(event: RawEvent) -> list[Delta]:
     if not out or finish:
         # Role-only, empty, filter (empty choices) chunks: timed, but never text.
         out.append(Delta("other", finish_reason=finish))
+    model, fp = obj.get("model"), obj.get("system_fingerprint")
+    if model and isinstance(model, str):  # Azure's prompt-filter chunk says model ""
+        out[0].server_model = model
+    if fp and isinstance(fp, str):
+        out[0].system_fingerprint = fp
     return out
 
 

@@ -92,6 +92,16 @@ class OpenAIResponsesDialect:
         if not isinstance(obj, dict):
             return [not_object(obj)]
         kind = obj.get("type") or event.event
+        out = self._deltas(obj, kind)
+        resp = obj.get("response")  # response.created / completed / ... name the model
+        if isinstance(resp, dict):
+            model = resp.get("model")
+            if model and isinstance(model, str):
+                out[0].server_model = model
+        return out
+
+    @staticmethod
+    def _deltas(obj: dict[str, Any], kind: Any) -> list[Delta]:
         if kind in _TEXT:
             delta = obj.get("delta")
             return (

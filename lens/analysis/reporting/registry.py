@@ -1,0 +1,62 @@
+"""The report's sections, in order: one builder function per section.
+
+A builder takes the :class:`~lens.analysis.reporting.context.ReportContext` and returns a
+:class:`~lens.analysis.reporting.model.Section` (or None when it has nothing to show).
+To add a section, write the function (anywhere in lens.analysis) and add one line to
+``SECTIONS``; to add a sentence to the verdict, add a function to
+``lens.analysis.reporting.verdicts.VERDICT_SENTENCES``. For example, an SLO section::
+
+    def slo_section(ctx: ReportContext) -> Section | None:
+        objectives = ctx.options.get("slos")     # build_report(..., options={"slos": [...]})
+        if not objectives:
+            return None
+        ...
+        return Section("slo", "SLOs and goodput", [table(...), Chart(...)])
+
+    SECTIONS.insert(SECTIONS.index(latency_section), slo_section)   # or edit the list
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from lens.analysis.reporting.context import ReportContext
+from lens.analysis.reporting.figures import (
+    distributions_section,
+    load_section,
+    method_section,
+    over_time_section,
+)
+from lens.analysis.reporting.model import Section
+from lens.analysis.reporting.tables import (
+    comparison_section,
+    cost_section,
+    errors_section,
+    latency_section,
+    runs_section,
+    sample_size_section,
+)
+from lens.analysis.reporting.verdicts import verdict_section
+
+SectionBuilder = Callable[[ReportContext], Section | None]
+
+SECTIONS: list[SectionBuilder] = [
+    verdict_section,
+    runs_section,
+    comparison_section,
+    distributions_section,
+    latency_section,
+    errors_section,
+    cost_section,
+    over_time_section,
+    load_section,
+    sample_size_section,
+    method_section,
+]
+
+
+def build_sections(ctx: ReportContext,
+                   builders: list[SectionBuilder] | None = None) -> list[Section]:
+    """Run every builder in order; sections with nothing to show are left out."""
+    return [s for b in (SECTIONS if builders is None else builders)
+            if (s := b(ctx)) is not None]
