@@ -9,8 +9,9 @@ two cores, the client to core 0). Timing error of an event = the client's arriva
 (perf_counter_ns taken after the framer returned it) minus the server's ``write_start_ns``
 for that event (CLOCK_MONOTONIC is shared between processes on one host).
 
-Client variants: ``asyncio`` (stdlib loop, json), ``uvloop`` (uvloop loop, json),
-``uvloop+orjson`` (uvloop, and the dialects' JSON decoder swapped for orjson).
+Client variants: ``asyncio`` (stdlib loop), ``uvloop`` (uvloop loop), ``uvloop+stdjson``
+(uvloop, and the dialects' JSON decoder forced to the standard library's instead of orjson,
+which the engine uses when the ``fast`` extra is installed).
 """
 
 from __future__ import annotations
@@ -116,12 +117,9 @@ def start_sim(*, pin: bool = True, tls: bool = False) -> Sim:
 def _variant(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
     from lens.probe.dialects import _common
 
-    if name.endswith("+orjson"):
-        import orjson
-
-        _common._loads = orjson.loads  # type: ignore[assignment]
-    else:
-        _common._loads = json.loads
+    # The engine decodes with orjson when the ``fast`` extra is installed; "+stdjson" forces
+    # the standard library's decoder (what an install without the extra does).
+    _common._loads = json.loads if name.endswith("+stdjson") else _common._make_loads()
     if name.startswith("uvloop"):
         import uvloop
 
@@ -246,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bench.timing", description=__doc__.split("\n\n")[0]
     )
     ap.add_argument("--levels", default="1,64,256,1024")
-    ap.add_argument("--variants", default="asyncio,uvloop,uvloop+orjson")
+    ap.add_argument("--variants", default="asyncio,uvloop,uvloop+stdjson")
     ap.add_argument(
         "--shapes",
         default="burst,ramp",

@@ -56,6 +56,20 @@ class SSEParser:
         """Consume bytes (any split) and return the events completed by them."""
         if not data:
             return []
+        if (
+            self._started
+            and not self._pending
+            and not self._skip_lf
+            and not self._data
+            and data.startswith(b"data: ")
+            and data.endswith(b"\n\n")
+            and data.count(b"\n") == 2
+            and b"\r" not in data
+        ):
+            # The common read: exactly one "data: ..." event, whole (same result as below).
+            self.events += 1
+            self._event = None
+            return [RawEvent(data[6:-2].decode("utf-8", "replace"), None, self.last_event_id)]
         if self._skip_lf:
             self._skip_lf = False
             if data[0] == 0x0A:

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_analysis import T0, make_chunks, make_records
 
 from lens.analysis.frames import chunks_to_frame, records_to_frame

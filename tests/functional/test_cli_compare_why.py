@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_analysis import make_records, write_sqlite
 from helpers_cli import lens
 

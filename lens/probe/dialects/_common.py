@@ -17,8 +17,29 @@ from lens.record import Delta
 JSON = "application/json"
 SSE = "text/event-stream"
 
-_loads = json.loads
 _JSONError = json.JSONDecodeError
+
+
+def _make_loads() -> Callable[[str], Any]:
+    """orjson when installed (the ``fast`` extra: ~4x faster per event), with the standard
+    library's decoder as the judge of what orjson refuses (NaN, huge integers), so a
+    stream never parses differently for having orjson."""
+    try:
+        import orjson
+    except ImportError:
+        return json.loads
+    fast, slow = orjson.loads, json.loads
+
+    def loads(data: str) -> Any:
+        try:
+            return fast(data)
+        except orjson.JSONDecodeError:
+            return slow(data)
+
+    return loads
+
+
+_loads = _make_loads()
 
 
 def merge_body(body: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
