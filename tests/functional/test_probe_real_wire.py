@@ -174,3 +174,27 @@ async def test_observer_errors_keep_their_identity_inside_an_except_block() -> N
                                         max_tokens=400, caps={"max_events": 20}))
     (r,) = res.records
     assert r.status == "truncated" and "more than 20 events" in (r.error or "")
+
+
+def test_the_report_shows_ttft_beside_the_servers_own_time(tmp_path: Any) -> None:
+    from lens.analysis.report import build_report
+    from lens.analysis.server_time import server_split
+    from lens.record.frames import records_to_frame
+
+    prof = {**FAST, "ttft_ms": 40.0, "server_timing": "llamacpp"}
+    with start_sim_in_thread({"ll": prof, "plain": FAST}) as sim:
+        a = run_burst_sync(_spec(sim.base_url("openai_compat", "ll"), {"requests": 4}))
+        b = run_burst_sync(_spec(sim.base_url("openai_compat", "plain"), {"requests": 3}))
+    for r in a.records:
+        r.target = "llama"
+    frame = records_to_frame([*a.records, *b.records])
+    split = server_split(frame)
+    assert list(split["target"]) == ["llama"]  # the server that says nothing is left out
+    row = split.iloc[0]
+    assert row["requests"] == 4 and "llama.cpp" in row["kind"]
+    assert row["server_p50_ms"] == pytest.approx(40.0, abs=5)
+    assert 0 <= row["outside_p50_ms"] < 20
+    assert row["ttft_p50_ms"] == pytest.approx(row["server_p50_ms"] + row["outside_p50_ms"], abs=3)
+    report = build_report(frame)
+    section = report.section("server-time")
+    assert section is not None and "network, queue and client p50" in section.blocks[0].columns

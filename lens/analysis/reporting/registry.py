@@ -35,6 +35,7 @@ from lens.analysis.reporting.tables import (
     latency_section,
     runs_section,
     sample_size_section,
+    server_time_section,
 )
 from lens.analysis.reporting.verdicts import verdict_section
 
@@ -46,6 +47,7 @@ SECTIONS: list[SectionBuilder] = [
     comparison_section,
     distributions_section,
     latency_section,
+    server_time_section,
     errors_section,
     cost_section,
     over_time_section,

@@ -199,3 +199,24 @@ def sample_size_section(ctx: ReportContext) -> Section | None:
              f"per run (baseline / candidate now) that a {shift} change needs; 'fire more' "
              "adds the runs' failure share. Method: docs/stats.md.")
     return Section("sample-size", "How many requests", list(blocks), intro=intro)
+
+
+def server_time_section(ctx: ReportContext) -> Section | None:
+    """TTFT beside the time the server says it spent, per target (and run)."""
+    from lens.analysis.server_time import server_split
+
+    keys = _row_keys(ctx)
+    split = server_split(ctx.measured, keys)
+    if split.empty:
+        return None
+    display = _key_cells(split, keys, ctx)
+    display["requests"] = [fmt.count(v) for v in split["requests"]]
+    display["TTFT p50"] = [fmt.qty(v, "ms") for v in split["ttft_p50_ms"]]
+    display["server p50"] = [fmt.qty(v, "ms") for v in split["server_p50_ms"]]
+    display["network, queue and client p50"] = [fmt.qty(v, "ms") for v in split["outside_p50_ms"]]
+    display["server's figure"] = split["kind"].tolist()
+    note = ("Per request, TTFT minus the time the server reported for itself, then the median: "
+            "what the network, queueing before the server's clock started, and the client add.")
+    return Section("server-time", "Server-reported time", [
+        table("TTFT and the server's own time", split, display,
+              ("requests", "TTFT p50", "server p50", "network, queue and client p50"), note)])
