@@ -205,10 +205,14 @@ def run(
 
     stop = kwargs.get("stop") or StopSignal()
     kwargs["stop"] = stop
+    out: list[RunOutcome] = []
 
-    async def main() -> RunOutcome:
+    async def main() -> None:
+        # Return nothing from the main task: asyncio.Runner reprs it on exit (through its
+        # SIGINT handler), and the repr of a finished task includes its result -- every
+        # record of the burst, O(n) in time and memory for nothing.
         _install_signals(stop, on_signal)
-        return await run_async(spec, **kwargs)
+        out.append(await run_async(spec, **kwargs))
 
     try:
         asyncio.get_running_loop()
@@ -220,7 +224,8 @@ def run(
         saved = _signal_handlers()
         try:
             with asyncio.Runner(loop_factory=loop_factory()) as runner:
-                return runner.run(main())
+                runner.run(main())
+            return out[0]
         finally:
             # uvloop leaves its (closed) loop's handlers installed: a later SIGTERM would be
             # swallowed (a Lambda runtime or a CLI process could no longer be stopped).
@@ -229,7 +234,8 @@ def run(
     import concurrent.futures
 
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="lens-run") as pool:
-        return pool.submit(asyncio.run, main()).result()
+        pool.submit(asyncio.run, main()).result()
+    return out[0]
 
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)

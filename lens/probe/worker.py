@@ -63,7 +63,9 @@ def serve_shard(conn: Any, spec_json: str, run_id: str, shard: int,
         return
     burst.start_at_ns = msg[1]
 
-    async def main() -> Any:
+    results: list[Any] = []
+
+    async def main() -> None:  # returns nothing: see lens.burst.run.run on Runner's repr
         loop = asyncio.get_running_loop()
         stop, abandon = asyncio.Event(), asyncio.Event()
         burst.stop, burst.abandon = stop, abandon
@@ -80,11 +82,12 @@ def serve_shard(conn: Any, spec_json: str, run_id: str, shard: int,
                 loop.call_soon_threadsafe(abandon.set)  # the parent is gone: give up
 
         threading.Thread(target=listen, daemon=True, name="lens-worker-cmds").start()
-        return await burst.run()
+        results.append(await burst.run())
 
     try:
         with asyncio.Runner(loop_factory=loop_factory()) as runner:
-            res = runner.run(main())
+            runner.run(main())
+        res = results[0]
     except Exception as exc:
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
         return
