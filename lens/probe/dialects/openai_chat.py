@@ -69,6 +69,31 @@ def llamacpp_timings(t: dict[str, Any], *, has_usage: bool) -> Usage:
     return u
 
 
+def _plain_text(obj: dict[str, Any], choices: Any) -> list[Delta] | None:
+    """The common chunk -- one choice whose delta is answer text, nothing else to read --
+    parsed in a few lookups; None sends every other chunk through the full parser below
+    (which gives the same deltas for this one: a test holds them equal)."""
+    if (not isinstance(choices, list) or len(choices) != 1 or obj.get("usage") or "timings" in obj
+            or "x_groq" in obj):
+        return None
+    choice = choices[0]
+    if not isinstance(choice, dict) or choice.get("finish_reason"):
+        return None
+    delta = choice.get("delta")
+    if not isinstance(delta, dict):
+        return None
+    content = delta.get("content")
+    if type(content) is not str or not content or delta.get("reasoning_content") or delta.get("reasoning"):
+        return None
+    d = Delta("text", text=content)
+    model, fp = obj.get("model"), obj.get("system_fingerprint")
+    if model and isinstance(model, str):
+        d.server_model = model
+    if fp and isinstance(fp, str):
+        d.system_fingerprint = fp
+    return [d]
+
+
 @guarded
 def parse_chat_chunk(event: RawEvent) -> list[Delta]:
     """Parse one Chat Completions SSE event into deltas (shared with openai_compat)."""
@@ -83,9 +108,12 @@ def parse_chat_chunk(event: RawEvent) -> list[Delta]:
     err = obj.get("error")
     if err:
         return [error_delta(err)]
+    choices = obj.get("choices")
+    fast = _plain_text(obj, choices)
+    if fast is not None:
+        return fast
     out: list[Delta] = []
     finish: str | None = None
-    choices = obj.get("choices")
     if choices:
         text = ""
         reasoning = ""
