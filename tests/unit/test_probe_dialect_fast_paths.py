@@ -15,8 +15,13 @@ from lens.probe.sse import SSEParser
 
 def _chunks(seed: int, n: int) -> list[dict]:
     rng = random.Random(seed)
-    out = []
+    out: list[dict] = []
     for _ in range(n):
+        if rng.random() < 0.4:  # the common chunk: one choice of answer text
+            out.append({"id": "c", "model": rng.choice(["m", "m-2024"]), "system_fingerprint": "fp",
+                        "choices": [{"index": 0, "delta": {"content": rng.choice(["a", " b"])},
+                                     "finish_reason": None}]})
+            continue
         delta: dict = {}
         for key, values in (("content", ["hi", " there", "", None, 3]),
                             ("role", ["assistant"]), ("reasoning_content", ["think", ""]),
