@@ -267,7 +267,7 @@ def check_budget(
         notify(
             "burst", check.burst_ratio, metrics, what=f": estimate ${est.usd:.4f} of ${burst_limit}"
         )
-        if est.usd > burst_limit:  # type: ignore[operator]
+        if burst_limit is not None and est.usd > burst_limit:
             raise BudgetExceededError(
                 f"burst refused: estimated cost ${est.usd:.4f}{desc} exceeds the per-burst "
                 f"budget ${burst_limit}",
@@ -280,7 +280,7 @@ def check_budget(
             metrics,
             what=f": ${spent:.4f} spent + ${est.usd:.4f} estimate of ${day_limit}",
         )
-        if spent + est.usd > day_limit:  # type: ignore[operator]
+        if day_limit is not None and spent + est.usd > day_limit:
             raise BudgetExceededError(
                 f"burst refused: spent today ${spent:.4f} + estimated ${est.usd:.4f}{desc} "
                 f"exceeds the per-day budget ${day_limit}",

@@ -125,6 +125,7 @@ def _wrap_release(resp: aiohttp.ClientResponse, call: Call) -> None:
         finally:
             call.on_close()
 
+    # Wrapping the response's own methods is the only hook aiohttp offers at release time.
     resp.release = _release  # type: ignore[method-assign]
     resp.close = _close  # type: ignore[method-assign]
 

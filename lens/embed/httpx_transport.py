@@ -92,7 +92,13 @@ def _async_tracer(
 
 @cache
 def transports_for(mod: ModuleType) -> tuple[type, type]:
-    """(LensTransport, AsyncLensTransport) built on ``mod`` (``httpx`` or ``httpx2``)."""
+    """(LensTransport, AsyncLensTransport) built on ``mod`` (``httpx`` or ``httpx2``).
+
+    The classes are made here, per module, because their bases are that module's (an SDK
+    may bring httpx2 beside httpx): hence the ``type: ignore[name-defined]`` on each, since
+    a checker cannot resolve a base taken from a variable module. This is also why the
+    function is longer than most: four small classes sharing ``mod`` and ``decoders``.
+    """
     decoders = getattr(
         importlib.import_module(mod.__name__ + "._decoders"), "SUPPORTED_DECODERS", {}
     )

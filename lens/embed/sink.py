@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from lens.record import ChunkTiming, RequestRecord
 from lens.store.base import RecordSink, RunInfo
@@ -259,7 +259,7 @@ class EmbedSink:
                 elif isinstance(item, tuple) and item[0] is _FLUSH:
                     waiters.append(item[1])
                 else:
-                    batch.append(item)  # type: ignore[arg-type]
+                    batch.append(cast(Item, item))
                 if stop or len(batch) >= self._batch:
                     break
                 try:

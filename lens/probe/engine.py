@@ -154,8 +154,9 @@ class Burst:
     # -- orchestration -----------------------------------------------------------------
     async def run(self) -> BurstResult:
         spec = self.spec
-        per_target = [st.planned() for st in self.stages]
-        planned = None if any(n is None for n in per_target) else sum(per_target) + spec.warmup  # type: ignore[arg-type]
+        per_stage = [st.planned() for st in self.stages]
+        counts = [n for n in per_stage if n is not None]
+        planned = sum(counts) + spec.warmup if len(counts) == len(per_stage) else None
         open_loop = any(not st.closed for st in self.stages)
         # Warm pools hold at least as many connections as requests can be in flight, so
         # pool waits only appear when the user asked for more than the cap.

@@ -21,7 +21,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lens.errors import ConfigError
 from lens.probe.ratelimit_headers import (
@@ -132,11 +132,11 @@ class ClientRateLimiter:
 
     @classmethod
     def for_spec(
-        cls, spec: BurstSpec, *, rpm: float | None = None, tpm: float | None = None, **kw: object
+        cls, spec: BurstSpec, *, rpm: float | None = None, tpm: float | None = None, **kw: Any
     ) -> ClientRateLimiter:
         """Group the spec's targets by provider + API-key variable name, each with rpm/tpm."""
         key_of = {t.label: f"{t.provider}:{'|'.join(t.key_envs) or t.label}" for t in spec.targets}
-        return cls(default=RateLimit(rpm=rpm, tpm=tpm), key_of=key_of, **kw)  # type: ignore[arg-type]
+        return cls(default=RateLimit(rpm=rpm, tpm=tpm), key_of=key_of, **kw)
 
     def key(self, target_label: str) -> str:
         return self._key_of.get(target_label, target_label)

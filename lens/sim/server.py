@@ -497,9 +497,9 @@ class SimServer:
         text = "".join(token_text(e.token_index, e.n_tokens) for e in plan.events if e.kind == "text")
         reasoning = "".join(token_text(e.token_index, e.n_tokens) for e in plan.events if e.kind == "reasoning")
         usage = UsageOut(truth.prompt_tokens, truth.cached_tokens, plan.text_tokens, plan.reasoning_tokens)
-        writer.latency_ms = (_now() - received) / 1e6  # type: ignore[attr-defined]
+        writer.latency_ms = latency = (_now() - received) / 1e6
         if truth.dialect == "bedrock":
-            truth.server_timing = {"latencyMs": round(writer.latency_ms)}  # type: ignore[attr-defined]
+            truth.server_timing = {"latencyMs": round(latency)}
         self._report_llamacpp(truth, profile, writer, plan, 0)
         body = writer.nonstream_body(text, reasoning, usage, plan.finish_reason)
         truth.output_tokens = usage.output

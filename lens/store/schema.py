@@ -89,7 +89,7 @@ class RunRow(SQLModel, table=True):
 
 
 metadata: sa.MetaData = SQLModel.metadata
-RUNS: sa.Table = RunRow.__table__  # type: ignore[attr-defined]
+RUNS: sa.Table = RunRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it at class creation
 
 REQUESTS: sa.Table = sa.Table(
     "requests",

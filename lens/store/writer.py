@@ -18,6 +18,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Sequence
+from typing import cast
 
 from lens.errors import StoreError
 from lens.record import ChunkTiming, RequestRecord
@@ -100,7 +101,7 @@ class BackgroundWriter:
                 elif isinstance(item, threading.Event):
                     waiters.append(item)
                 else:
-                    batch.append(item)  # type: ignore[arg-type]
+                    batch.append(cast(Item, item))
                 if stop or len(batch) >= self._max_batch:
                     break
                 try:

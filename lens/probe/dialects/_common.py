@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from lens.record import Delta
 
@@ -163,4 +163,4 @@ def guarded(parse: _F) -> _F:
                 )
             ]
 
-    return wrapper  # type: ignore[return-value]
+    return cast(_F, wrapper)

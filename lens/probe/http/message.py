@@ -22,6 +22,7 @@ class Headers(dict[str, str]):
     def __contains__(self, key: object) -> bool:
         return dict.__contains__(self, key.lower() if isinstance(key, str) else key)
 
+    # dict.get's overloads allow any default type; headers are str -> str only
     def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
         return dict.get(self, key.lower(), default)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from time import perf_counter_ns
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import httptools
 
@@ -164,7 +164,7 @@ class HttpConnection(asyncio.Protocol):
 
     # -- transport callbacks ---------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = cast(asyncio.Transport, transport)  # a stream socket's transport
 
     def data_received(self, data: bytes) -> None:
         self._t = perf_counter_ns()  # the socket read's clock: first thing, before parsing

@@ -85,4 +85,4 @@ def proxy_bypassed(host: str, port: int, proxies: dict[str, str] | None = None) 
     proxies = urllib.request.getproxies_environment() if proxies is None else proxies
     if "no" not in proxies:
         return False
-    return bool(urllib.request.proxy_bypass_environment(f"{host}:{port}", proxies))  # type: ignore[attr-defined]
+    return bool(urllib.request.proxy_bypass_environment(f"{host}:{port}", proxies))  # type: ignore[attr-defined]  # not in typeshed's urllib stubs

@@ -98,6 +98,7 @@ class WireWriter:
         self.request_id = request_id
         self.req = req
         self.created = created
+        self.latency_ms = 0.0  # what the server measured for itself (Bedrock reports it)
         self.timings: dict[str, Any] | None = None
 
     @classmethod
