@@ -29,6 +29,7 @@ from lens.probe.measure import Measurement
 from lens.probe.outcome import (
     endpoint_host,
     error_status,
+    processing_ms,
     provider_message,
     ratelimit_json,
     request_id,
@@ -234,12 +235,9 @@ def _headers_into(w: Wire, secrets: tuple[str, ...]) -> dict[str, Any]:
         return {}
     rec = w.m.record
     rec.server_request_id = request_id(h, secrets)
-    ms = h.get("openai-processing-ms")
-    if ms:
-        try:
-            rec.server_processing_ms = float(ms)
-        except ValueError:
-            pass
+    ms = processing_ms(h)
+    if ms is not None:
+        rec.server_processing_ms = ms
     return {"ratelimit": ratelimit_json(h, secrets)}
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import json
+import math
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +24,7 @@ __all__ = [
     "HEADER_VALUE_LIMIT",
     "endpoint_host",
     "error_status",
+    "processing_ms",
     "provider_message",
     "ratelimit_json",
     "request_id",
@@ -71,19 +73,35 @@ def ratelimit_json(headers: Mapping[str, str], secrets: Iterable[str] = ()) -> s
     return json.dumps(kept, separators=(",", ":"), sort_keys=True) if kept else None
 
 
+def _duration(text: str | None, scale: float = 1.0) -> float | None:
+    """A header's number as a duration: finite and not negative, else None (a server's
+    ``NaN``, ``-5`` or ``1e400`` is not a time anyone waited)."""
+    if not text:
+        return None
+    try:
+        v = float(text) * scale
+    except ValueError:
+        return None
+    return v if math.isfinite(v) and v >= 0 else None
+
+
+def processing_ms(headers: Mapping[str, str]) -> float | None:
+    """The server's own processing time (``openai-processing-ms``), when it is a duration."""
+    return _duration(headers.get("openai-processing-ms"))
+
+
 def retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
-    ms = headers.get("retry-after-ms")
-    if ms:
-        with contextlib.suppress(ValueError):
-            return float(ms) / 1000.0
+    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date);
+    None unless it is a finite, non-negative duration."""
+    ms = _duration(headers.get("retry-after-ms"), 1 / 1000.0)
+    if ms is not None:
+        return ms
     v = headers.get("retry-after")
     if not v:
         return None
-    try:
-        return float(v)
-    except ValueError:
-        pass
+    with contextlib.suppress(ValueError):
+        float(v)
+        return _duration(v)
     try:
         when = email.utils.parsedate_to_datetime(v)
     except (TypeError, ValueError):
