@@ -95,6 +95,14 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         headers = {"x-request-id": f"req_{mode}"}
     resp = web.StreamResponse(status=200, headers={**headers, "content-type": "text/event-stream"})
     await resp.prepare(request)
+    try:
+        await _stream(resp, mode, parts, gemini, cred)
+    except ConnectionError:  # the client cut the response (a cap): expected here
+        pass
+    return resp
+
+
+async def _stream(resp: web.StreamResponse, mode: str, parts: list[str], gemini: bool, cred: str) -> None:
     if mode == "flood":
         n = int(parts[1])
         batch = b"data: {}\n\n" * 10_000
@@ -104,7 +112,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             await resp.write(batch if k == 10_000 else b"data: {}\n\n" * k)
             sent += k
         await resp.write(_chat(done=True))
-        return resp
+        return
     if mode == "big":
         n = int(parts[1])
         await resp.write(_chat("hello"))
@@ -114,21 +122,21 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             await resp.write(pad)
             sent += len(pad)
         await resp.write(_chat(done=True))
-        return resp
+        return
     if gemini:
         await resp.write(_gemini("hello there"))
         if mode == "mid":
             await resp.write(_error_event(True, cred))
-        return resp
+        return
     await resp.write(_chat("hello"))
     await asyncio.sleep(0.001)
     if mode == "mid":
         await resp.write(_error_event(False, cred))
-        return resp
+        return
     await resp.write(_chat(" there"))
     await resp.write(_chat(usage=True))
     await resp.write(_chat(done=True))
-    return resp
+    return
 
 
 @dataclass

@@ -127,10 +127,14 @@ class Wire:
             return
         m = self.m
         parse = self._parse
-        for ev in self._feed(data):
-            m.on_event(t_ns, parse(ev))
-        if m.n_events > self.max_events:
+        events = self._feed(data)
+        room = self.max_events - m.n_events
+        if len(events) > room:  # one read can hold thousands of events: keep exactly the cap
+            for ev in events[: max(room, 0)]:
+                m.on_event(t_ns, parse(ev))
             raise CapExceeded
+        for ev in events:
+            m.on_event(t_ns, parse(ev))
         phase = 2 if m.done else (1 if m.first_token_ns is not None else 0)
         if phase != self._phase:
             self._phase = phase
