@@ -413,12 +413,15 @@ class Call:
         self._done = True
         self.active = False
         self.prof.inflight -= 1
-        record, chunks = self.m.finish(status, http_status=self.status, error=error, t_ns=t_ns)
+        # Timing only here (the app's thread); token counts and chunk rows are made by
+        # Measurement.settle on the sink's writer thread.
+        m = self.m
+        record, _ = m.finish(status, http_status=self.status, error=error, t_ns=t_ns, settle=False)
         text = None
         if self.keep_text:
             response = "".join(self._answer) or None
             text = TextSample(self.prompt, response)
-        self.prof.sink.submit(record, chunks, text)
+        self.prof.sink.submit(record, m.settle, text)
 
     def _broken(self, where: str, exc: BaseException) -> None:
         if self.active:
