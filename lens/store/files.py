@@ -258,6 +258,7 @@ def export_run(
 
     files = run_files(path, fmt)
     run = store.get_run(run_id)
+    run.spec_json = _without_prompt_text(run.spec_json)
     store.flush()
     requests = store.requests_frame(run.run_id)
     chunks = store.chunks_frame(run.run_id)
@@ -274,6 +275,19 @@ def export_run(
     }
     files.meta.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return files
+
+
+def _without_prompt_text(spec_json: str) -> str:
+    """A stored spec with inline prompt texts as hashes (runs stored before that rule)."""
+    from lens.spec.stored import hide_prompt_text
+
+    try:
+        data = json.loads(spec_json or "{}")
+    except ValueError:
+        return spec_json
+    if not isinstance(data, dict) or "inline" not in (data.get("prompts") or {}):
+        return spec_json
+    return json.dumps(hide_prompt_text(data), separators=(",", ":"))
 
 
 def read_run(
