@@ -154,8 +154,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
             "ratio_low", "ratio_high", "mw_p", "cliffs_delta", "verdict"]
     err = stats.error_rate_test(base, cand)
     if args.markdown:
-        print(f"### {args.cand} vs {args.base}\n")
-        print(stats.to_markdown(table[cols]))
+        from lens.cli.safe_text import say
+
+        say(f"### {args.cand} vs {args.base}\n")
+        say(stats.to_markdown(table[cols]))
         print(f"Error rate: {err.base_rate:.2%} -> {err.cand_rate:.2%} "
               f"(p={err.p_value:.3g}, {err.test}): {err.verdict}")
         return 0
@@ -190,6 +192,9 @@ def cmd_gate(args: argparse.Namespace) -> int:
     cand = load_ref(args.candidate, args.db)
     result = gate.evaluate(base, cand, thresholds, prices=args.prices)
     md = gate.to_markdown(result, args.baseline, args.candidate)
+    from lens.cli.safe_text import clean
+
+    md = clean(md, newlines=True)  # target names come from stored (maybe imported) runs
     target = args.summary or os.environ.get("GITHUB_STEP_SUMMARY")
     if target:
         with open(target, "a", encoding="utf-8") as fh:  # GitHub appends step summaries

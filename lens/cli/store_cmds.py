@@ -114,7 +114,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         files = export_run(store, args.run, args.output, args.format)
     finally:
         store.close()
-    print(f"wrote {files.requests}, {files.chunks} and {files.meta}")
+    from lens.cli.safe_text import say
+
+    say(f"wrote {files.requests}, {files.chunks} and {files.meta}")
     return 0
 
 
@@ -127,5 +129,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         run_id = import_run(store, args.path, fmt=args.format, run_id=args.run_id)
     finally:
         store.close()
-    print(f"imported run {run_id} into {display_db(db)}")
+    from lens.cli.safe_text import say
+
+    say(f"imported run {run_id} into {display_db(db)}")
     return 0
