@@ -10,6 +10,7 @@ server takes the credential from ``Authorization``, ``x-api-key``, ``x-goog-api-
 - ``/mid/...``    HTTP 200, one token, then an error event quoting the key;
 - ``/odd/...``    a normal stream whose numeric headers are NaN, inf, negative, huge
   (``/odd429/...``: the same headers on an HTTP 429);
+- ``/badusage/...`` a stream whose usage holds -5, Infinity and NaN token counts;
 - ``/flood/N/...`` N tiny events (``data: {}``) then ``[DONE]``, written in large batches;
 - ``/big/N/...``  one token, then N bytes of SSE comments, then ``[DONE]``.
 
@@ -130,6 +131,13 @@ async def _stream(resp: web.StreamResponse, mode: str, parts: list[str], gemini:
         return
     await resp.write(_chat("hello"))
     await asyncio.sleep(0.001)
+    if mode == "badusage":  # counts no server should send: negative, Infinity, NaN
+        await resp.write(_chat(" there"))
+        await resp.write(b'data: {"id": "c", "choices": [], "usage": {"prompt_tokens": -5, '
+                         b'"completion_tokens": Infinity, "completion_tokens_details": '
+                         b'{"reasoning_tokens": NaN}}}\n\n')
+        await resp.write(_chat(done=True))
+        return
     if mode == "mid":
         await resp.write(_error_event(False, cred))
         return

@@ -75,6 +75,22 @@ def count_text_tokens(text: str, model: str | None = None) -> int:
     return _count_long_cached(text, model)
 
 
+def _count(v: object) -> int | None:
+    """A server-reported token count: a whole, non-negative number, else None."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return None
+    if not math.isfinite(v) or v < 0 or v != int(v):
+        return None
+    return int(v)
+
+
+def _duration(v: object) -> float | None:
+    """A server-reported duration in ms: finite and non-negative, else None."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return None
+    return float(v) if math.isfinite(v) and v >= 0 else None
+
+
 def percentile(sorted_values: Sequence[float], q: float) -> float:
     """Linear-interpolation percentile (numpy's default method) of pre-sorted values."""
     n = len(sorted_values)
@@ -379,14 +395,16 @@ class Measurement:
     def _fill_tokens(self, r: RequestRecord, counter: TokenCounter) -> None:
         u = self.usage
         if u is not None:
-            r.input_tokens = u.input_tokens
-            r.cached_input_tokens = u.cached_input_tokens
-            r.cache_write_tokens = u.cache_write_tokens
-            r.output_tokens = u.output_tokens
-            r.reasoning_tokens = u.reasoning_tokens
-            r.server_latency_ms = u.server_latency_ms
-            r.server_prefill_ms = u.server_prefill_ms
-            r.server_decode_ms = u.server_decode_ms
+            # What a server reports is kept only when it can be a count or a duration: a
+            # negative, NaN or infinite value (or a string) is dropped, never stored.
+            r.input_tokens = _count(u.input_tokens)
+            r.cached_input_tokens = _count(u.cached_input_tokens)
+            r.cache_write_tokens = _count(u.cache_write_tokens)
+            r.output_tokens = _count(u.output_tokens)
+            r.reasoning_tokens = _count(u.reasoning_tokens)
+            r.server_latency_ms = _duration(u.server_latency_ms)
+            r.server_prefill_ms = _duration(u.server_prefill_ms)
+            r.server_decode_ms = _duration(u.server_decode_ms)
         estimated = False
         model = r.model or None
         # Count locally when the server sent no output count, or when the stream never

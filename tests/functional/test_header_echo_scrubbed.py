@@ -158,3 +158,15 @@ def test_processing_ms_is_a_finite_non_negative_duration(value: str, want: float
     from lens.probe.outcome import processing_ms
 
     assert processing_ms({"openai-processing-ms": value}) == want
+
+
+def test_impossible_usage_counts_are_not_stored(srv: EchoServer) -> None:
+    """#17 item 13, the engine's side: a usage report with -5, Infinity and NaN token counts
+    (JSON parsers accept the last two) is not stored; the answer is counted locally."""
+    out = run({"targets": [{"provider": "openai_compat", "base_url": f"{srv.url}/badusage/v1", "model": "m"}],
+               "prompts": {"synthetic_tokens": 8}, "max_tokens": 4, "load": {"requests": 1}})
+    (r,) = out.records
+    assert r.status == "ok"
+    assert r.output_tokens == 2 and r.tokens_estimated  # "hello there", counted here
+    assert r.reasoning_tokens is None
+    assert r.input_tokens is not None and r.input_tokens > 0  # the prompt, counted here
