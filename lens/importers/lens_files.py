@@ -82,7 +82,7 @@ class LensFilesImporter:
             first = head.lstrip().splitlines()[0]
             try:
                 names = set(json.loads(first))
-            except (json.JSONDecodeError, TypeError):
+            except (json.JSONDecodeError, TypeError, RecursionError):
                 names = {k for k in REQUEST_COLUMNS if f'"{k}"' in first}
         else:
             names = {c.strip().strip('"') for c in head.splitlines()[0].split(",")} \

@@ -189,3 +189,18 @@ def test_the_store_refuses_a_repeated_request_id_with_a_store_error(tmp_path: Pa
             store.start_run(run_info("r1"))
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("benchmarks.json", "guidellm"), ("result.json", "vllm"),
+                                           ("profile_export.jsonl", "aiperf"), ("x.json", None)])
+def test_other_tools_files_nested_100k_deep(tmp_path: Path, name: str, fmt: str | None) -> None:
+    """The other importers read whole JSON documents or JSON lines: the same file is a
+    PeerImportError naming it (auto-detection just does not recognise it)."""
+    p = tmp_path / name
+    deep = "[" * 100_000 + "]" * 100_000
+    p.write_text(deep + "\n" if name.endswith(".jsonl") else '{"benchmarks": ' + deep + "}")
+    with pytest.raises(PeerImportError) as err:
+        import_file(p, format=fmt)
+    msg = str(err.value)
+    assert msg.startswith(f"{p}: ")
+    assert ("nested too deeply" in msg) if fmt else ("does not recognise this file's format" in msg)
