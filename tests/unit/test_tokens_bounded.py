@@ -48,7 +48,7 @@ def _exact(text: str, model: str | None = None) -> int:
 def test_the_reviews_worst_case_is_fast_and_still_exact() -> None:
     t0 = time.perf_counter()
     assert count_tokens("x" * 32_000) == 4000  # 8 x per token, as the unsplit count says
-    assert time.perf_counter() - t0 < 2.0  # was 14.8 s
+    assert time.perf_counter() - t0 < 2.0  # ~0.002 s here (the encoder's load aside); was 14.8 s
 
 
 @pytest.mark.timeout(30)
@@ -56,7 +56,7 @@ def test_text_without_spaces_costs_linear_time() -> None:
     text = _random_cjk(32_000)  # no pre-token boundaries at all: the costliest input
     t0 = time.perf_counter()
     n = count_tokens(text)
-    assert time.perf_counter() - t0 < 3.0  # minutes on the old code
+    assert time.perf_counter() - t0 < 10.0  # ~0.2 s here; about two minutes on the old code
     # splitting costs at most one token per piece; on this text it costs none
     assert abs(n - _exact(text[:2000]) * 16) <= 32_000 // RUN_CHARS
 
@@ -105,7 +105,7 @@ def test_finish_on_the_event_loop_is_bounded_per_request() -> None:
     t0 = time.perf_counter()
     rec, chunks = m.finish(t_ns=40_000_000)
     took = time.perf_counter() - t0
-    assert took < 1.5, took  # ~30 s of merging on the old code
+    assert took < 5.0, took  # ~0.06 s here (docs/benchmarks.md); did not end in 10 min on the old code
     assert rec.tokens_estimated and len(chunks) == 20_001
     total = sum(c.n_tokens for c in chunks)
     assert abs(rec.output_tokens - total) <= 0.1 * total  # estimates track the counted ratio
