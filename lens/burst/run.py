@@ -99,19 +99,21 @@ def _user() -> str:
 
 
 def run_info(spec: BurstSpec, run_id: str, *, runner: str | None = None,
-             extra: Mapping[str, Any] | None = None) -> RunInfo:
+             extra: Mapping[str, Any] | None = None, keep_text: bool = False) -> RunInfo:
     """The runs-table row for a burst about to fire.
 
     The spec JSON holds no secrets: keys are named by environment variable, and
-    secret-carrying headers are refused by TargetSpec.
+    secret-carrying headers are refused by TargetSpec. Nor prompt text: inline prompts
+    are kept as hashes and sizes unless ``keep_text`` (then redacted; lens.spec.stored).
     """
     from lens._version import __version__
+    from lens.spec.stored import stored_spec_json
 
     return RunInfo(
         run_id=run_id,
         name=spec.name,
         started_at=datetime.now(UTC),
-        spec_json=spec.model_dump_json(exclude_none=True),
+        spec_json=stored_spec_json(spec, keep_text=keep_text),
         host=socket.gethostname(),
         user=_user(),
         region=spec.region,
@@ -139,11 +141,14 @@ async def run_async(
     retention: bool = True,
     run_extra: Mapping[str, Any] | None = None,
     source: str = "lens.run(spec)",
+    keep_text: bool = False,
 ) -> RunOutcome:
     """Fire ``spec`` into ``store`` (and ``sinks``) on the running event loop.
 
     ``store`` may be None (rows only go to ``sinks`` and the returned outcome: the Lambda
     runner writes its own Parquet). ``source`` names the spec in validation errors. ``stop`` stops or abandons the burst from anywhere.
+    ``keep_text`` keeps inline prompt texts (redacted) in the stored spec; by default
+    only their hashes and sizes.
     Raises BudgetExceededError before anything is sent when a budget would be exceeded.
     """
     spec = _as_spec(spec, source)
@@ -167,7 +172,7 @@ async def run_async(
         if check is not None:
             chain.append(BudgetWatch(check, metrics=budget.metrics))
     if store is not None:
-        info = run_info(spec, run_id, runner=executor.runner, extra=run_extra)
+        info = run_info(spec, run_id, runner=executor.runner, extra=run_extra, keep_text=keep_text)
         info.region = getattr(executor, "region", None) or info.region
         store.start_run(info)
     try:

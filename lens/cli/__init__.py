@@ -54,7 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except LensError as err:
-        print(f"lens: error: {err}", file=sys.stderr)
+        from lens.cli.safe_text import clean
+
+        # Messages quote user data (file names, run names, cell values): no terminal controls.
+        print(f"lens: error: {clean(err, newlines=True)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("lens: interrupted", file=sys.stderr)

@@ -189,8 +189,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     err = stats.error_rate_test(base, cand, alpha=args.alpha)
     extra = _why_and_how_many(base, cand, args, kw)
     if args.markdown:
-        print(f"### {args.cand} vs {args.base}\n")
-        print(stats.to_markdown(table[cols]))
+        from lens.cli.safe_text import say
+
+        say(f"### {args.cand} vs {args.base}\n")
+        say(stats.to_markdown(table[cols]))
         print(f"Error rate: {err.base_rate:.2%} -> {err.cand_rate:.2%} "
               f"(p={err.p_value:.3g}, {err.test}): {err.verdict}")
         for line in extra:
@@ -250,6 +252,9 @@ def cmd_gate(args: argparse.Namespace) -> int:
     cand = load_ref(args.candidate, args.db)
     result = gate.evaluate(base, cand, thresholds, prices=args.prices)
     md = gate.to_markdown(result, args.baseline, args.candidate)
+    from lens.cli.safe_text import clean
+
+    md = clean(md, newlines=True)  # target names come from stored (maybe imported) runs
     target = args.summary or os.environ.get("GITHUB_STEP_SUMMARY")
     if target:
         with open(target, "a", encoding="utf-8") as fh:  # GitHub appends step summaries

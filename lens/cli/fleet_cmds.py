@@ -92,7 +92,9 @@ def _list(args: argparse.Namespace) -> int:
 
     for region in _regions(args.regions):
         for s in list_schedules(_scheduler(region), group=args.group):
-            print(f"{region}\t{s.name}\t{s.expression}\t{s.state}\t{s.spec_name or ''}")
+            from lens.cli.safe_text import clean
+
+            print("\t".join(clean(v) for v in (region, s.name, s.expression, s.state, s.spec_name or "")))
     return 0
 
 
@@ -126,7 +128,9 @@ def _fleet_run(args: argparse.Namespace) -> int:
 
     def progress(region: str, state: str, info: dict[str, Any]) -> None:
         extra = f" ({info['reason']}: {info.get('error', '')})" if state == "failed" else ""
-        print(f"  {region:<16} {state}{extra}", file=sys.stderr)
+        from lens.cli.safe_text import say
+
+        say(f"  {region:<16} {state}{extra}", file=sys.stderr)
 
     try:
         result = fire(spec, regions, shards=args.shards, invoker=invoker, store=store, progress=progress)
@@ -138,6 +142,8 @@ def _fleet_run(args: argparse.Namespace) -> int:
     print(f"run {result.run_id}: {len(result.records)} requests")
     for region, st in result.statuses.items():
         s = st.summaries[0] if st.summaries else {}
-        print(f"  {region:<16} {st.state:<8} rows={st.n_records:<5} skipped={st.skipped:<4} "
-              f"ttft_p50={s.get('ttft_p50_ms')} {st.error or ''}")
+        from lens.cli.safe_text import say
+
+        say(f"  {region:<16} {st.state:<8} rows={st.n_records:<5} skipped={st.skipped:<4} "
+            f"ttft_p50={s.get('ttft_p50_ms')} {st.error or ''}")
     return 0 if not result.failures else 1

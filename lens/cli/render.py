@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from lens.analysis.summary import Dist, TargetSummary
+from lens.cli.safe_text import clean
 from lens.store.base import RunInfo
 from lens.store.paths import display_db
 
@@ -21,18 +22,19 @@ def esc(value: object) -> str:
     """User data (run/target names, tags, paths, URLs) made safe to embed in rich markup.
 
     Rich reads ``[...]`` as markup: unescaped, "nightly [/eu]" raises MarkupError and
-    "sim [eu]" loses its bracket text.
+    "sim [eu]" loses its bracket text. Terminal controls are removed (:func:`clean`).
     """
     from rich.markup import escape
 
-    return escape(str(value))
+    return escape(clean(value))
 
 
 def plain(value: object) -> Any:
-    """A rich Text for a table cell or title: shown verbatim, never parsed as markup."""
+    """A rich Text for a table cell or title: shown verbatim (never parsed as markup),
+    without terminal controls (:func:`clean`)."""
     from rich.text import Text
 
-    return Text(str(value))
+    return Text(clean(value))
 
 
 def stdout_console() -> Any:

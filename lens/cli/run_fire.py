@@ -7,6 +7,7 @@ import argparse
 import sys
 from typing import Any
 
+from lens.cli.safe_text import clean
 from lens.errors import require
 
 # sinks and progress ------------------------------------------------------------------------
@@ -52,13 +53,13 @@ class Progress:
             if self.fleet_lines and self.err is not None:
                 info = ", ".join(f"{k}={v}" for k, v in event.info.items() if v not in (None, 0))
                 line = f"lens: {region}: {event.state}" + (f" ({info})" if info else "")
-                self.err.print(line, markup=False, highlight=False)
+                self.err.print(clean(line), markup=False, highlight=False)
             return
         if self._bars is None:
             return
         task = self._tasks.get(event.target)
         if task is None:
-            task = self._bars.add_task(event.target, total=event.total, errors=0)
+            task = self._bars.add_task(clean(event.target), total=event.total, errors=0)
             self._tasks[event.target] = task
         self._bars.update(task, completed=event.done, total=event.total, errors=event.errors)
 
@@ -134,7 +135,7 @@ def fire(
         err.print(f"lens: retention: pruned {len(outcome.pruned.runs)} run(s) older than the "
                   "store's setting")
     for region, reason in outcome.failures.items():
-        err.print(f"lens: fleet: {region}: {reason}", markup=False, highlight=False)
+        err.print(clean(f"lens: fleet: {region}: {reason}"), markup=False, highlight=False)
     if outcome.details is not None:
         _report_measuring_cost(outcome.details, err)
     return outcome.status, bool(signals)

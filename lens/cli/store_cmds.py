@@ -110,5 +110,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         files = export_run(store, args.run, args.output, args.format)
     finally:
         store.close()
-    print(f"wrote {files.requests}, {files.chunks} and {files.meta}")
+    from lens.cli.safe_text import say
+
+    say(f"wrote {files.requests}, {files.chunks} and {files.meta}")
     return 0

@@ -29,6 +29,7 @@ from lens.embed.core import Call, Profiler
 from lens.embed.sampling import Sampler, SampleRule
 from lens.embed.sink import EmbedSink, TextSample
 from lens.record import RecordSink, RequestRecord
+from lens.spec import Caps
 
 __all__ = [
     "AsyncLensTransport",
@@ -108,6 +109,7 @@ def instrument(
     scenario: str = "embedded",
     region: str = "local",
     target: str | None = None,
+    caps: Caps | None = None,
 ) -> Profiler:
     """Time every LLM call ``client`` makes from now on; returns the Profiler.
 
@@ -116,7 +118,9 @@ def instrument(
     ``postgresql://...``), ``sinks`` (PrometheusSink, OtelSink, ...), ``callback``
     (called with each record on the writer thread), ``keep_text`` and ``maxsize``.
     ``sample``: a rate in [0, 1] or a :class:`Sampler` with route/model rules.
-    ``provider``/``scenario``/``region``/``target`` label the records.
+    ``provider``/``scenario``/``region``/``target`` label the records. ``caps``
+    (lens.spec.Caps: events, bytes, chunk rows per response) bound what lens holds for one
+    response; past a cap lens stops timing it (status ``truncated``), the app reads on.
 
     Call ``prof.close()`` at shutdown (or ``prof.flush()``) to deliver queued records.
     Raises TypeError when ``client`` has no httpx client lens can wrap (a configuration
@@ -126,7 +130,7 @@ def instrument(
         sink = EmbedSink(store=store, sinks=sinks, callback=callback, keep_text=keep_text,
                          maxsize=maxsize, region=region)  # fmt: skip
     prof = Profiler(sink, sample=sample, provider=provider, scenario=scenario, region=region,
-                    target=target)  # fmt: skip
+                    target=target, caps=caps)  # fmt: skip
     if type(client).__module__.startswith("aiohttp"):
         from lens.embed.aiohttp_wrapper import instrument_session
 

@@ -197,7 +197,8 @@ def instrument_session(
     """Time LLM calls made through ``session`` from now on; returns the Profiler.
 
     ``sink``: an EmbedSink or a Profiler shared with other clients; keyword options
-    (``sample``, ``provider``, ``scenario``, ``region``, ``target``) go to a new Profiler.
+    (``sample``, ``provider``, ``scenario``, ``region``, ``target``, ``caps``) go to a new
+    Profiler.
     """
     prof = (
         sink

@@ -37,6 +37,7 @@ from lens.probe.outcome import (
 from lens.probe.routing import routing_json, served_model
 from lens.record import RequestRecord
 from lens.redact.secrets import ERROR_TEXT_LIMIT, scrub, secret_values
+from lens.spec import Caps
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,11 @@ class Profiler:
         scenario: str = "embedded",
         region: str = "local",
         target: str | None = None,
+        caps: Caps | None = None,
     ) -> None:
         self.sink = sink
+        # What one response may cost lens (not the app): past a cap lens stops timing it.
+        self.caps = caps or Caps()
         self.sampler = Sampler.coerce(sample)
         self.provider = provider
         self.scenario = scenario
@@ -167,6 +171,7 @@ class Call:
         "_framer",
         "_parse",
         "_reasoning",
+        "_seen_bytes",
         "active",
         "dialect",
         "headers_seen",
@@ -207,7 +212,7 @@ class Call:
             prompt_hash=phash,
             concurrency=prof.inflight,
         )
-        self.m = Measurement(rec, prompt=prompt)
+        self.m = Measurement(rec, prompt=prompt, max_chunk_rows=prof.caps.max_chunk_rows)
         self.m.start(t_ns)
         d = get_dialect(dialect)
         self._framer = d.new_framer()
@@ -218,6 +223,7 @@ class Call:
         self._reasoning: list[str] = []
         self._body: list[bytes] = []
         self._body_len = 0
+        self._seen_bytes = 0
         self._decoder: Any = None
         self._done = False
         self.active = True
@@ -290,6 +296,11 @@ class Call:
         try:
             if self._decoder is not None:
                 data = self._decoder.decode(data)
+            caps = self.prof.caps
+            self._seen_bytes += len(data)
+            if self._seen_bytes > caps.max_bytes:
+                self._cut(f"more than {caps.max_bytes} bytes (caps.max_bytes)", t)
+                return
             if not self.streaming:
                 if self._body_len < _MAX_BODY:
                     self._body.append(data)
@@ -297,6 +308,10 @@ class Call:
                 return
             events = self._framer.feed(data)
             if events:
+                room = caps.max_events - self.m.n_events
+                over = len(events) > room
+                if over:
+                    events = events[: max(room, 0)]
                 parse = self._parse
                 on_event = self.m.on_event
                 for ev in events:
@@ -304,8 +319,16 @@ class Call:
                     on_event(t, deltas)
                     if self.keep_text:
                         self._collect(deltas)
+                if over:
+                    self._cut(f"more than {caps.max_events} events (caps.max_events)", t)
         except Exception as exc:
             self._broken("parsing the stream", exc)
+
+    def _cut(self, what: str, t: int) -> None:
+        """Past a cap: stop timing (and holding) this response; the app reads on untouched."""
+        self._finish("truncated", t_ns=t,
+                     error=f"lens stopped timing: the response sent {what}; the application read "
+                     "it unchanged")  # fmt: skip
 
     def _collect(self, deltas: Any) -> None:
         for d in deltas:
@@ -393,12 +416,15 @@ class Call:
         self._done = True
         self.active = False
         self.prof.inflight -= 1
-        record, chunks = self.m.finish(status, http_status=self.status, error=error, t_ns=t_ns)
+        # Timing only here (the app's thread); token counts and chunk rows are made by
+        # Measurement.settle on the sink's writer thread.
+        m = self.m
+        record, _ = m.finish(status, http_status=self.status, error=error, t_ns=t_ns, settle=False)
         text = None
         if self.keep_text:
             response = "".join(self._answer) or None
             text = TextSample(self.prompt, response)
-        self.prof.sink.submit(record, chunks, text)
+        self.prof.sink.submit(record, m.settle, text)
 
     def _broken(self, where: str, exc: BaseException) -> None:
         if self.active:

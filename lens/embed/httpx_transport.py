@@ -193,7 +193,8 @@ def transports_for(mod: ModuleType) -> tuple[type, type]:
 
         ``inner``: the transport doing the I/O (default ``HTTPTransport()``). ``sink``: an
         EmbedSink, or a Profiler shared with other transports. Keyword options
-        (``sample``, ``provider``, ``scenario``, ``region``, ``target``) go to the Profiler.
+        (``sample``, ``provider``, ``scenario``, ``region``, ``target``, ``caps``) go to the
+        Profiler.
         """
 
         def __init__(

@@ -51,6 +51,10 @@ class TextSample:
 
 
 Item = tuple[RequestRecord, Sequence[ChunkTiming], TextSample | None]
+# What the request path may hand over instead of chunk rows: a callable that finishes the
+# record's token fields and returns its rows (Measurement.settle). The writer thread calls
+# it, so token counting never runs on the application's thread (#17 item 4).
+Chunks = Sequence[ChunkTiming] | Callable[[], Sequence[ChunkTiming]]
 
 
 def default_run_id() -> str:
@@ -114,10 +118,14 @@ class EmbedSink:
     def submit(
         self,
         record: RequestRecord,
-        chunks: Sequence[ChunkTiming] = (),
+        chunks: Chunks = (),
         text: TextSample | None = None,
     ) -> bool:
-        """Queue one record; False (and ``dropped`` += 1) when the queue is full or closed."""
+        """Queue one record; False (and ``dropped`` += 1) when the queue is full or closed.
+
+        ``chunks`` may be a callable (``Measurement.settle``) that fills the record's token
+        fields and returns its chunk rows: it runs on the writer thread, before delivery.
+        """
         try:
             if self._closed or self._queue.qsize() >= self._maxsize:
                 self.dropped += 1
@@ -204,6 +212,16 @@ class EmbedSink:
         except Exception as exc:
             self._fail("retention", exc)
 
+    def _settled(self, item: tuple[RequestRecord, Chunks, TextSample | None]) -> Item:
+        record, chunks, text = item
+        if callable(chunks):
+            try:
+                chunks = chunks()
+            except Exception as exc:  # the record still goes out, without token counts
+                self._fail("token counting", exc)
+                chunks = ()
+        return record, chunks, text
+
     def _deliver(self, batch: list[Item]) -> None:
         if self._store_arg is not None:
             try:
@@ -267,7 +285,7 @@ class EmbedSink:
                 except queue.Empty:
                     break
             if batch:
-                self._deliver(batch)
+                self._deliver([self._settled(item) for item in batch])
             for w in waiters:
                 w.set()
             if not stop and not waiters and self._linger > 0:

@@ -185,10 +185,20 @@ def load_json(path: Path, what: str) -> Any:
         except yaml.YAMLError as exc:
             raise PeerImportError(f"{path}: not valid YAML ({exc})",
                                   hint=f"give the {what} file as the tool wrote it") from None
+        except RecursionError:
+            raise _too_deep(path, what) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise _json_problem(path, text, exc, what) from None
+    except RecursionError:  # a hostile file, 100,000 brackets deep (#17 item 13)
+        raise _too_deep(path, what) from None
+
+
+def _too_deep(path: Path, what: str, line: int | None = None) -> PeerImportError:
+    where = f"line {line} is" if line is not None else "its values are"
+    return PeerImportError(f"{path}: {where} nested too deeply for a {what} file",
+                           hint=f"give the {what} file as the tool wrote it")
 
 
 def iter_json_lines(path: Path, what: str) -> Iterator[tuple[int, Any]]:
@@ -200,7 +210,9 @@ def iter_json_lines(path: Path, what: str) -> Iterator[tuple[int, Any]]:
         if not line.strip():
             continue
         try:
-            yield i + 1, json.loads(line)
+            obj = json.loads(line)
+        except RecursionError:
+            raise _too_deep(path, what, i + 1) from None
         except json.JSONDecodeError as exc:
             cut = i == last and not line.endswith("\n")
             raise PeerImportError(
@@ -209,6 +221,7 @@ def iter_json_lines(path: Path, what: str) -> Iterator[tuple[int, Any]]:
                 hint=f"copy the whole {what} file again" if cut
                 else f"give the {what} file as the tool wrote it",
             ) from None
+        yield i + 1, obj
 
 
 def missing_fields_error(path: Path, what: str, missing: list[str], hint: str) -> PeerImportError:

@@ -22,10 +22,12 @@ from typing import Any
 
 import pandas as pd
 
+from lens.errors import StoreError
 from lens.importers import derive
 from lens.importers.base import ImportedRun, PeerImportError, file_stem
-from lens.importers.validate import check_frame, describe
+from lens.importers.validate import check_chunk_owners, check_frame, describe
 from lens.record import CHUNK_FIELDS, REQUEST_COLUMNS, REQUEST_FIELDS, RequestRecord
+from lens.store.import_checks import json_line, meta_time
 from lens.store.read import chunk_path_for
 
 CSV_NULL = "\\N"
@@ -53,9 +55,10 @@ def read_rows(path: Path, fmt: str | None = None) -> pd.DataFrame:
             for n, line in enumerate(fh, 1):
                 if line.strip():
                     try:
-                        rows.append(json.loads(line))
-                    except json.JSONDecodeError as exc:
-                        raise PeerImportError(f"{path}: line {n} is not valid JSON ({exc.msg})",
+                        rows.append(json_line(line))
+                    except ValueError as exc:  # also NaN/Infinity and too-deep nesting
+                        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+                        raise PeerImportError(f"{path}: line {n} is not valid JSON ({msg})",
                                               hint="give the file as `lens export` wrote it"
                                               ) from None
         return pd.DataFrame(rows).astype(object)
@@ -82,7 +85,7 @@ class LensFilesImporter:
             first = head.lstrip().splitlines()[0]
             try:
                 names = set(json.loads(first))
-            except (json.JSONDecodeError, TypeError):
+            except (json.JSONDecodeError, TypeError, RecursionError):
                 names = {k for k in REQUEST_COLUMNS if f'"{k}"' in first}
         else:
             names = {c.strip().strip('"') for c in head.splitlines()[0].split(",")} \
@@ -109,20 +112,34 @@ class LensFilesImporter:
         meta = _meta(path)
         df, notes = derive_missing(raw, chunks, meta, path, options)
         requests = check_frame(df, str(path), REQUEST_FIELDS, header_lines=header)
+        if chunks is not None and cpath is not None:
+            check_chunk_owners(requests, chunks, str(cpath),
+                               header_lines=1 if cpath.suffix.lower() == ".csv" else 0)
         ids = sorted(set(requests["run_id"].astype(str)))
         if len(ids) > 1:
             raise PeerImportError(
                 f"{path}: the rows belong to {len(ids)} runs ({', '.join(ids[:4])})",
                 hint="export one run per file, or pass run_id= to import them as one run")
         run = meta.get("run") or {}
-        started = pd.Timestamp(run["started_at"]).to_pydatetime() if run.get("started_at") \
-            else requests["started_at"].min().to_pydatetime() if len(requests) else None
+        if not isinstance(run, dict):
+            raise PeerImportError(f"{_meta_path(path)}: 'run' is not an object",
+                                  hint="keep the .meta.json that `lens export` wrote")
+        try:
+            started = meta_time(run.get("started_at"), str(_meta_path(path)), "run.started_at")
+        except StoreError as exc:
+            raise PeerImportError(exc.message, hint=exc.hint) from None
+        if started is None and len(requests):
+            started = requests["started_at"].min().to_pydatetime()
         return ImportedRun(
             requests=requests, chunks=chunks, run_id=ids[0] if ids else file_stem(path),
             name=options.get("name") or run.get("name") or file_stem(path), started_at=started,
             source_tool="lens", source_version=run.get("lens_version") or None,
             source_path=str(path), notes=notes, extra={"meta": meta} if meta else {},
         )
+
+
+def _meta_path(path: Path) -> Path:
+    return path.with_name(f"{file_stem(path)}.meta.json")
 
 
 def _meta(path: Path) -> dict[str, Any]:
@@ -132,7 +149,7 @@ def _meta(path: Path) -> dict[str, Any]:
     if meta is None:
         return {}
     try:
-        data = json.loads(meta.read_text(encoding="utf-8"))
+        data = json_line(meta.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise PeerImportError(f"{meta}: not a lens run metadata file ({exc})") from None
     return data if isinstance(data, dict) else {}

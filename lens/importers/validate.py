@@ -20,6 +20,7 @@ import pandas as pd
 from lens.importers.base import PeerImportError
 from lens.record import CHUNK_KINDS, REQUEST_FIELDS, STATUSES, Column
 from lens.record.frames import conform
+from lens.store.import_checks import bad_number, positions_repeated
 
 ENUMS: dict[str, tuple[str, ...]] = {"status": STATUSES, "kind": CHUNK_KINDS}
 _TRUE = frozenset(("1", "true", "t", "yes"))
@@ -78,7 +79,7 @@ def _bad_value(v: Any, col: Column) -> str | None:
             return f"is not {_WORDS[kind]}"
         if math.isnan(f) or (kind == "int" and (math.isinf(f) or f != int(f))):
             return f"is not {_WORDS[kind]}"
-        return None
+        return bad_number(f)  # infinite or negative: no time or count of lens's is
     if kind == "timestamp":
         try:
             ts = pd.Timestamp(v)
@@ -110,7 +111,37 @@ def find_problems(df: pd.DataFrame, fields: Sequence[Column] = REQUEST_FIELDS) -
                 by_reason.setdefault(reason, []).append(pos)
         for reason, rows in by_reason.items():
             problems.append(Problem(col.name, reason, rows))
+    problems.extend(_repeated_keys(df, fields))
     return problems
+
+
+def _repeated_keys(df: pd.DataFrame, fields: Sequence[Column]) -> list[Problem]:
+    """Rows that repeat a request id (request rows) or a request id and index (chunks):
+    the store keeps one row per key, so a repeat would fail the import or hide a row."""
+    names = {c.name for c in fields}
+    key = ["request_id", "index"] if "index" in names else ["request_id"]
+    if not set(key) <= set(df.columns) or not len(df):
+        return []
+    keys = zip(*(df[k].astype(str).tolist() for k in key), strict=True)
+    rows = positions_repeated(keys)
+    if not rows:
+        return []
+    what = "repeats the request_id and index of an earlier row" if len(key) == 2 \
+        else "repeats the request_id of an earlier row (each request needs its own)"
+    return [Problem(key[-1], what, rows)]
+
+
+def check_chunk_owners(requests: pd.DataFrame, chunks: pd.DataFrame, source: str,
+                       header_lines: int = 0) -> None:
+    """PeerImportError when chunk rows name request ids no request row has (they would be
+    dropped, or stored belonging to nothing)."""
+    from lens.errors import StoreError
+    from lens.store.import_checks import check_chunk_owners as check
+
+    try:
+        check(requests["request_id"], chunks["request_id"].tolist(), source, header_lines=header_lines)
+    except StoreError as exc:
+        raise PeerImportError(exc.message, hint=exc.hint) from None
 
 
 def format_problems(source: str, df: pd.DataFrame, problems: list[Problem],

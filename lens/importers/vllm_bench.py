@@ -76,8 +76,8 @@ def _documents(path: Path) -> list[dict[str, Any]]:
     if len(lines) > 1 and all(ln.lstrip().startswith("{") for ln in lines):
         try:  # --append-result: one JSON object per line
             return [json.loads(ln) for ln in lines]
-        except json.JSONDecodeError:
-            pass
+        except (json.JSONDecodeError, RecursionError):
+            pass  # read as one document below, which says what is wrong
     doc = load_json(path, _WHAT)
     if not isinstance(doc, dict):
         raise PeerImportError(f"{path}: expected one JSON object (a vLLM bench result)",

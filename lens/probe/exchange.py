@@ -29,6 +29,7 @@ from lens.probe.measure import Measurement
 from lens.probe.outcome import (
     endpoint_host,
     error_status,
+    processing_ms,
     provider_message,
     ratelimit_json,
     request_id,
@@ -127,10 +128,14 @@ class Wire:
             return
         m = self.m
         parse = self._parse
-        for ev in self._feed(data):
-            m.on_event(t_ns, parse(ev))
-        if m.n_events > self.max_events:
+        events = self._feed(data)
+        room = self.max_events - m.n_events
+        if len(events) > room:  # one read can hold thousands of events: keep exactly the cap
+            for ev in events[: max(room, 0)]:
+                m.on_event(t_ns, parse(ev))
             raise CapExceeded
+        for ev in events:
+            m.on_event(t_ns, parse(ev))
         phase = 2 if m.done else (1 if m.first_token_ns is not None else 0)
         if phase != self._phase:
             self._phase = phase
@@ -237,12 +242,9 @@ def _headers_into(w: Wire, secrets: tuple[str, ...]) -> dict[str, Any]:
     rec.server_request_id = request_id(h, secrets)
     rec.routing = routing_json(h, secrets)
     w.m.served_model_header(served_model(h, secrets))
-    ms = h.get("openai-processing-ms")
-    if ms:
-        try:
-            rec.server_processing_ms = float(ms)
-        except ValueError:
-            pass
+    ms = processing_ms(h)
+    if ms is not None:
+        rec.server_processing_ms = ms
     return {"ratelimit": ratelimit_json(h, secrets)}
 
 

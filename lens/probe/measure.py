@@ -7,8 +7,10 @@ happen, :meth:`on_event` once per framed stream event (with the arrival time tak
 after the framer returned it, before parsing), and :meth:`finish` once. ``finish`` fills
 the record's timing, streaming, token and outcome fields and returns the chunk timings.
 
-The hot path (:meth:`on_event`) only appends to lists; percentiles, token estimates and
-ChunkTiming objects are built in :meth:`finish`. Definitions are in docs/metrics.md.
+The hot path (:meth:`on_event`) only appends to lists; percentiles are computed in
+:meth:`finish`, local token counts and ChunkTiming objects in :meth:`settle` (which
+``finish`` calls unless told not to; its work per request is bounded). Definitions are in
+docs/metrics.md.
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ import math
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from time import perf_counter_ns
+from typing import TYPE_CHECKING
 
 from lens.record import ChunkTiming, Delta, RequestRecord, Usage
 from lens.redact.secrets import ERROR_TEXT_LIMIT, scrub
+
+if TYPE_CHECKING:
+    from lens.workload.tokens import TokenCounter
 
 # Phase names accepted by Measurement.mark. *_start keeps the first mark, everything
 # else the last (a retried connect or a body sent in several chunks ends at the last one).
@@ -52,15 +58,38 @@ def _count_cached(text: str, model: str | None) -> int:
     return count_tokens(text, model)
 
 
+@lru_cache(maxsize=256)
+def _count_long_cached(text: str, model: str | None) -> int:
+    from lens.workload.tokens import count_tokens
+
+    return count_tokens(text, model)
+
+
 def count_text_tokens(text: str, model: str | None = None) -> int:
-    """Tokens in ``text`` with the bundled offline tokenizer (0 for empty text)."""
+    """Tokens in ``text`` with the bundled offline tokenizer (0 for empty text), memoised:
+    meant for prompts, which a burst sends many times (bounded work per new text:
+    lens.workload.tokens.count_tokens)."""
     if not text:
         return 0
     if len(text) <= 64:
         return _count_cached(text, model)
-    from lens.workload.tokens import count_tokens
+    return _count_long_cached(text, model)
 
-    return count_tokens(text, model)
+
+def _count(v: object) -> int | None:
+    """A server-reported token count: a whole, non-negative number, else None."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return None
+    if not math.isfinite(v) or v < 0 or v != int(v):
+        return None
+    return int(v)
+
+
+def _duration(v: object) -> float | None:
+    """A server-reported duration in ms: finite and non-negative, else None."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return None
+    return float(v) if math.isfinite(v) and v >= 0 else None
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -87,6 +116,7 @@ class Measurement:
         "_pool_wait_ns",
         "_reason_chars",
         "_text_chars",
+        "_tok_t",
         "conn_reused",
         "done",
         "error",
@@ -134,6 +164,7 @@ class Measurement:
         self._ev_kind: list[str] = []
         self._ev_text: list[str] = []
         self._text_chars = 0
+        self._tok_t: list[int] = []
         self._reason_chars = 0
         self.first_token_ns: int | None = None
         self.first_reasoning_ns: int | None = None
@@ -256,12 +287,17 @@ class Measurement:
         t_ns: int | None = None,
         retry_after_s: float | None = None,
         ratelimit: str | None = None,
+        settle: bool = True,
     ) -> tuple[RequestRecord, list[ChunkTiming]]:
         """Close the measurement and fill the record.
 
         ``status=None`` derives it from the stream: an error event -> its
         ``error_status`` or ``stream_error``; no terminal event -> ``truncated``; else
         ``ok``. An explicit status (timeout, network, http_error, ...) wins.
+
+        ``settle=False`` leaves the token fields and the chunk rows to a later
+        :meth:`settle` (another thread may call it: the embedded profiler counts tokens
+        on its writer thread, never on the application's) and returns no chunks.
         """
         end = perf_counter_ns() if t_ns is None else t_ns
         self.finished = True
@@ -307,6 +343,7 @@ class Measurement:
         times = self._ev_t
         tok_t = [t for t, k in zip(times, kinds, strict=True) if k == "text" or k == "reasoning"]
         r.n_chunks = len(tok_t)
+        self._tok_t = tok_t
         if len(tok_t) >= 2:
             gaps = sorted((b - a) / _NS_PER_MS for a, b in itertools.pairwise(tok_t))
             r.itl_mean_ms = (tok_t[-1] - tok_t[0]) / _NS_PER_MS / len(gaps)
@@ -317,24 +354,6 @@ class Measurement:
         elif tok_t:
             r.stalls = 0
 
-        self._fill_tokens(r)
-        out = r.output_tokens
-        if out is not None and r.reasoning_tokens:
-            # Reasoning counted but not streamed (hidden, or streamed only as a summary)
-            # happened before the first token: not in the decode window, not in the divisor.
-            streamed = 0
-            if self.first_reasoning_ns is not None:
-                text = "".join(
-                    t for t, k in zip(self._ev_text, self._ev_kind, strict=True) if k == "reasoning"
-                )
-                streamed = count_text_tokens(text, r.model or None)
-            out = max(out - max(r.reasoning_tokens - streamed, 0), 0)
-        if out is not None and r.n_chunks:
-            r.tokens_per_chunk = out / r.n_chunks
-            if out > 1 and len(tok_t) >= 2 and tok_t[-1] > tok_t[0]:
-                window_ms = (tok_t[-1] - tok_t[0]) / _NS_PER_MS
-                r.tpot_ms = window_ms / (out - 1)
-                r.output_tokens_per_s = (out - 1) / (window_ms / 1000.0)
         r.output_chars = self._text_chars
 
         derived_error = self.error
@@ -358,7 +377,36 @@ class Measurement:
         if ratelimit is not None:
             r.ratelimit = ratelimit
         self._provenance(r)
-        return r, self._chunks(r.request_id, r.model or None)
+        return r, (self.settle() if settle else [])
+
+    def settle(self) -> list[ChunkTiming]:
+        """Fill the record's token fields and build its chunk rows (after :meth:`finish`).
+
+        Local counts (no usage from the server, chunk ``n_tokens``) share one
+        :class:`~lens.workload.tokens.TokenCounter` budget, so the work per request is
+        bounded whatever the server sent.
+        """
+        from lens.workload.tokens import TokenCounter
+
+        r = self.record
+        tok_t = self._tok_t
+        counter = TokenCounter(r.model or None)
+        self._fill_tokens(r, counter)
+        out = r.output_tokens
+        if out is not None and r.reasoning_tokens:
+            # Reasoning counted but not streamed (hidden, or streamed only as a summary)
+            # happened before the first token: not in the decode window, not in the divisor.
+            streamed = 0
+            if self.first_reasoning_ns is not None:
+                streamed = counter.count(self._joined("reasoning"))
+            out = max(out - max(r.reasoning_tokens - streamed, 0), 0)
+        if out is not None and r.n_chunks:
+            r.tokens_per_chunk = out / r.n_chunks
+            if out > 1 and len(tok_t) >= 2 and tok_t[-1] > tok_t[0]:
+                window_ms = (tok_t[-1] - tok_t[0]) / _NS_PER_MS
+                r.tpot_ms = window_ms / (out - 1)
+                r.output_tokens_per_s = (out - 1) / (window_ms / 1000.0)
+        return self._chunks(r.request_id, counter)
 
     def _provenance(self, r: RequestRecord) -> None:
         """What the server said about itself, scrubbed and bounded like header values.
@@ -373,17 +421,22 @@ class Measurement:
         if model and model != r.model:
             r.server_model = scrub(model, self.secrets, limit=PROVENANCE_LIMIT)
 
-    def _fill_tokens(self, r: RequestRecord) -> None:
+    def _joined(self, kind: str) -> str:
+        return "".join(t for t, k in zip(self._ev_text, self._ev_kind, strict=True) if k == kind)
+
+    def _fill_tokens(self, r: RequestRecord, counter: TokenCounter) -> None:
         u = self.usage
         if u is not None:
-            r.input_tokens = u.input_tokens
-            r.cached_input_tokens = u.cached_input_tokens
-            r.cache_write_tokens = u.cache_write_tokens
-            r.output_tokens = u.output_tokens
-            r.reasoning_tokens = u.reasoning_tokens
-            r.server_latency_ms = u.server_latency_ms
-            r.server_prefill_ms = u.server_prefill_ms
-            r.server_decode_ms = u.server_decode_ms
+            # What a server reports is kept only when it can be a count or a duration: a
+            # negative, NaN or infinite value (or a string) is dropped, never stored.
+            r.input_tokens = _count(u.input_tokens)
+            r.cached_input_tokens = _count(u.cached_input_tokens)
+            r.cache_write_tokens = _count(u.cache_write_tokens)
+            r.output_tokens = _count(u.output_tokens)
+            r.reasoning_tokens = _count(u.reasoning_tokens)
+            r.server_latency_ms = _duration(u.server_latency_ms)
+            r.server_prefill_ms = _duration(u.server_prefill_ms)
+            r.server_decode_ms = _duration(u.server_decode_ms)
         estimated = False
         model = r.model or None
         # Count locally when the server sent no output count, or when the stream never
@@ -391,22 +444,22 @@ class Measurement:
         # message_start says output_tokens: 1) and may trail the text actually received.
         provisional = r.output_tokens is None or not self.done
         if provisional and (self._text_chars or self._reason_chars):
-            answer = "".join(t for t, k in zip(self._ev_text, self._ev_kind, strict=True) if k == "text")
-            reasoning = "".join(
-                t for t, k in zip(self._ev_text, self._ev_kind, strict=True) if k == "reasoning"
-            )
-            local = count_text_tokens(answer, model) + count_text_tokens(reasoning, model)
+            answer = self._joined("text")
+            reasoning = self._joined("reasoning")
+            n_reasoning = counter.count(reasoning)
+            local = counter.count(answer) + n_reasoning
             if r.output_tokens is None or local > r.output_tokens:
                 r.output_tokens = local
                 if reasoning and r.reasoning_tokens is None:
-                    r.reasoning_tokens = count_text_tokens(reasoning, model)
+                    r.reasoning_tokens = n_reasoning
                 estimated = True
         if r.input_tokens is None and self.prompt:
+            # The same prompt is sent many times: counted once (bounded), then memoised.
             r.input_tokens = count_text_tokens(self.prompt, model)
             estimated = True
         r.tokens_estimated = estimated
 
-    def _chunks(self, request_id: str, model: str | None) -> list[ChunkTiming]:
+    def _chunks(self, request_id: str, counter: TokenCounter) -> list[ChunkTiming]:
         o = self.origin_ns
         out: list[ChunkTiming] = []
         rows: Iterable[tuple[int, str, str]] = zip(
@@ -416,6 +469,6 @@ class Measurement:
             rows = itertools.islice(rows, self.max_chunk_rows)
         for i, (t, k, text) in enumerate(rows):
             # Several tokens in one chunk count as several: a local count of its text.
-            n = max(1, count_text_tokens(text, model)) if text else 0
+            n = max(1, counter.count(text)) if text else 0
             out.append(ChunkTiming(request_id, i, (t - o) / _NS_PER_MS, k, n))
         return out

@@ -14,13 +14,14 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from lens.probe.ratelimit_headers import is_ratelimit_header, retry_after
+from lens.probe.ratelimit_headers import header_duration, is_ratelimit_header, retry_after
 from lens.redact.secrets import scrub
 
 __all__ = [
     "HEADER_VALUE_LIMIT",
     "endpoint_host",
     "error_status",
+    "processing_ms",
     "provider_message",
     "ratelimit_json",
     "request_id",
@@ -65,6 +66,11 @@ def ratelimit_json(headers: Mapping[str, str], secrets: Iterable[str] = ()) -> s
             if len(kept) >= _RATELIMIT_HEADERS_LIMIT:
                 break
     return json.dumps(kept, separators=(",", ":"), sort_keys=True) if kept else None
+
+
+def processing_ms(headers: Mapping[str, str]) -> float | None:
+    """The server's own processing time (``openai-processing-ms``), when it is a duration."""
+    return header_duration(headers.get("openai-processing-ms"))
 
 
 def provider_message(body: bytes) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ __all__ = [
     "REMAINING",
     "RESET",
     "exhausted_pause",
+    "header_duration",
     "header_pause",
     "headers_of",
     "is_ratelimit_header",
@@ -39,21 +41,33 @@ def is_ratelimit_header(name: str) -> bool:
     return name.startswith(PREFIXES) or name in NAMES
 
 
+def header_duration(text: str | None, scale: float = 1.0) -> float | None:
+    """A header's number as a duration: finite and not negative, else None (a server's
+    ``NaN``, ``-5`` or ``1e400`` is not a time anyone waited)."""
+    if not text:
+        return None
+    try:
+        v = float(text) * scale
+    except ValueError:
+        return None
+    return v if math.isfinite(v) and v >= 0 else None
+
+
 def retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return float(ms) / 1000.0
-        except ValueError:
-            pass
+    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date);
+    None unless it is a finite, non-negative duration."""
+    ms = header_duration(headers.get("retry-after-ms"), 1 / 1000.0)
+    if ms is not None:
+        return ms
     v = headers.get("retry-after")
     if not v:
         return None
     try:
-        return float(v)
+        float(v)
     except ValueError:
         pass
+    else:
+        return header_duration(v)
     try:
         when = email.utils.parsedate_to_datetime(v)
     except (TypeError, ValueError):

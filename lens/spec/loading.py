@@ -1,4 +1,4 @@
-"""Reading burst specs: YAML/TOML files and mappings into a validated BurstSpec.
+"""Reading burst specs: YAML/JSON/TOML files and mappings into a validated BurstSpec.
 
 Validation failures become a ConfigError naming the file, the field path and the fix.
 """
@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from lens.errors import ConfigError
 from lens.spec.models import BurstSpec
 from lens.spec.providers import PROVIDERS
+from lens.spec.safe_yaml import MAX_SPEC_BYTES, check_size, load_yaml, toml_error
 
 
 def _format_loc(loc: tuple[Any, ...]) -> str:
@@ -107,7 +108,10 @@ def _fix_for(err: dict[str, Any]) -> str:
 
 
 def spec_from_dict(data: Mapping[str, Any], *, source: str = "<spec>") -> BurstSpec:
-    """Validate a mapping into a BurstSpec; ConfigError names source, field path and fix."""
+    """Validate a mapping into a BurstSpec; ConfigError names source, field path and fix.
+
+    A mapping holding more than MAX_SPEC_BYTES of text is refused before validation."""
+    check_size(data, source)
     try:
         return BurstSpec.model_validate(dict(data))
     except ValidationError as exc:
@@ -119,11 +123,23 @@ def spec_from_dict(data: Mapping[str, Any], *, source: str = "<spec>") -> BurstS
 
 
 def read_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a YAML or TOML file into a dict, with errors naming the file."""
+    """Read a YAML, JSON or TOML file into a dict, with errors naming the file.
+
+    Untrusted files are safe to read: size, alias expansion and duplicate keys are
+    checked (lens.spec.safe_yaml); every failure is a ConfigError naming the file.
+    """
     p = Path(path)
     if not p.is_file():
         raise ConfigError("file not found", source=str(p), hint="check the path")
     try:
+        size = p.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise ConfigError(
+                f"the file is {size / (1024 * 1024):.1f} MiB; a spec file may be at most "
+                f"{MAX_SPEC_BYTES // (1024 * 1024)} MiB",
+                source=str(p),
+                hint="keep prompts in a file of their own (prompts.file, lens run --prompt-file)",
+            )
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(
@@ -133,22 +149,31 @@ def read_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
         ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", source=str(p), hint="check permissions") from None
+    suffix = p.suffix.lower()
+    if suffix not in (".toml", ".yaml", ".yml", ".json"):
+        raise ConfigError(
+            f"unknown spec format {p.suffix!r}", source=str(p), hint="use .yaml, .yml, .json or .toml"
+        )
     try:
-        if p.suffix.lower() == ".toml":
+        if suffix == ".toml":
             import tomllib
 
-            data: Any = tomllib.loads(text)
-        elif p.suffix.lower() in (".yaml", ".yml", ".json"):
-            import yaml
-
-            data = yaml.safe_load(text)
+            try:
+                data: Any = tomllib.loads(text)
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigError(f"cannot parse: {toml_error(exc, text)}", source=str(p),
+                                  hint="fix the syntax") from None
         else:
-            raise ConfigError(
-                f"unknown spec format {p.suffix!r}", source=str(p), hint="use .yaml, .yml or .toml"
-            )
+            data = load_yaml(text, str(p))  # JSON is YAML
     except ConfigError:
         raise
-    except Exception as exc:  # yaml.YAMLError / tomllib.TOMLDecodeError carry line numbers
+    except RecursionError:
+        raise ConfigError("cannot parse: values are nested too deeply", source=str(p),
+                          hint="a spec needs only a few levels; fix the file") from None
+    except MemoryError:
+        raise ConfigError("cannot parse: the file needs more memory than this process has",
+                          source=str(p), hint="check the file; a spec is small") from None
+    except Exception as exc:  # yaml.YAMLError carries line numbers
         raise ConfigError(f"cannot parse: {exc}", source=str(p), hint="fix the syntax") from None
     if not isinstance(data, dict):
         raise ConfigError("top level must be a mapping", source=str(p))

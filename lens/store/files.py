@@ -40,6 +40,14 @@ from lens.record import (
     Column,
     RequestRecord,
 )
+from lens.store.import_checks import (
+    bad_number,
+    check_chunk_owners,
+    json_line,
+    meta_time,
+    positions_repeated,
+    rows_text,
+)
 
 Format = Literal["parquet", "csv", "jsonl"]
 FORMATS: tuple[str, ...] = ("parquet", "csv", "jsonl")
@@ -182,8 +190,15 @@ def read_frame(path: Path, fmt: str, fields: Sequence[Column]) -> pd.DataFrame:
             ).astype(object)
             df = df.where(df.notna(), None)
         else:
+            rows = []
             with path.open(encoding="utf-8") as fh:
-                rows = [json.loads(line) for line in fh if line.strip()]
+                for n, line in enumerate(fh, 1):
+                    if line.strip():
+                        try:
+                            rows.append(json_line(line))
+                        except ValueError as exc:
+                            raise StoreError(f"{path}: line {n} is not a lens row: {exc}",
+                                             hint="give the file as `lens export` wrote it") from None
             df = pd.DataFrame(rows, columns=[c.name for c in fields])
     except (OSError, ValueError) as exc:
         raise StoreError(f"{path}: cannot read as {fmt}: {exc}") from None
@@ -196,6 +211,13 @@ def read_frame(path: Path, fmt: str, fields: Sequence[Column]) -> pd.DataFrame:
     return conform(df.assign(**checked) if checked else df, fields)
 
 
+def _shown(value: Any) -> str:
+    """A cell as messages quote it: ``'abc'``, ``-5.0``, ``None`` (never a numpy repr)."""
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    return repr(value)
+
+
 def _checked_column(raw: pd.Series, col: Column, path: Path, fmt: str) -> pd.Series:
     """``raw`` with its column's dtype; StoreError (file, column, row, value, fix) for a value
     the conversion would turn into a null or a wrong value, instead of storing that."""
@@ -206,7 +228,7 @@ def _checked_column(raw: pd.Series, col: Column, path: Path, fmt: str) -> pd.Ser
         line = f" (line {pos + 2})" if fmt == "csv" else ""
         null = {"csv": CSV_NULL, "jsonl": "null"}.get(fmt, "a null")
         return StoreError(
-            f"{path}: column {col.name!r}, row {pos + 1}{line}: {value!r} {what}",
+            f"{path}: column {col.name!r}, row {pos + 1}{line}: {_shown(value)} {what}",
             hint=f"correct the value in the file (write {null} for no value), "
             "or re-export the run with `lens export`",
         )
@@ -237,6 +259,11 @@ def _checked_column(raw: pd.Series, col: Column, path: Path, fmt: str) -> pd.Ser
     lost = present & out.isna().to_numpy()  # a value that conversion made null
     if lost.any():
         raise bad(int(lost.argmax()), f"is not a valid {col.type}")
+    if col.type in ("float", "int"):
+        for pos, v in enumerate(out.tolist()):
+            why = None if v is None or v is pd.NA or v != v else bad_number(float(v))
+            if why is not None:
+                raise bad(pos, why)
     if not col.nullable and not present.all():
         raise bad(int((~present).argmax()), "is missing, and the column is required")
     allowed = ENUMS.get(col.name)
@@ -258,6 +285,7 @@ def export_run(
 
     files = run_files(path, fmt)
     run = store.get_run(run_id)
+    run.spec_json = _without_prompt_text(run.spec_json)
     store.flush()
     requests = store.requests_frame(run.run_id)
     chunks = store.chunks_frame(run.run_id)
@@ -276,6 +304,19 @@ def export_run(
     return files
 
 
+def _without_prompt_text(spec_json: str) -> str:
+    """A stored spec with inline prompt texts as hashes (runs stored before that rule)."""
+    from lens.spec.stored import hide_prompt_text
+
+    try:
+        data = json.loads(spec_json or "{}")
+    except ValueError:
+        return spec_json
+    if not isinstance(data, dict) or "inline" not in (data.get("prompts") or {}):
+        return spec_json
+    return json.dumps(hide_prompt_text(data), separators=(",", ":"))
+
+
 def read_run(
     path: str | os.PathLike[str], fmt: str | None = None
 ) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
@@ -283,7 +324,13 @@ def read_run(
     files = run_files(path, fmt)
     meta: dict[str, Any] = {}
     if files.meta.is_file():
-        meta = json.loads(files.meta.read_text(encoding="utf-8"))
+        try:
+            meta = json_line(files.meta.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise StoreError(f"{files.meta}: not a lens run metadata file ({exc})",
+                             hint="keep the .meta.json that `lens export` wrote") from None
+        if not isinstance(meta, dict):
+            raise StoreError(f"{files.meta}: not a lens run metadata file (not a JSON object)")
     requests = read_frame(files.requests, files.format, REQUEST_FIELDS)
     chunks = (
         read_frame(files.chunks, files.format, CHUNK_FIELDS)
@@ -329,17 +376,48 @@ def frame_to_chunks(df: pd.DataFrame) -> list[ChunkTiming]:
     ]
 
 
+def _run_from_meta(run: Any, source: str) -> Any:
+    """The RunInfo of a ``.meta.json``'s ``run``; StoreError naming the field that is wrong."""
+    from lens.record import run_info_from_dict
+    from lens.store.base import RunInfo
+
+    if not isinstance(run, dict):
+        raise StoreError(f"{source}: 'run' is not an object", hint="keep the .meta.json that `lens export` wrote")
+    run = {k: v for k, v in run.items() if k in RunInfo.__dataclass_fields__}  # newer lens: more
+    for k in ("started_at", "finished_at"):
+        when = meta_time(run.get(k), source, f"run.{k}")
+        run = {**run, k: when.isoformat() if when is not None else None}
+    try:
+        return run_info_from_dict(run)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"{source}: its run record cannot be read ({exc})",
+                         hint="keep the .meta.json that `lens export` wrote") from None
+
+
 def import_run(
     store: Any, path: str | os.PathLike[str], *, fmt: str | None = None, run_id: str | None = None
 ) -> str:
     """Load an exported run into ``store``; returns its run id (``run_id`` renames it)."""
-    from lens.record import run_info_from_dict
     from lens.store.base import RunInfo
 
     meta, requests, chunks = read_run(path, fmt)
+    files = run_files(path, fmt)
+    repeated = positions_repeated(requests["request_id"].astype(str))
+    if repeated:
+        first = requests["request_id"].iloc[repeated[0]]
+        raise StoreError(
+            f"{files.requests}: request_id {str(first)[:60]!r} is used by more than one row "
+            f"({rows_text(repeated, 1 if files.format == 'csv' else 0)} repeats an earlier one)",
+            hint="each request needs its own id: remove the repeated rows, or re-export the run")
+    repeated = positions_repeated(zip(chunks["request_id"].astype(str), chunks["index"], strict=True))
+    if repeated:
+        raise StoreError(f"{files.chunks}: {rows_text(repeated)} repeats an earlier row's request_id and index",
+                         hint="remove the repeated chunk rows, or re-export the run")
+    check_chunk_owners(requests["request_id"], chunks["request_id"].tolist(), str(files.chunks),
+                       header_lines=1 if files.format == "csv" else 0)
     ids = sorted(set(requests["run_id"].dropna().astype(str)))
     if meta.get("run"):
-        run = run_info_from_dict(meta["run"])
+        run = _run_from_meta(meta["run"], str(files.meta))
     elif len(ids) == 1:
         started = requests["started_at"].min()
         run = RunInfo(

@@ -110,6 +110,25 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _unwritable(display: str) -> Any:
+    """A ``handle_error`` listener: a database that cannot be written (a read-only file or
+    folder, a read-only mount) raises a StoreError saying so, not the driver's raw error
+    (#17 item 13)."""
+
+    def listener(ctx: Any) -> None:
+        text = str(ctx.original_exception).lower()
+        if "readonly database" in text or "read-only" in text or "unable to open database" in text:
+            what = "open" if "unable to open" in text else "write to"
+            raise StoreError(
+                f"cannot {what} the results store {display}: it is read-only here "
+                f"({str(ctx.original_exception).strip()})",
+                hint="pass --db (or set LENS_DB) to a file you may write, or make the file and "
+                "its folder writable (SQLite also writes <file>-wal and <file>-shm beside it)",
+            )
+
+    return listener
+
+
 class SQLStore:
     """A results store on any SQLAlchemy database (SQLite tested; PostgreSQL by URL)."""
 
@@ -120,6 +139,7 @@ class SQLStore:
             self.engine = sa.create_engine(url)
             if self.engine.dialect.name == "sqlite":
                 sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            sa.event.listen(self.engine, "handle_error", _unwritable(self.display_url))
             migrate(self.engine)
         except StoreError:
             raise
@@ -132,7 +152,10 @@ class SQLStore:
         self._writer_batch = writer_batch
         self._writer: BackgroundWriter | None = None
         self._writer_lock = threading.Lock()
-        self.reap_dead_runs()
+        try:
+            self.reap_dead_runs()
+        except StoreError:  # a read-only store can still be read (lens runs, show, export)
+            pass
 
     # writing -----------------------------------------------------------------------------
 
@@ -209,7 +232,15 @@ class SQLStore:
         by_req: dict[str, list[ChunkTiming]] = {}
         for c in chunks:
             by_req.setdefault(c.request_id, []).append(c)
-        self._write_items([(r, by_req.get(r.request_id, ())) for r in records])
+        try:
+            self._write_items([(r, by_req.get(r.request_id, ())) for r in records])
+        except sa.exc.IntegrityError as exc:  # imports check first; this is the last line
+            raise StoreError(
+                f"cannot store the rows in {self.display_url}: a request or chunk id is already "
+                f"there, or a chunk belongs to no request ({getattr(exc, 'orig', exc)})",
+                hint="each request id may appear once per run: remove the repeated rows, or "
+                "import the file under another --run-id",
+            ) from None
 
     def flush(self) -> None:
         if self._writer is not None:

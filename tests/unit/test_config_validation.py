@@ -85,7 +85,7 @@ def test_missing_api_key_names_the_variable_never_a_value(monkeypatch: pytest.Mo
         (
             "x.ini",
             "[a]\n",
-            r"x\.ini: unknown spec format '\.ini'\n  fix: use \.yaml, \.yml or \.toml",
+            r"x\.ini: unknown spec format '\.ini'\n  fix: use \.yaml, \.yml, \.json or \.toml",
         ),
     ],
 )

@@ -38,3 +38,14 @@ def test_prompt_hash_is_stable_and_short() -> None:
     assert prompt_hash("hello") == prompt_hash("hello")
     assert prompt_hash("hello") != prompt_hash("hello ")
     assert len(prompt_hash("x")) == 16
+
+
+def test_hidden_and_lookalike_characters_are_redacted_whole() -> None:
+    """#17 item 12: a zero-width space inside an address or key, or a fullwidth at sign,
+    hid it from the patterns (half an address was left behind)."""
+    assert redact("mail jane.doe\u200b@example.com now") == "mail [REDACTED:email] now"
+    assert redact("key sk-proj-AbCdEfGh\u200bIjKlMnOpQrSt!") == "key [REDACTED:api_key]!"
+    assert redact("to jane\uff20example\uff0ecom, thanks") == "to [REDACTED:email], thanks"
+    # an IBAN's digit groups are not left to the phone pattern
+    assert redact("IBAN GB82 WEST 1234 5698 7654 32.") == "IBAN [REDACTED:iban]."
+    assert redact("Authorization: Bearer abc123") == "Authorization: Bearer [REDACTED:api_key]"
