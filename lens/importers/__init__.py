@@ -98,6 +98,12 @@ def import_file(path: str | os.PathLike[str], *, format: str | None = None,
     message naming the file and everything that is wrong with it.
     """
     p = Path(path)
+    if p.name.endswith(".meta.json") and format in (None, "lens"):
+        # `lens export` writes three files; any of them names the run (as the meta's own
+        # import did before): read the requests file it belongs to.
+        from lens.store.files import run_files
+
+        p, format = run_files(p).requests, "lens"
     if format is None and options.get("map") is not None:
         format = "csv"
     if format is not None:

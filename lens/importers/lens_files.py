@@ -151,7 +151,9 @@ def _meta(path: Path) -> dict[str, Any]:
     try:
         data = json_line(meta.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise PeerImportError(f"{meta}: not a lens run metadata file ({exc})") from None
+        raise PeerImportError(f"{meta}: not a lens run metadata file ({exc})",
+                              hint="keep the .meta.json that `lens export` wrote, or remove it "
+                              "to import the rows with a run id from the file name") from None
     return data if isinstance(data, dict) else {}
 
 

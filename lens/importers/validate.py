@@ -208,7 +208,9 @@ def _blank_as_null(df: pd.DataFrame, fields: Sequence[Column]) -> pd.DataFrame:
     kinds = {c.name: c.type for c in fields}
     fixed = {}
     for name in df.columns:
-        if kinds.get(name) not in (None, "str") and df[name].dtype == object:
+        # A blank cell is "no value" for numbers, flags and times; for text and categories
+        # it is a value (lens writes "" for an unknown dialect or endpoint, e.g. embed rows).
+        if kinds.get(name) in ("int", "float", "bool", "timestamp") and df[name].dtype == object:
             s = df[name]
             fixed[name] = s.where(~s.map(lambda v: isinstance(v, str) and not v.strip()), None)
     return df.assign(**fixed) if fixed else df
