@@ -20,26 +20,22 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import socket
-import threading
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from lens.record import ChunkTiming, RequestRecord
 from lens.store.base import RecordSink, RunInfo
+from lens.store.writer import BackgroundWriter
 
 log = logging.getLogger(__name__)
 
 __all__ = ["EmbedSink", "TextSample", "default_run_id"]
 
 DEFAULT_MAXSIZE = 10_000
-_FLUSH = object()
-_STOP = object()
 
 
 @dataclass(slots=True)
@@ -89,7 +85,6 @@ class EmbedSink:
     ) -> None:
         self.run_id = run_id or default_run_id()
         self.keep_text = keep_text
-        self.dropped = 0
         self.submitted = 0
         self.delivered = 0
         self.errors: dict[str, int] = {}
@@ -102,16 +97,13 @@ class EmbedSink:
         self._tags = dict(tags or {})
         self._sinks = tuple(sinks)
         self._callback = callback
-        self._batch = max(1, batch)
         self._logged: set[str] = set()
-        # SimpleQueue (C, put never blocks) with the bound checked by size: the bound is exact
-        # for one producer thread and can be overshot by a few under many at once.
-        self._maxsize = max(1, maxsize)
-        self._linger = linger
-        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._closed = False
-        self._thread = threading.Thread(target=self._loop, name="lens-embed-sink", daemon=True)
-        self._thread.start()
+        # The store's writer thread, bounded: a full queue drops (and counts), never blocks;
+        # linger batches records (one wake-up per batch keeps GIL hand-offs off the app).
+        self._writer: BackgroundWriter[tuple[RequestRecord, Chunks, TextSample | None]] = \
+            BackgroundWriter(self._deliver_raw, max_batch=batch, name="lens-embed-sink",
+                             bound=max(1, maxsize), linger=linger, on_stop=self._shutdown)
 
     # -- the application's side: never blocks, never raises --------------------------------
 
@@ -126,16 +118,10 @@ class EmbedSink:
         ``chunks`` may be a callable (``Measurement.settle``) that fills the record's token
         fields and returns its chunk rows: it runs on the writer thread, before delivery.
         """
-        try:
-            if self._closed or self._queue.qsize() >= self._maxsize:
-                self.dropped += 1
-                return False
-            self._queue.put((record, chunks, text if self.keep_text else None))
+        if self._writer.offer((record, chunks, text if self.keep_text else None)):
             self.submitted += 1
             return True
-        except Exception:  # never into the app
-            self.dropped += 1
-            return False
+        return False
 
     def add(self, record: RequestRecord, chunks: Sequence[ChunkTiming] = ()) -> None:
         """RecordSink protocol: same as :meth:`submit`. With a store, records must carry
@@ -144,25 +130,25 @@ class EmbedSink:
 
     @property
     def queued(self) -> int:
-        return self._queue.qsize()
+        return self._writer.queued
+
+    @property
+    def dropped(self) -> int:
+        """Records dropped because the queue was full (or the sink closed)."""
+        return self._writer.dropped
 
     # -- control (not on the request path) -------------------------------------------------
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until everything queued so far was delivered; False on timeout."""
-        if self._closed or not self._thread.is_alive():
-            return True
-        done = threading.Event()
-        self._queue.put((_FLUSH, done))
-        return done.wait(timeout)
+        return self._writer.wait(timeout)
 
     def close(self, timeout: float = 30.0) -> None:
         """Deliver what is queued, finish the run row, close an owned store. Idempotent."""
         if self._closed:
             return
         self._closed = True
-        self._queue.put(_STOP)
-        self._thread.join(timeout)
+        self._writer.close(timeout)
 
     def __enter__(self) -> EmbedSink:
         return self
@@ -222,6 +208,9 @@ class EmbedSink:
                 chunks = ()
         return record, chunks, text
 
+    def _deliver_raw(self, batch: list[tuple[RequestRecord, Chunks, TextSample | None]]) -> None:
+        self._deliver([self._settled(item) for item in batch])
+
     def _deliver(self, batch: list[Item]) -> None:
         if self._store_arg is not None:
             try:
@@ -264,35 +253,6 @@ class EmbedSink:
         if rows:
             with store.engine.begin() as conn:
                 conn.execute(TEXT_SAMPLES.insert(), rows)
-
-    def _loop(self) -> None:
-        stop = False
-        while not stop:
-            item = self._queue.get()
-            batch: list[Item] = []
-            waiters: list[threading.Event] = []
-            while True:
-                if item is _STOP:
-                    stop = True
-                elif isinstance(item, tuple) and item[0] is _FLUSH:
-                    waiters.append(item[1])
-                else:
-                    batch.append(cast(Item, item))
-                if stop or len(batch) >= self._batch:
-                    break
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-            if batch:
-                self._deliver([self._settled(item) for item in batch])
-            for w in waiters:
-                w.set()
-            if not stop and not waiters and self._linger > 0:
-                # Let records accumulate: one wake-up per batch instead of per record keeps
-                # the writer thread (and GIL hand-offs) off the app's request path.
-                time.sleep(self._linger)
-        self._shutdown()
 
     def _shutdown(self) -> None:
         store = self._store
