@@ -2,7 +2,7 @@
 
 What ``lens import FILE`` needs after :func:`lens.importers.import_file`: the run row
 (with the import's source and notes in its ``extra``), then every request and chunk,
-all or nothing, like lens.store.files.import_run.
+all or nothing, like lens.store.files_import.import_run.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ def save(store: Any, run: ImportedRun, *, run_id: str | None = None) -> str:
 
     ``run_id`` renames the run. Nothing is left behind if adding the rows fails.
     """
-    from lens.store.files import frame_to_chunks, frame_to_records
+    from lens.store.files_import import frame_to_chunks, frame_to_records
 
     info = run.run_info()
     if run_id:

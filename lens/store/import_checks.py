@@ -4,7 +4,7 @@
 ids, a 100,000-deep JSON line, a bad timestamp in the ``.meta.json``) or in silence
 (NaN, infinite or negative times and counts stored; chunk rows whose request id matches
 no request dropped). These helpers turn each into one plain message naming the file, the
-row and the fix; lens.store.files (``import_run``) and lens.importers (``check_frame``,
+row and the fix; lens.store.files_import (``import_run``) and lens.importers (``check_frame``,
 the lens-export importer) both use them.
 """
 

@@ -20,7 +20,6 @@ import socket
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -30,9 +29,20 @@ from lens.errors import NotFoundError, StoreError
 from lens.record import CHUNK_FIELDS, REQUEST_FIELDS, ChunkTiming, RequestRecord
 from lens.store.base import RunInfo
 from lens.store.migrations import migrate
-from lens.store.paths import display_db, is_url, resolve_db
+from lens.store.paths import display_db, resolve_db
 from lens.store.schema import CHUNK_NAMES, CHUNKS, REQUEST_NAMES, REQUESTS, RUNS
+from lens.store.sql_engine import (
+    normalize_url,
+    pid_alive,
+    sqlite_pragmas,
+    sqlite_ts,
+    to_url,
+    unwritable,
+    without_secret,
+)
 from lens.store.writer import BackgroundWriter, Item
+
+__all__ = ["RUN_STATUSES", "SQLStore", "normalize_url", "open_store", "to_url"]
 
 RUN_STATUSES = ("running", "complete", "incomplete", "failed")
 
@@ -45,90 +55,6 @@ _REQ_INSERT = "INSERT INTO requests ({}) VALUES ({})".format(
 _CHUNK_INSERT = 'INSERT INTO chunks (run_id, request_id, "index", t_ms, kind, n_tokens) VALUES (?, ?, ?, ?, ?, ?)'
 
 
-def _sqlite_ts(value: datetime | None) -> str | None:
-    """Naive-UTC text, exactly as SQLAlchemy's SQLite DateTime stores it."""
-    if value is None:
-        return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    # busy_timeout first: switching a fresh file to WAL needs a lock that another process
-    # opening the same new database may hold for a moment.
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()
-
-
-def normalize_url(url: str) -> str:
-    """``postgresql://`` / ``postgres://`` -> ``postgresql+psycopg://`` (the driver lens ships
-    with, extra ``postgres``); other URLs unchanged."""
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
-
-
-def to_url(url_or_path: str | os.PathLike[str]) -> str:
-    """An SQLAlchemy URL for a path or URL; creates the parent directory of a path."""
-    text = os.fspath(url_or_path)
-    if is_url(text):
-        return normalize_url(text)
-    path = Path(text).expanduser()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StoreError(
-            f"cannot create the directory for the database {path}: {exc.strerror}",
-            hint="pass --db PATH (or set LENS_DB) to a writable location",
-        ) from None
-    return f"sqlite:///{path.resolve()}"
-
-
-def _without_secret(exc: BaseException, url: str) -> str:
-    """An exception's text with the URL (some parse errors quote it) and password masked."""
-    text = str(exc).replace(url, display_db(url))
-    try:
-        password = sa.engine.make_url(url).password if is_url(url) else None
-    except (sa.exc.ArgumentError, ValueError):
-        password = None
-    return text.replace(str(password), "***") if password else text
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
-
-
-def _unwritable(display: str) -> Any:
-    """A ``handle_error`` listener: a database that cannot be written (a read-only file or
-    folder, a read-only mount) raises a StoreError saying so, not the driver's raw error
-    (#17 item 13)."""
-
-    def listener(ctx: Any) -> None:
-        text = str(ctx.original_exception).lower()
-        if "readonly database" in text or "read-only" in text or "unable to open database" in text:
-            what = "open" if "unable to open" in text else "write to"
-            raise StoreError(
-                f"cannot {what} the results store {display}: it is read-only here "
-                f"({str(ctx.original_exception).strip()})",
-                hint="pass --db (or set LENS_DB) to a file you may write, or make the file and "
-                "its folder writable (SQLite also writes <file>-wal and <file>-shm beside it)",
-            )
-
-    return listener
-
-
 class SQLStore:
     """A results store on any SQLAlchemy database (SQLite tested; PostgreSQL by URL)."""
 
@@ -138,15 +64,15 @@ class SQLStore:
         try:
             self.engine = sa.create_engine(url)
             if self.engine.dialect.name == "sqlite":
-                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-            sa.event.listen(self.engine, "handle_error", _unwritable(self.display_url))
+                sa.event.listen(self.engine, "connect", sqlite_pragmas)
+            sa.event.listen(self.engine, "handle_error", unwritable(self.display_url))
             migrate(self.engine)
         except StoreError:
             raise
         except (sa.exc.SQLAlchemyError, ImportError, OSError, ValueError) as exc:
             # ValueError: a URL SQLAlchemy cannot take apart (e.g. a port that is no number)
             raise StoreError(
-                f"cannot open the results store {self.display_url}: {_without_secret(exc, url)}",
+                f"cannot open the results store {self.display_url}: {without_secret(exc, url)}",
                 hint="check --db / LENS_DB: a writable file path or a valid SQLAlchemy URL",
             ) from None
         self._writer_batch = writer_batch
@@ -289,7 +215,7 @@ class SQLStore:
             if _TS_INDEX:
                 cells = list(row)
                 for i in _TS_INDEX:
-                    cells[i] = _sqlite_ts(cells[i])
+                    cells[i] = sqlite_ts(cells[i])
                 row = tuple(cells)
             req_rows.append(row)
             rid = (record.run_id,)
@@ -313,7 +239,7 @@ class SQLStore:
             dead = [
                 r.run_id
                 for r in rows
-                if r.pid is not None and r.pid != os.getpid() and not _pid_alive(r.pid)
+                if r.pid is not None and r.pid != os.getpid() and not pid_alive(r.pid)
             ]
             if dead:
                 conn.execute(

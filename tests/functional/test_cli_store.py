@@ -10,7 +10,7 @@ import pytest
 from helpers_cli import lens
 
 from lens.sim import start_sim_in_thread
-from lens.store.files import read_run
+from lens.store.files_import import read_run
 from lens.store.sql import open_store
 
 

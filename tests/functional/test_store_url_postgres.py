@@ -20,7 +20,8 @@ pytestmark = [
 
 
 def test_store_round_trip_on_postgres(tmp_path: Path) -> None:
-    from lens.store.files import export_run, import_run
+    from lens.store.files import export_run
+    from lens.store.files_import import import_run
 
     with postgres_server() as url:
         store = open_store(url)

@@ -9,14 +9,8 @@ from helpers_store import make_chunks, make_record, run_info
 
 from lens.errors import ConfigError, NotFoundError, StoreError
 from lens.record import CHUNK_FIELDS, REQUEST_FIELDS
-from lens.store.files import (
-    export_run,
-    import_run,
-    read_frame,
-    read_run,
-    run_files,
-    write_frame,
-)
+from lens.store.files import export_run, read_frame, run_files, write_frame
+from lens.store.files_import import import_run, read_run
 from lens.store.sql import SQLStore, open_store
 
 

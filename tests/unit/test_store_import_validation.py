@@ -14,7 +14,8 @@ from helpers_cli import lens
 from helpers_store import make_chunks, make_record, run_info
 
 from lens.errors import StoreError
-from lens.store.files import export_run, import_run
+from lens.store.files import export_run
+from lens.store.files_import import import_run
 from lens.store.sql import SQLStore, open_store
 
 
