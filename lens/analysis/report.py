@@ -91,6 +91,8 @@ def build_report(
     if priced["cost_usd"].notna().any():
         rep.charts["cost_vs_latency"] = charts.cost_latency_pareto(priced, "ttft_ms", 0.95, group)
     rep.charts["error_rates"] = charts.error_rate_chart(requests, group)
+    if "turn" in requests.columns and requests["turn"].notna().any():
+        rep.charts["ttft_by_turn"] = charts.ttft_by_turn(requests, "ttft_ms", group)
     if chunks is not None and len(chunks):
         rep.charts["token_waterfall"] = charts.token_waterfall(chunks)
     if len(runs) >= 6:

@@ -9,6 +9,8 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from lens.cli.run_workload import FLAG_FIELDS as _WORKLOAD_FLAGS
+from lens.cli.run_workload import apply_flags as apply_workload_flags
 from lens.errors import ConfigError, LensError, TargetError
 
 DEMO_TARGETS: tuple[tuple[str, str, str, str], ...] = (
@@ -37,6 +39,7 @@ _FLAG_FIELDS: dict[str, str] = {
     "model": "--model",
     "tags": "--tag",
 }
+_FLAG_FIELDS.update(_WORKLOAD_FLAGS)
 
 
 # spec building ---------------------------------------------------------------------------
@@ -141,6 +144,7 @@ def apply_flags(data: dict[str, Any], args: argparse.Namespace) -> tuple[dict[st
         base: dict[str, Any] = given if isinstance(given, dict) else {}
         data["tags"] = {**base, **tags}
         touched.add("tags")
+    apply_workload_flags(data, args, touched)
     return data, touched
 
 

@@ -1,15 +1,15 @@
 """The burst engine: fire streamed requests under a load shape and time every event.
 
-One asyncio loop, one aiohttp ClientSession per target, one monotonic clock
+One asyncio loop, one lens HttpClient per target, one monotonic clock
 (``time.perf_counter_ns``) for every interval; wall-clock UTC only for ``started_at``.
 Each request becomes exactly one RequestRecord (failed ones too) handed to the sink as
 it completes; one failing request never stops the burst and nothing is retried.
 
-The read loop is the hot path: bytes from ``resp.content.iter_any()`` go to the dialect's
-framer; the arrival time is taken once per read, right after the framer returns the
-events that read completed (their last byte arrived in it), and only then are the events
-parsed. Everything derived (TTFT, ITL, TPOT, token estimates) is computed at the end by
-:class:`lens.probe.measure.Measurement`. Metric definitions: docs/metrics.md.
+This module orchestrates: stages of closed-loop workers or open-loop arrivals run *units*
+of work; what a unit sends (one request, or a multi-turn session) and when its turns go
+is lens.workload.plan's; one request on the wire is lens.probe.exchange's, and everything
+derived (TTFT, ITL, TPOT, token estimates) is :class:`lens.probe.measure.Measurement`'s.
+Metric definitions: docs/metrics.md.
 """
 
 from __future__ import annotations
@@ -19,68 +19,28 @@ import contextlib
 import os
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from time import perf_counter_ns
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from lens.errors import LensError
 from lens.probe.dialects import get_dialect
 from lens.probe.exchange import exchange
 from lens.probe.http import HttpClient
 from lens.probe.measure import Measurement, count_text_tokens
-from lens.probe.outcome import endpoint_host
+from lens.probe.targets import BurstTarget, ProgressEvent, RateLimiter, resolve_targets
 from lens.record import BurstResult, ChunkTiming, RequestRecord
 from lens.redact.secrets import secret_values
-from lens.spec import BurstSpec, TargetSpec
-from lens.workload.loadshape import Stage, stages
-from lens.workload.prompts import Prompt, apply_cache_mode, load_prompts, prompt_hash
+from lens.spec import BurstSpec
+from lens.workload.conversation import prompt_text
+from lens.workload.loadshape import Stage
+from lens.workload.plan import Item, Workload
+from lens.workload.prompts import prompt_hash
 
 if TYPE_CHECKING:
-    from lens.probe.dialects.base import Dialect
     from lens.record import RecordSink
 
 __all__ = ["ProgressEvent", "RateLimiter", "run_burst", "run_burst_sync"]
-
-class RateLimiter(Protocol):
-    """Client-side limiter hook (lens.probe.ratelimit implements it).
-
-    ``acquire`` is awaited before each send and returns the seconds it waited (that wait is
-    inside the record's ``queue_ms``); ``observe`` sees every finished record.
-    """
-
-    async def acquire(self, target_label: str, est_tokens: int) -> float: ...
-
-    def observe(self, record: RequestRecord) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class ProgressEvent:
-    """Passed to ``on_progress`` after each finished request of a target."""
-
-    target: str
-    done: int
-    total: int | None  # None when only a duration bounds the burst
-    errors: int
-    last_status: str
-
-
-@dataclass(slots=True)
-class _Target:
-    spec: TargetSpec
-    label: str
-    dialect: Dialect
-    api_key: str | None
-    secrets: tuple[str, ...]
-    host: str
-    secret_headers: dict[str, str] = field(default_factory=dict)
-    client: HttpClient | None = None
-    sem: asyncio.Semaphore | None = None
-    planned: int | None = 0
-    started: int = 0
-    done: int = 0
-    errors: int = 0
-    est_tokens: dict[str, int] = field(default_factory=dict)
 
 
 class _Burst:
@@ -110,35 +70,13 @@ class _Burst:
         self.limiter = limiter
         self.shard = shard
         self.result = BurstResult(run_id=run_id or uuid.uuid4().hex)
-        self.stages = stages(spec.load)
-        self.prompts: list[Prompt] = load_prompts(spec.prompts)
-        env = os.environ if api_keys is None else api_keys
-        # Resolve every key and dialect before the first request: a missing key is a
+        # What to send and when (prompts, trace rows, sessions): lens.workload.plan.
+        self.work = Workload(spec, salt=self.result.run_id)
+        self.stages = self.work.stages
+        # Every key and dialect resolved before the first request: a missing key is a
         # TargetError, not N failed records.
-        self.targets: list[_Target] = []
-        for t in spec.targets:
-            key = t.resolve_api_key(env)
-            secret_headers = t.resolve_secret_headers(env)
-            kw: dict[str, Any] = (
-                {"region": t.aws_region} if t.resolved_dialect == "bedrock" and t.aws_region else {}
-            )
-            dialect = get_dialect(t.resolved_dialect, **kw)
-            # Build one request now so signing/credential problems (Bedrock) surface as an
-            # error before the burst, not as N identical failures inside it.
-            dialect.build_request(
-                t, "preflight", max_tokens=spec.max_tokens, temperature=spec.temperature, api_key=key
-            )
-            self.targets.append(
-                _Target(
-                    spec=t,
-                    label=t.label,
-                    dialect=dialect,
-                    api_key=key,
-                    secrets=secret_values(extra=(key, *secret_headers.values())),
-                    host=endpoint_host(t.resolved_base_url),
-                    secret_headers=secret_headers,
-                )
-            )
+        env = os.environ if api_keys is None else api_keys
+        self.targets = resolve_targets(spec, env, get_dialect)
         self.t0_ns = 0
         self.stopped = False
         self.cancelled = 0
@@ -148,7 +86,10 @@ class _Burst:
     async def run(self) -> BurstResult:
         spec = self.spec
         per_target = [st.planned() for st in self.stages]
-        planned = None if any(n is None for n in per_target) else sum(per_target) + spec.warmup  # type: ignore[arg-type]
+        planned = (
+            None if any(n is None for n in per_target)
+            else self.work.planned(sum(per_target) + spec.warmup)  # type: ignore[arg-type]
+        )  # fmt: skip
         open_loop = any(not st.closed for st in self.stages)
         # Warm pools hold at least as many connections as requests can be in flight, so
         # pool waits only appear when the user asked for more than the cap.
@@ -232,7 +173,7 @@ class _Burst:
             return False
         return True
 
-    async def _run_target(self, tg: _Target) -> None:
+    async def _run_target(self, tg: BurstTarget) -> None:
         counter = [0]
         if self.spec.warmup:
             first = self.stages[0].level if self.stages[0].closed else 1
@@ -247,7 +188,7 @@ class _Burst:
             else:
                 await self._open(tg, st, counter)
 
-    async def _closed(self, tg: _Target, st: Stage, counter: list[int], *, warmup: bool) -> None:
+    async def _closed(self, tg: BurstTarget, st: Stage, counter: list[int], *, warmup: bool) -> None:
         begun = perf_counter_ns()
         deadline = begun + int(st.duration_s * 1e9) if st.duration_s else None
         sent = [0]
@@ -268,19 +209,16 @@ class _Burst:
 
         await asyncio.gather(*(worker() for _ in range(st.level)))
 
-    async def _open(self, tg: _Target, st: Stage, counter: list[int]) -> None:
+    async def _open(self, tg: BurstTarget, st: Stage, counter: list[int]) -> None:
         assert tg.sem is not None
         begun = perf_counter_ns()
         tasks: list[asyncio.Task[None]] = []
         for off in st.offsets():
             due = begun + int(off * 1e9)
+            self.work.prepare(counter[0])  # prompt text built before the send time, not at it
             delay = (due - perf_counter_ns()) / 1e9
             if delay > 0:
-                if self.stop is not None:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.stop.wait(), delay)
-                else:
-                    await asyncio.sleep(delay)
+                await self._sleep(delay)
             # Waiting here (max_in_flight saturated) delays the send past ``due``: that lag
             # is the record's queue_ms, never hidden.
             await tg.sem.acquire()
@@ -293,9 +231,17 @@ class _Burst:
         if tasks:
             await asyncio.gather(*tasks)
 
+    async def _sleep(self, delay: float) -> None:
+        """Sleep ``delay`` s, or less when the burst is stopped meanwhile."""
+        if self.stop is None:
+            await asyncio.sleep(delay)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stop.wait(), delay)
+
     async def _tracked(
         self,
-        tg: _Target,
+        tg: BurstTarget,
         idx: int,
         scheduled_ns: int,
         level: int,
@@ -305,8 +251,14 @@ class _Burst:
         task = asyncio.current_task()
         assert task is not None
         self._inflight.add(task)
+
+        async def send(item: Item, sched_ns: int) -> str | None:
+            return await self._one(tg, item, sched_ns, level, warmup)
+
         try:
-            await self._one(tg, idx, scheduled_ns, level, warmup)
+            await self.work.run_unit(
+                idx, scheduled_ns, send, warmup=warmup, may_start=self._may_start, sleep=self._sleep
+            )
         finally:
             self._inflight.discard(task)
             if release is not None:
@@ -314,42 +266,34 @@ class _Burst:
 
     # -- one request -------------------------------------------------------------------
     async def _one(
-        self, tg: _Target, idx: int, scheduled_ns: int, level: int, warmup: bool
-    ) -> None:
+        self, tg: BurstTarget, item: Item, scheduled_ns: int, level: int, warmup: bool
+    ) -> str | None:
+        """Send one request; its answer text when it ended ok (a session's next turn)."""
         spec = self.spec
         tg.started += 1
-        prompt = self.prompts[idx % len(self.prompts)]
-        text = apply_cache_mode(prompt.text, spec.cache)
         t = tg.spec
         req = tg.dialect.build_request(
-            t, text, max_tokens=spec.max_tokens, temperature=spec.temperature, api_key=tg.api_key
-        )
+            t, item.prompt, max_tokens=item.max_tokens, temperature=spec.temperature,
+            api_key=tg.api_key,
+        )  # fmt: skip
         if tg.secret_headers:
             req.headers.update(tg.secret_headers)
+        text = prompt_text(item.prompt)
+        phash = prompt_hash(text)
         rec = RequestRecord(
-            run_id=self.result.run_id,
-            request_id=uuid.uuid4().hex,
-            started_at=datetime.now(UTC),
-            region=spec.region,
-            runner=spec.runner,
-            target=tg.label,
-            provider=t.provider,
-            dialect=tg.dialect.name,
-            model=t.model,
-            endpoint_host=tg.host,
-            scenario=spec.scenario,
-            prompt_id=prompt.id,
-            prompt_hash=prompt_hash(text),
-            warmup=warmup,
-            shard=self.shard,
-            concurrency=level,
+            run_id=self.result.run_id, request_id=uuid.uuid4().hex, started_at=datetime.now(UTC),
+            region=spec.region, runner=spec.runner, target=tg.label, provider=t.provider,
+            dialect=tg.dialect.name, model=t.model, endpoint_host=tg.host,
+            scenario=spec.scenario, prompt_id=item.prompt_id, prompt_hash=phash,
+            warmup=warmup, shard=self.shard, concurrency=level,
             scheduled_ms=(scheduled_ns - self.t0_ns) / 1e6,
-        )
+            session_id=item.session_id, turn=item.turn,
+        )  # fmt: skip
         if self.limiter is not None:
-            est = tg.est_tokens.get(prompt.id)
+            est = item.input_tokens if item.input_tokens is not None else tg.est_tokens.get(phash)
             if est is None:
-                est = tg.est_tokens[prompt.id] = count_text_tokens(text, t.model)
-            await self.limiter.acquire(tg.label, est + spec.max_tokens)
+                est = tg.est_tokens[phash] = count_text_tokens(text, t.model)
+            await self.limiter.acquire(tg.label, est + item.max_tokens)
         m = Measurement(rec, prompt=text, max_chunk_rows=spec.caps.max_chunk_rows)
         rec.started_at = datetime.now(UTC)
         origin = m.start()
@@ -359,12 +303,13 @@ class _Burst:
         assert tg.client is not None
         record, chunks = await exchange(
             tg.client, req, m, tg.dialect, timeouts=spec.timeouts, caps=spec.caps,
-            secrets=secrets, deadline_at=self.deadline_at,
+            secrets=secrets, deadline_at=self.deadline_at, cancel=item.cancel,
         )  # fmt: skip
         self._emit(tg, m, record, chunks)
+        return m.answer_text() if record.status == "ok" else None
 
     def _emit(
-        self, tg: _Target, m: Measurement, record: RequestRecord, chunks: list[ChunkTiming]
+        self, tg: BurstTarget, m: Measurement, record: RequestRecord, chunks: list[ChunkTiming]
     ) -> None:
         res = self.result
         res.origins_ns[record.request_id] = m.origin_ns
@@ -375,7 +320,7 @@ class _Burst:
         if self.limiter is not None:
             self.limiter.observe(record)
         tg.done += 1
-        if record.status != "ok":
+        if record.status not in ("ok", "cancelled"):  # a client cancel is not a server error
             tg.errors += 1
         if self.on_progress is not None:
             self.on_progress(ProgressEvent(tg.label, tg.done, tg.planned, tg.errors, record.status))
@@ -412,18 +357,10 @@ async def run_burst(
       received (a Lambda runner's time limit minus the time it needs to write its rows).
     """
     burst = _Burst(
-        spec,
-        run_id=run_id,
-        sink=sink,
-        on_progress=on_progress,
-        stop=stop,
-        should_start=should_start,
-        api_keys=api_keys,
-        limiter=limiter,
-        shard=shard,
-        abandon=abandon,
-        deadline_ns=deadline_ns,
-    )
+        spec, run_id=run_id, sink=sink, on_progress=on_progress, stop=stop,
+        should_start=should_start, api_keys=api_keys, limiter=limiter, shard=shard,
+        abandon=abandon, deadline_ns=deadline_ns,
+    )  # fmt: skip
     return await burst.run()
 
 
@@ -455,16 +392,10 @@ def run_burst_sync(
     is returned with ``complete=False``; finished records are already in the sink.
     """
     burst = _Burst(
-        spec,
-        run_id=run_id,
-        sink=sink,
-        on_progress=on_progress,
-        stop=None,
-        should_start=should_start,
-        api_keys=api_keys,
-        limiter=limiter,
-        shard=shard,
-    )
+        spec, run_id=run_id, sink=sink, on_progress=on_progress, stop=None,
+        should_start=should_start, api_keys=api_keys, limiter=limiter, shard=shard,
+    )  # fmt: skip
+
     async def main() -> None:
         # Return nothing from the main task: asyncio.Runner reprs its SIGINT handler (which
         # holds the task) on exit, and the repr of a finished task includes its result.

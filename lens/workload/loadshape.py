@@ -7,7 +7,9 @@ A LoadShape becomes a list of :class:`Stage` objects run one after another:
 - ``rate``: one open-loop stage with arrivals every ``1/rate`` seconds;
 - ``poisson``: one open-loop stage with exponential gaps of mean ``1/rate`` (seeded);
 - ``sweep``: one closed-loop stage per level (``requests``/``duration_s`` per level);
-  a stage starts when the previous one has drained.
+  a stage starts when the previous one has drained;
+- ``trace``: one open-loop stage on the trace's own arrival times (``times``), built by
+  lens.workload.plan, which reads the trace file.
 
 Open-loop offsets are seconds from the stage start; the engine turns them into
 ``scheduled_ms`` and counts any lag (``max_in_flight``, event-loop delay) in ``queue_ms``.
@@ -33,9 +35,12 @@ class Stage:
     rate: float | None = None
     poisson: bool = False
     seed: int = 0
+    times: tuple[float, ...] | None = None  # explicit arrival offsets (trace replay)
 
     def offsets(self) -> Iterator[float]:
         """Open-loop arrival offsets (s from stage start), bounded by requests/duration."""
+        if self.times is not None:
+            return iter(self.times)
         if self.closed or self.rate is None:
             raise ValueError("offsets() is only defined for open-loop stages")
         return arrival_offsets(
@@ -79,7 +84,9 @@ def arrival_offsets(
 
 
 def stages(shape: LoadShape) -> list[Stage]:
-    """The stages a LoadShape runs, in order."""
+    """The stages a LoadShape runs, in order (a trace's: lens.workload.plan.Workload)."""
+    if shape.kind == "trace":
+        raise ValueError("a trace's arrival times come from its file: use lens.workload.plan")
     if shape.kind == "concurrency":
         return [Stage(shape.concurrency, True, shape.requests, shape.duration_s)]
     if shape.kind in ("rate", "poisson"):

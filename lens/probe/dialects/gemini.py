@@ -27,6 +27,7 @@ from lens.probe.dialects._common import (
     loads,
     merge_body,
     not_object,
+    role_messages,
 )
 from lens.probe.dialects.base import HttpRequest, RawEvent
 from lens.probe.sse import SSEParser
@@ -34,6 +35,7 @@ from lens.record import Delta, Usage
 
 if TYPE_CHECKING:
     from lens.spec import TargetSpec
+    from lens.workload.conversation import PromptInput
 
 
 def gemini_usage(u: dict[str, Any]) -> Usage:
@@ -56,7 +58,7 @@ class GeminiDialect:
     def build_request(
         self,
         target: TargetSpec,
-        prompt: str,
+        prompt: PromptInput,
         *,
         max_tokens: int,
         temperature: float | None,
@@ -69,7 +71,10 @@ class GeminiDialect:
         if temperature is not None:
             gen["temperature"] = temperature
         body: dict[str, Any] = {
-            "contents": [{"role": "user", "parts": [{"text": prompt}]}],
+            "contents": [
+                {"role": r, "parts": [{"text": t}]}
+                for r, t in role_messages(prompt, assistant="model")
+            ],
             "generationConfig": gen,
         }
         merge_body(body, target.extra_body)
