@@ -28,6 +28,7 @@ from lens.probe.dialects import get_dialect
 from lens.probe.exchange import exchange
 from lens.probe.http import HttpClient
 from lens.probe.measure import Measurement, count_text_tokens
+from lens.probe.pacing import gc_frozen, sleep_until
 from lens.probe.targets import BurstTarget, ProgressEvent, RateLimiter, resolve_targets
 from lens.record import BurstResult, ChunkTiming, RequestRecord
 from lens.redact.secrets import secret_values
@@ -45,20 +46,12 @@ __all__ = ["ProgressEvent", "RateLimiter", "run_burst", "run_burst_sync"]
 
 class _Burst:
     def __init__(
-        self,
-        spec: BurstSpec,
-        *,
-        run_id: str | None,
-        sink: RecordSink | None,
-        on_progress: Callable[[ProgressEvent], None] | None,
-        stop: asyncio.Event | None,
-        should_start: Callable[[], bool] | None,
-        api_keys: Mapping[str, str] | None,
-        limiter: RateLimiter | None,
-        shard: int,
-        abandon: asyncio.Event | None = None,
+        self, spec: BurstSpec, *, run_id: str | None, sink: RecordSink | None,
+        on_progress: Callable[[ProgressEvent], None] | None, stop: asyncio.Event | None,
+        should_start: Callable[[], bool] | None, api_keys: Mapping[str, str] | None,
+        limiter: RateLimiter | None, shard: int, abandon: asyncio.Event | None = None,
         deadline_ns: int | None = None,
-    ) -> None:
+    ) -> None:  # fmt: skip
         self.spec = spec
         self.sink = sink
         self.on_progress = on_progress
@@ -101,6 +94,7 @@ class _Burst:
             loop = asyncio.get_running_loop()
             self.deadline_at = loop.time() + (self.deadline_ns - perf_counter_ns()) / 1e9
         async with contextlib.AsyncExitStack() as stack:
+            stack.enter_context(gc_frozen())  # no long GC pause inside the burst (pacing.py)
             for tg in self.targets:
                 tg.planned = planned
                 tg.sem = asyncio.Semaphore(spec.load.max_in_flight)
@@ -110,6 +104,10 @@ class _Burst:
                     max_body=spec.caps.max_bytes,
                 )  # fmt: skip
                 stack.push_async_callback(tg.client.close)
+            for model in {t.model for t in spec.targets}:
+                # Load the tokenizer now (about 0.3 s), not inside the first request's finish,
+                # where it would stall the loop and every stream and send in flight.
+                count_text_tokens("lens", model)
             self.t0_ns = perf_counter_ns()
             main = asyncio.ensure_future(
                 asyncio.gather(*(self._run_target(tg) for tg in self.targets))
@@ -216,9 +214,7 @@ class _Burst:
         for off in st.offsets():
             due = begun + int(off * 1e9)
             self.work.prepare(counter[0])  # prompt text built before the send time, not at it
-            delay = (due - perf_counter_ns()) / 1e9
-            if delay > 0:
-                await self._sleep(delay)
+            await sleep_until(due, self._sleep, self._stopped)
             # Waiting here (max_in_flight saturated) delays the send past ``due``: that lag
             # is the record's queue_ms, never hidden.
             await tg.sem.acquire()
@@ -231,6 +227,9 @@ class _Burst:
         if tasks:
             await asyncio.gather(*tasks)
 
+    def _stopped(self) -> bool:
+        return self.stopped or (self.stop is not None and self.stop.is_set())
+
     async def _sleep(self, delay: float) -> None:
         """Sleep ``delay`` s, or less when the burst is stopped meanwhile."""
         if self.stop is None:
@@ -240,14 +239,9 @@ class _Burst:
             await asyncio.wait_for(self.stop.wait(), delay)
 
     async def _tracked(
-        self,
-        tg: BurstTarget,
-        idx: int,
-        scheduled_ns: int,
-        level: int,
-        warmup: bool,
+        self, tg: BurstTarget, idx: int, scheduled_ns: int, level: int, warmup: bool,
         release: asyncio.Semaphore | None = None,
-    ) -> None:
+    ) -> None:  # fmt: skip
         task = asyncio.current_task()
         assert task is not None
         self._inflight.add(task)
@@ -356,12 +350,11 @@ async def run_burst(
       request still running then is cut there and recorded as ``timeout`` with what it
       received (a Lambda runner's time limit minus the time it needs to write its rows).
     """
-    burst = _Burst(
+    return await _Burst(
         spec, run_id=run_id, sink=sink, on_progress=on_progress, stop=stop,
         should_start=should_start, api_keys=api_keys, limiter=limiter, shard=shard,
         abandon=abandon, deadline_ns=deadline_ns,
-    )  # fmt: skip
-    return await burst.run()
+    ).run()  # fmt: skip
 
 
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
