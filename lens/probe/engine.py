@@ -28,7 +28,7 @@ from lens.probe.dialects import get_dialect
 from lens.probe.exchange import exchange
 from lens.probe.http import HttpClient
 from lens.probe.measure import Measurement, count_text_tokens
-from lens.probe.pacing import gc_frozen, sleep_until
+from lens.probe.pacing import LEAD_NS, gc_frozen, sleep_until
 from lens.probe.targets import BurstTarget, ProgressEvent, RateLimiter, resolve_targets
 from lens.record import BurstResult, ChunkTiming, RequestRecord
 from lens.redact.secrets import secret_values
@@ -213,8 +213,10 @@ class _Burst:
         tasks: list[asyncio.Task[None]] = []
         for off in st.offsets():
             due = begun + int(off * 1e9)
-            self.work.prepare(counter[0])  # prompt text built before the send time, not at it
-            await sleep_until(due, self._sleep, self._stopped)
+            # The request is built LEAD_NS ahead and waits for its send time itself (in
+            # _one), so building it never delays it or a simultaneous arrival.
+            self.work.prepare(counter[0])
+            await sleep_until(due - LEAD_NS, self._sleep, self._stopped)
             # Waiting here (max_in_flight saturated) delays the send past ``due``: that lag
             # is the record's queue_ms, never hidden.
             await tg.sem.acquire()
@@ -289,6 +291,8 @@ class _Burst:
                 est = tg.est_tokens[phash] = count_text_tokens(text, t.model)
             await self.limiter.acquire(tg.label, est + item.max_tokens)
         m = Measurement(rec, prompt=text, max_chunk_rows=spec.caps.max_chunk_rows)
+        if scheduled_ns > perf_counter_ns():  # an open-loop arrival built ahead of its time
+            await sleep_until(scheduled_ns, self._sleep, self._stopped)
         rec.started_at = datetime.now(UTC)
         origin = m.start()
         rec.queue_ms = (origin - scheduled_ns) / 1e6

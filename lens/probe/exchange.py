@@ -245,7 +245,7 @@ async def exchange(
                 handle[0] = loop.call_at(when, check)
 
             w.rearm = lambda: arm(_due(w, lim, loop.time())[0])
-            arm(lim.first)
+            arm(lim.first if lim.cancel_at is None else min(lim.first, lim.cancel_at))
             # Never follow redirects (the client does not): a redirect would carry key
             # headers to a host nobody allowed, and no LLM API streams through one.
             resp = await client.request(

@@ -5,6 +5,8 @@ garbage-collector pauses during a burst.
   uvloop, take whole milliseconds and round up), so an open-loop send would drift behind
   its schedule by up to 1 ms at every arrival. It sleeps until shortly before the send
   time, then yields to other tasks (``sleep(0)``: streams keep being read) until it comes.
+  The engine builds each open-loop request ``LEAD_NS`` ahead of its send time and lets it
+  wait there, so neither its own building nor that of a simultaneous arrival delays it.
 - :func:`gc_frozen`: a full collection of the cyclic garbage collector walks every
   tracked object (tens of ms in a process that has imported pandas and pydantic), and
   while it runs no stream is read and no request sent. Objects alive when the burst starts
@@ -21,6 +23,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from time import perf_counter_ns
 
 SPIN_NS = 1_500_000  # the last 1.5 ms before a send time are yielded away, not slept
+LEAD_NS = 5_000_000  # open-loop requests are built this long before their send time
 _frozen = [0]
 
 
