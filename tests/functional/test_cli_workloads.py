@@ -84,7 +84,7 @@ def test_cache_compare_from_the_cli(sim, tmp_path: Path) -> None:
                           "--requests", "12", "--run-id", "cc")  # fmt: skip
     assert code == 0, err
     assert (out["cold_run_id"], out["warm_run_id"]) == ("cc-cold", "cc-warm")
-    (p50, p95) = out["comparison"]
+    (p50, _p95) = out["comparison"]
     assert p50["stat"] == "p50" and p50["hit_rate_cold"] == 0 and p50["hit_rate_warm"] > 0.8
     assert p50["ratio_high"] < 0.6 and p50["verdict"] == "improved"
     with open_store(str(db)) as store:

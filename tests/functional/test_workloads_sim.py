@@ -24,7 +24,7 @@ from lens.analysis.charts.turns import turn_frame
 from lens.analysis.frames import records_to_frame
 from lens.analysis.summary import summarize
 from lens.probe.engine import run_burst
-from lens.record import BurstResult, RequestRecord
+from lens.record import RequestRecord
 from lens.sim import SimServer
 from lens.sim.latency import estimate_tokens, token_text
 from lens.sim.truth import SimTruth
@@ -69,7 +69,7 @@ def _write_trace(path: Path, n: int, span_ms: float, seed: int = 5) -> list[dict
         if rng.random() > 0.15:
             t += rng.expovariate(n / span_ms)
         own = rng.randint(0, 1)
-        ids = [rng.randrange(4)] + list(range(nxt, nxt + own))
+        ids = [rng.randrange(4), *list(range(nxt, nxt + own))]
         nxt += own
         rows.append({"timestamp": round(t, 3), "input_length": (len(ids) - 1) * 512 + rng.randint(100, 512),
                      "output_length": rng.randint(4, 24), "hash_ids": ids})  # fmt: skip
@@ -299,7 +299,3 @@ async def test_cancel_fraction_is_seeded() -> None:
     assert sum(r.status == "cancelled" for r in by_idx) == want and 10 < want < 30
     s = summarize(records_to_frame(res.records))[0]
     assert (s.cancelled, s.ok, s.errors, s.error_rate) == (want, 40 - want, {}, 0.0)
-
-
-def _ok(res: BurstResult) -> bool:
-    return all(r.status == "ok" for r in res.records)

@@ -3,6 +3,7 @@ the session turn loop (with a fake ``send``), think times."""
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from typing import Any
 
@@ -136,7 +137,7 @@ async def test_session_resends_history_with_answers_and_thinks() -> None:
     assert all(i.max_tokens == 9 and i.prompt_id == f"inline-{3 + k}" for k, i in enumerate(items))
     sched = [s for _, s in send.items]
     assert sched[0] == t0
-    assert all((b - a) / 1e6 >= 50 for a, b in zip(sched, sched[1:], strict=False))
+    assert all((b - a) / 1e6 >= 50 for a, b in itertools.pairwise(sched))
 
 
 async def test_failed_turn_and_stop_end_the_session() -> None:
