@@ -210,6 +210,10 @@ async def test_prefix_pool_hit_rate_matches_truth() -> None:
         })  # fmt: skip
         res = await run_burst(spec, api_keys=KEYS)
         truths = [await _settled(sim, r.server_request_id) for r in res.records if not r.warmup]
+        sim.clear_caches()  # a cold cache: the same prefixes miss again
+        again = await run_burst(spec.model_copy(update={"warmup": 0}), api_keys=KEYS)
+        first = await _settled(sim, again.records[0].server_request_id)
+        assert first.cached_tokens == 0 and again.records[0].cached_input_tokens == 0
     (s,) = summarize(records_to_frame(res.records))
     want = sum(t.cached_tokens for t in truths) / sum(t.prompt_tokens for t in truths)
     assert s.cache_hit_rate == pytest.approx(want)
