@@ -262,7 +262,9 @@ async def test_cancel_after_tokens_keeps_what_arrived(dialect: str) -> None:
         assert 10 <= (r.output_tokens or 0) <= 11 and r.tokens_estimated
         assert sum(c.n_tokens for c in res.chunks if c.request_id == r.request_id) == r.output_tokens
         assert t.client_disconnected and r.output_tokens <= t.output_tokens < 100  # type: ignore[operator]
-        assert r.e2e_ms < 5 + 100 * 3 / 2  # type: ignore[operator]  # long before the stream's end
+        # Ended right at the token that crossed the limit (same socket read), not at the
+        # stream's end.
+        assert 0 <= r.e2e_ms - r.last_token_ms < 5  # type: ignore[operator]
         origin = res.origins_ns[r.request_id]
         assert r.ttft_ms == pytest.approx(((t.first_text_ns or 0) - origin) / 1e6, abs=2)
         if dialect in ("anthropic", "gemini"):

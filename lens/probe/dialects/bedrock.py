@@ -252,6 +252,9 @@ def _usage(u: dict[str, Any], latency: Any) -> Usage:
     if inp is not None:
         # Converse's inputTokens excludes cache reads/writes; report the whole prompt.
         inp += (read or 0) + (write or 0)
+        # The cache fields are only sent when the request used prompt caching: without one,
+        # nothing was read from a cache.
+        read = 0 if read is None else read
     return Usage(
         input_tokens=inp,
         cached_input_tokens=read,

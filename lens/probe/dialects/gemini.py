@@ -10,7 +10,8 @@ carrying ``finishReason`` is terminal. A blocked prompt comes back as
 ``{"error": {"code", "message", "status"}}``.
 
 ``candidatesTokenCount`` excludes thinking tokens; ``output_tokens`` adds them back so it
-includes reasoning like every other dialect.
+includes reasoning like every other dialect. ``cachedContentTokenCount`` is omitted when it
+is zero (proto3 JSON): with a ``promptTokenCount`` and no cached count, the cached count is 0.
 """
 
 from __future__ import annotations
@@ -42,9 +43,13 @@ def gemini_usage(u: dict[str, Any]) -> Usage:
     """Usage from ``usageMetadata``."""
     cand = u.get("candidatesTokenCount")
     thoughts = u.get("thoughtsTokenCount")
+    prompt = u.get("promptTokenCount")
+    cached = u.get("cachedContentTokenCount")
+    if cached is None and prompt is not None:
+        cached = 0  # proto3 JSON omits a zero count: nothing was read from the cache
     return Usage(
-        input_tokens=u.get("promptTokenCount"),
-        cached_input_tokens=u.get("cachedContentTokenCount"),
+        input_tokens=prompt,
+        cached_input_tokens=cached,
         output_tokens=None if cand is None else cand + (thoughts or 0),
         reasoning_tokens=thoughts,
     )
