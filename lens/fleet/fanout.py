@@ -90,6 +90,13 @@ def shard_specs(spec: BurstSpec, shards: int) -> list[BurstSpec]:
     """Split a burst's requests over ``shards`` invocations (warm-up in each; seeds differ)."""
     if shards < 1:
         raise ValueError("shards must be >= 1")
+    if shards > 1 and spec.load.kind == "trace":
+        from lens.errors import ConfigError
+
+        raise ConfigError(
+            "a trace cannot be split into shards: each shard would replay its own copy",
+            field="load.trace", hint="fire a trace unsharded (each region replays the whole trace)",
+        )  # fmt: skip
     total = spec.load.requests
     if total is None or shards == 1:
         return [spec.model_copy(update={"load": spec.load.model_copy(update={"seed": spec.load.seed + i})})
