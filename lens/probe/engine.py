@@ -292,7 +292,7 @@ class _Burst:
             await self.limiter.acquire(tg.label, est + item.max_tokens)
         m = Measurement(rec, prompt=text, max_chunk_rows=spec.caps.max_chunk_rows)
         if scheduled_ns > perf_counter_ns():  # an open-loop arrival built ahead of its time
-            await sleep_until(scheduled_ns, self._sleep, self._stopped)
+            await sleep_until(scheduled_ns, asyncio.sleep, lambda: False)  # never sent early
         rec.started_at = datetime.now(UTC)
         origin = m.start()
         rec.queue_ms = (origin - scheduled_ns) / 1e6
