@@ -80,6 +80,11 @@ def build_report(
         if (summary["metric"] == metric).any():
             rep.tables.append((f"{metric}: mean and percentiles [95% bootstrap CI]",
                                stats.summary_table(summary, metric)))
+    if "cached_input_tokens" in requests.columns and (
+            pd.to_numeric(requests["cached_input_tokens"], errors="coerce").fillna(0) > 0).any():
+        from lens.analysis.cache import cache_hit_rates
+
+        rep.tables.append(("Prompt cache (cached / input tokens)", cache_hit_rates(requests, keys)))
     rep.tables.append(("Cost (USD)", cost_summary(priced, (group,))))
     _pricing_notes(rep, pricing)
     rep.charts["ttft_ecdf"] = charts.ecdf(requests, "ttft_ms", group)

@@ -112,3 +112,17 @@ def test_ttft_by_turn() -> None:
     assert spec["encoding"]["x"]["field"] == "turn"
     assert turn_frame(records_to_frame(make_records(5))).empty
     assert "no session turns" in ttft_by_turn(records_to_frame(make_records(5))).to_dict()["title"]
+
+
+def test_report_shows_turns_and_prompt_cache() -> None:
+    from lens.analysis.report import build_report
+
+    recs = [dataclasses.replace(r, session_id=f"s{i // 2}", turn=i % 2 + 1,
+                                cached_input_tokens=100 * (i % 2)) for i, r in enumerate(make_records(40))]  # fmt: skip
+    rep = build_report(records_to_frame(recs))
+    assert "ttft_by_turn" in rep.charts
+    (cache,) = [t for name, t in rep.tables if name.startswith("Prompt cache")]
+    assert cache["cached_input_tokens"].iloc[0] == 100 * 20
+    plain = build_report(records_to_frame(make_records(40)))
+    assert "ttft_by_turn" not in plain.charts
+    assert not [n for n, _ in plain.tables if n.startswith("Prompt cache")]
