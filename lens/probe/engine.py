@@ -209,7 +209,7 @@ class _Burst:
 
     async def _open(self, tg: BurstTarget, st: Stage, counter: list[int]) -> None:
         assert tg.sem is not None
-        begun = perf_counter_ns()
+        begun = perf_counter_ns() + LEAD_NS  # so the first arrival is built ahead too
         tasks: list[asyncio.Task[None]] = []
         for off in st.offsets():
             due = begun + int(off * 1e9)
