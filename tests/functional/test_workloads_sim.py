@@ -12,6 +12,7 @@ import random
 import re
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,8 +24,8 @@ import pytest
 from lens.analysis.charts.turns import turn_frame
 from lens.analysis.frames import records_to_frame
 from lens.analysis.summary import summarize
-from lens.probe.engine import run_burst
-from lens.record import RequestRecord
+from lens.probe.engine import loop_factory, run_burst
+from lens.record import BurstResult, RequestRecord
 from lens.sim import SimServer
 from lens.sim.latency import estimate_tokens, token_text
 from lens.sim.truth import SimTruth
@@ -102,36 +103,56 @@ def _truths(url: str) -> dict[str, SimTruth]:
     return {d["request_id"]: SimTruth.from_dict(d) for d in data["truths"]}
 
 
-async def test_trace_replay_sends_on_the_trace_timestamps(tmp_path: Path) -> None:
-    rows = _write_trace(tmp_path / "t.jsonl", 300, 3000.0)
+def test_trace_replay_sends_on_the_trace_timestamps(tmp_path: Path) -> None:
+    rows = _write_trace(tmp_path / "t.jsonl", 600, 4000.0)
     with _sim_process({"ttft_ms": 15, "itl_ms": 1, "output_tokens": 64, "cache_prefix": True}) as url:
         target = {"provider": "openai", "base_url": url + "/p/c/v1", "model": "m", "api_key_env": "K"}
         spec = spec_from_dict({"targets": [target],
                                "load": {"trace": {"file": str(tmp_path / "t.jsonl")}}})  # fmt: skip
-        res = await run_burst(spec, api_keys=KEYS)
-        await asyncio.sleep(0.2)
+        out: list[BurstResult] = []
+        stalls: list[float] = []
+
+        async def probe() -> None:  # the loop's own lag, to tell host contention apart
+            while True:
+                t = time.perf_counter_ns()
+                await asyncio.sleep(0.005)
+                stalls.append((time.perf_counter_ns() - t) / 1e6 - 5)
+
+        async def fire() -> None:
+            task = asyncio.create_task(probe())
+            out.append(await run_burst(spec, api_keys=KEYS))
+            task.cancel()
+
+        # On the event loop `lens run` and lens.run use (uvloop when installed).
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
+            runner.run(fire())
+        res = out[0]
+        time.sleep(0.2)
         by_id = _truths(url)
     truths = {r.request_id: by_id[r.server_request_id or ""] for r in res.records}
-    assert res.complete and len(res.records) == 300
+    assert res.complete and len(res.records) == 600
     recs = sorted(res.records, key=lambda r: (r.scheduled_ms, r.prompt_id))
     assert all(r.status == "ok" for r in recs)
     # scheduled_ms is the trace's clock exactly (trace rows sorted by time, ties in file order).
-    order = sorted(range(300), key=lambda i: (rows[i]["timestamp"], i))
+    order = sorted(range(600), key=lambda i: (rows[i]["timestamp"], i))
     want = np.array([rows[i]["timestamp"] - rows[0]["timestamp"] for i in order])
     got = np.array([r.scheduled_ms for r in recs]) - recs[0].scheduled_ms
     assert np.abs(got - want).max() < 0.001
     # ... and requests went out on it: queue_ms (schedule -> send) under 2 ms at p99, with
     # many requests in flight meanwhile (sends are not held up by open streams).
     queue = np.array([r.queue_ms for r in recs])
-    assert np.percentile(queue, 99) <= 2.0, sorted(queue)[-5:]
+    worst = sorted((round(r.queue_ms, 2), round(r.scheduled_ms), i) for i, r in enumerate(recs))[-5:]
+    lag = f"loop oversleeps of a 5 ms sleep: p99 {np.percentile(stalls, 99):.1f}, max {max(stalls):.1f} ms"
+    assert np.percentile(queue, 99) <= 2.0, (worst, lag)  # worst: (queue_ms, scheduled_ms, index)
     spans = sorted((t.received_ns, t.finished_ns or 0) for t in truths.values())
     in_flight = max(sum(1 for a, b in spans if a <= s < b) for s, _ in spans)
     assert in_flight >= 4
     # The server received them on the trace's clock too (same host clock; connection
     # set-up and the request's own bytes on top).
     recv = np.array([truths[r.request_id].received_ns for r in recs], dtype="float64")
-    lag = (recv - recv[0]) / 1e6 - want
-    assert np.percentile(np.abs(lag - np.median(lag)), 99) <= 3.0
+    lag_ms = (recv - recv[0]) / 1e6 - want
+    dev = np.abs(lag_ms - np.median(lag_ms))
+    assert np.median(dev) <= 1.0 and np.percentile(dev, 90) <= 2.0, sorted(dev)[-5:]
     # max_tokens followed output_length; the shared 512-token blocks were cached by the sim.
     seen: set[int] = set()
     for r in sorted(res.records, key=lambda r: truths[r.request_id].received_ns):
