@@ -186,9 +186,10 @@ def error_rate_test(
     """Two-sided test of equal error rates.
 
     Rows cancelled by the client are left out of both runs. Pooled two-proportion z-test
-    when every expected cell count is >= 5, else Fisher's exact test. Verdict: ``regressed`` when p < alpha and the candidate rate exceeds the
-    baseline's by more than ``max_increase`` (absolute), ``improved`` when p < alpha and it
-    is lower, else ``no significant change``.
+    when every expected cell count is >= 5, else Fisher's exact test. Verdict:
+    ``regressed`` when p < alpha and the candidate rate exceeds the baseline's by more than
+    ``max_increase`` (absolute), ``improved`` when p < alpha and it is lower, else
+    ``no significant change``.
     """
     from scipy import stats as sps
 
