@@ -64,7 +64,7 @@ class _Burst:
         self.shard = shard
         self.result = BurstResult(run_id=run_id or uuid.uuid4().hex)
         # What to send and when (prompts, trace rows, sessions): lens.workload.plan.
-        self.work = Workload(spec, salt=self.result.run_id)
+        self.work = Workload(spec, salt=f"{self.result.run_id}:{shard}")
         self.stages = self.work.stages
         # Every key and dialect resolved before the first request: a missing key is a
         # TargetError, not N failed records.

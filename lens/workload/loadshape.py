@@ -42,7 +42,7 @@ class Stage:
         if self.times is not None:
             return iter(self.times)
         if self.closed or self.rate is None:
-            raise ValueError("offsets() is only defined for open-loop stages")
+            raise ValueError("offsets() is only defined for open-loop stages with a rate or times")
         return arrival_offsets(
             self.rate,
             poisson=self.poisson,
@@ -86,7 +86,9 @@ def arrival_offsets(
 def stages(shape: LoadShape) -> list[Stage]:
     """The stages a LoadShape runs, in order (a trace's: lens.workload.plan.Workload)."""
     if shape.kind == "trace":
-        raise ValueError("a trace's arrival times come from its file: use lens.workload.plan")
+        # Its arrival times are in the file: lens.workload.plan.Workload reads them and
+        # builds the real stage; this one only says "one open-loop stage".
+        return [Stage(shape.max_in_flight, False, shape.requests)]
     if shape.kind == "concurrency":
         return [Stage(shape.concurrency, True, shape.requests, shape.duration_s)]
     if shape.kind in ("rate", "poisson"):

@@ -75,16 +75,20 @@ class Workload:
 
     def __init__(self, spec: BurstSpec, *, salt: str = "") -> None:
         self.spec = spec
-        self.salt = salt
         load = spec.load
+        # A burst split over firers (lens.workload.shard, where the spec has it): shard k of
+        # n replays trace rows k, k+n, ... and salts its unique texts apart from the others.
+        k, n = getattr(load, "shard_index", 0), getattr(load, "shard_count", 1)
+        self.salt = salt if n == 1 else f"{salt}:{k}/{n}"
         self.trace: Trace | None = None
+        self.rows: tuple[TraceRow, ...] = ()
         self.prompts: list[Prompt] = []
         if load.kind == "trace":
             assert load.trace is not None
             self.trace = read_trace(load.trace, limit=load.requests, duration_s=load.duration_s)
-            self.stages = [
-                Stage(load.max_in_flight, False, len(self.trace.rows), times=self.trace.offsets_s)
-            ]
+            self.rows = self.trace.rows[k::n]
+            level = max(-(-load.max_in_flight // n), 1)
+            self.stages = [Stage(level, False, len(self.rows), times=self.trace.offsets_s[k::n])]
         else:
             self.stages = stages(load)
             if spec.prompts.shared_prefix_ratio is None:
@@ -96,7 +100,8 @@ class Workload:
         """Request ``idx`` of a burst without sessions (warm-up requests count separately)."""
         spec = self.spec
         if self.trace is not None:
-            row = self.trace.rows[idx % len(self.trace.rows)]
+            rows = self.rows or self.trace.rows  # (a shard with no rows still warms up)
+            row = rows[idx % len(rows)]
             text = apply_cache_mode(self.trace_text(row, idx, warmup), spec.cache)
             return Item(f"trace-{self.trace.format}-{row.line}", text,
                         max(1, row.output_tokens), row.input_tokens, cancel=self.cancel(idx, warmup))  # fmt: skip
@@ -107,8 +112,8 @@ class Workload:
     def prepare(self, idx: int) -> None:
         """Build what request ``idx`` needs ahead of its send time (a trace row's blocks),
         so an open-loop send is not delayed by text generation."""
-        if self.trace is not None:
-            row = self.trace.rows[idx % len(self.trace.rows)]
+        if self.trace is not None and self.rows:
+            row = self.rows[idx % len(self.rows)]
             left = row.input_tokens
             for h in row.hash_ids:
                 if left <= 0:

@@ -181,7 +181,7 @@ async def test_sessions_resend_history_and_sim_prefill_follows_the_cache() -> No
         res = await run_burst(spec, api_keys=KEYS)
         truths = {r.request_id: await _settled(sim, r.server_request_id) for r in res.records}
     assert res.complete and len(res.records) == 2 * 5 * 4
-    work = Workload(spec, salt=res.run_id)  # the same user prompts the burst sent
+    work = Workload(spec, salt=f"{res.run_id}:0")  # the user prompts the burst sent (shard 0)
     answer = token_text(0, 12)
     for target in ("openai_chat", "anthropic"):
         recs = [r for r in res.records if r.target == target]

@@ -143,3 +143,22 @@ def test_trace_cap_from_requests_and_burstgpt_failed_rows_get_one_token() -> Non
     # No prompt content in BurstGPT: unique text per request and per run.
     assert work.item(0).prompt != work.item(1).prompt
     assert Workload(spec, salt="b").item(0).prompt != work.item(0).prompt
+
+
+def test_a_shard_replays_every_nth_row_with_its_own_unique_texts() -> None:
+    # lens.workload.shard (multi-process workers) marks a shard's part in load.shard_index /
+    # shard_count; Workload reads them where the spec has them.
+    spec = spec_from_dict({"targets": [T], "load": {"trace": {"file": str(BURSTGPT)}}})
+    whole = Workload(spec, salt="r")
+    parts = []
+    for k in range(3):
+        part = spec.model_copy(update={"load": spec.load.model_copy()})
+        object.__setattr__(part.load, "shard_index", k)
+        object.__setattr__(part.load, "shard_count", 3)
+        parts.append(Workload(part, salt="r"))
+    assert [len(p.rows) for p in parts] == [27, 27, 26]
+    assert sorted(r.line for p in parts for r in p.rows) == sorted(r.line for r in whole.rows)
+    times = sorted(t for p in parts for t in p.stages[0].times or ())
+    assert times == sorted(whole.stages[0].times or ())  # together: exactly the trace
+    assert parts[1].rows[0] == whole.rows[1] and parts[1].stages[0].level == 86  # 256 / 3
+    assert parts[0].item(0).prompt != parts[1].item(0).prompt != whole.item(0).prompt
