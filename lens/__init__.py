@@ -9,7 +9,7 @@ from typing import Any
 
 from lens._version import __version__
 
-__all__ = ["__version__", "fire", "load", "run"]
+__all__ = ["__version__", "compare_cache", "fire", "load", "run"]
 
 
 def fire(*args: Any, **kwargs: Any) -> Any:
@@ -31,3 +31,11 @@ def load(*args: Any, **kwargs: Any) -> Any:
     from lens.analysis.frames import load as _load
 
     return _load(*args, **kwargs)
+
+
+def compare_cache(*args: Any, **kwargs: Any) -> Any:
+    """Fire a workload cold (cache: bust), then warm, and compare; see
+    lens.burst.cache_compare.compare_cache."""
+    from lens.burst.cache_compare import compare_cache as _compare
+
+    return _compare(*args, **kwargs)

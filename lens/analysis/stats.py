@@ -3,7 +3,9 @@
 Rows used: warm-up requests are always excluded. Latency metrics use ``status == "ok"``
 rows only (a failed request's timings describe the failure, not the service); failures
 are counted by the error rates instead, so a regression that turns into timeouts still
-shows up there.
+shows up there. Requests the client cancelled on purpose (status ``cancelled``, the
+spec's ``cancel``) are neither: they count in no latency metric and in no error rate
+(``error_rate`` = errors / requests not cancelled).
 
 Metrics (all per request, see DESIGN.md): ``ttft_ms``, ``tpot_ms``, ``itl_p50_ms`` (each
 request's median inter-token gap) and ``itl_mean_ms`` (each request's mean gap), ``e2e_ms``,
@@ -46,6 +48,8 @@ METRICS: dict[str, bool] = {
 }
 PERCENTILES: tuple[int, ...] = (50, 90, 95, 99)
 VERDICTS: tuple[str, ...] = ("improved", "regressed", "no significant change", "insufficient data")
+# Ended by the client on purpose (spec ``cancel``): neither a success nor a server error.
+CLIENT_STATUSES: frozenset[str] = frozenset({"cancelled"})
 
 
 def _measured(df: pd.DataFrame) -> pd.DataFrame:
@@ -77,17 +81,29 @@ def _groups(df: pd.DataFrame, by: Sequence[str]) -> Iterable[tuple[tuple[Any, ..
         yield (key if isinstance(key, tuple) else (key,)), g
 
 
+def _judged(df: pd.DataFrame) -> pd.DataFrame:
+    """Measured rows the server is judged by: client cancels left out."""
+    df = _measured(df)
+    if "status" not in df.columns:
+        return df
+    return df.loc[~df["status"].astype("object").isin(CLIENT_STATUSES)]
+
+
 def error_rates(df: pd.DataFrame, by: Sequence[str] = GROUP_KEYS) -> pd.DataFrame:
-    """Per group: ``count``, ``errors``, ``error_rate`` and ``rate_<status>`` for each status
-    seen (warm-up excluded)."""
+    """Per group: ``count`` (measured requests), ``cancelled`` (by the client),
+    ``errors`` (neither ok nor cancelled), ``error_rate`` = errors / (count - cancelled),
+    and ``rate_<status>`` = that status's share of ``count`` for each status seen
+    (warm-up excluded)."""
     d = _measured(df)
     keys = [k for k in by if k in d.columns]
     status = d["status"].astype("object")
     counts = pd.crosstab([d[k].astype("object") for k in keys] if keys else
                          pd.Series("all", index=d.index, name="all"), status)
     out = pd.DataFrame({"count": counts.sum(axis=1)})
-    out["errors"] = out["count"] - (counts["ok"] if "ok" in counts.columns else 0)
-    out["error_rate"] = out["errors"] / out["count"]
+    client = counts[[c for c in counts.columns if c in CLIENT_STATUSES]].sum(axis=1)
+    out["cancelled"] = client
+    out["errors"] = out["count"] - client - (counts["ok"] if "ok" in counts.columns else 0)
+    out["error_rate"] = (out["errors"] / (out["count"] - client)).where(out["count"] > client)
     for st in counts.columns:
         out[f"rate_{st}"] = counts[st] / out["count"]
     return out.reset_index().drop(columns=["all"], errors="ignore")
@@ -169,14 +185,15 @@ def error_rate_test(
 ) -> ErrorRateTest:
     """Two-sided test of equal error rates.
 
-    Pooled two-proportion z-test when every expected cell count is >= 5, else Fisher's
-    exact test. Verdict: ``regressed`` when p < alpha and the candidate rate exceeds the
-    baseline's by more than ``max_increase`` (absolute), ``improved`` when p < alpha and it
-    is lower, else ``no significant change``.
+    Rows cancelled by the client are left out of both runs. Pooled two-proportion z-test
+    when every expected cell count is >= 5, else Fisher's exact test. Verdict:
+    ``regressed`` when p < alpha and the candidate rate exceeds the baseline's by more than
+    ``max_increase`` (absolute), ``improved`` when p < alpha and it is lower, else
+    ``no significant change``.
     """
     from scipy import stats as sps
 
-    b, c = _measured(base), _measured(cand)
+    b, c = _judged(base), _judged(cand)
     nb, nc = len(b), len(c)
     if nb == 0 or nc == 0:
         raise AnalysisError("error-rate test needs rows in both runs")

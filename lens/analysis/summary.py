@@ -3,7 +3,11 @@
 What each figure means:
 
 - ``count``: measured requests (warm-up rows are excluded everywhere here);
-  ``ok``: status ``ok``; ``errors``: the other statuses with their counts.
+  ``ok``: status ``ok``; ``cancelled``: requests the client abandoned on purpose (the
+  spec's ``cancel``), neither ok nor errors; ``errors``: the other statuses with their
+  counts; ``error_rate`` = errors / (count - cancelled).
+- ``cache_hit_rate``: prompt tokens read from the provider's cache / prompt tokens, over
+  measured requests whose usage reported cached tokens (lens.analysis.cache).
 - Latency percentiles (p50/p90/p99, linear interpolation) of ``ttft_ms``, ``tpot_ms`` and
   ``e2e_ms`` are over **successful** requests: a failed request's e2e is its time to fail,
   which is reported through ``errors``, not mixed into latency.
@@ -31,6 +35,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from lens.analysis.cache import token_hit_rate
+from lens.analysis.stats import CLIENT_STATUSES
 
 QUANTILES: tuple[float, ...] = (0.5, 0.9, 0.99)
 METRICS: tuple[str, ...] = ("ttft_ms", "tpot_ms", "itl_ms", "e2e_ms", "output_tokens_per_s")
@@ -65,6 +72,8 @@ class TargetSummary:
     count: int = 0
     ok: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+    cancelled: int = 0
+    cache_hit_rate: float | None = None
     warmup_excluded: int = 0
     ttft_ms: Dist = field(default_factory=Dist)
     tpot_ms: Dist = field(default_factory=Dist)
@@ -78,7 +87,8 @@ class TargetSummary:
 
     @property
     def error_rate(self) -> float:
-        return (self.count - self.ok) / self.count if self.count else 0.0
+        judged = self.count - self.cancelled
+        return (judged - self.ok) / judged if judged else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -120,7 +130,8 @@ def summarize(
             g = g[~warm.loc[g.index]]
         status = g["status"].astype(str)
         ok = g[status == "ok"]
-        errors = {str(k): int(v) for k, v in status[status != "ok"].value_counts().items() if v}
+        failed = (status != "ok") & ~status.isin(CLIENT_STATUSES)
+        errors = {str(k): int(v) for k, v in status[failed].value_counts().items() if v}
         s = TargetSummary(
             target=str(key),
             provider=_first(g["provider"]) if "provider" in g else "",
@@ -129,6 +140,8 @@ def summarize(
             count=len(g),
             ok=len(ok),
             errors=dict(sorted(errors.items())),
+            cancelled=int(status.isin(CLIENT_STATUSES).sum()),
+            cache_hit_rate=token_hit_rate(g),
             warmup_excluded=n_warm,
             ttft_ms=Dist.of(ok["ttft_ms"]),
             tpot_ms=Dist.of(ok["tpot_ms"]),

@@ -7,6 +7,7 @@ cost of measuring on Lambda when the burst fires there.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -47,7 +48,12 @@ class BurstEstimate:
 def expected_requests(spec: BurstSpec) -> int:
     """Requests per target the burst will send at most (warm-up included)."""
     load = spec.load
-    if load.kind == "sweep":
+    turns = spec.sessions.turns if spec.sessions is not None else 1  # sessions: units x turns
+    if load.kind == "trace" and load.trace is not None:
+        from lens.workload.traces import read_trace
+
+        n = len(read_trace(load.trace, limit=load.requests, duration_s=load.duration_s).rows)
+    elif load.kind == "sweep":
         n = (load.requests or 0) * len(load.levels or ())
     elif load.requests is not None:
         n = load.requests
@@ -59,7 +65,7 @@ def expected_requests(spec: BurstSpec) -> int:
             "cannot estimate the cost of a duration-only concurrency burst before firing",
             hint="give load.requests (an upper bound) when a budget is set",
         )
-    return n + spec.warmup
+    return (n + spec.warmup) * turns
 
 
 def estimate_prompt_tokens(spec: BurstSpec) -> int:
@@ -71,12 +77,23 @@ def estimate_prompt_tokens(spec: BurstSpec) -> int:
     from lens.workload.prompts import load_prompts
     from lens.workload.tokens import count_tokens
 
+    if spec.load.kind == "trace" and spec.load.trace is not None:
+        from lens.workload.traces import read_trace
+
+        rows = read_trace(spec.load.trace, limit=spec.load.requests).rows
+        return max(1, -(-sum(r.input_tokens for r in rows) // len(rows)))
     if spec.prompts.synthetic_tokens:
-        return spec.prompts.synthetic_tokens
-    prompts = load_prompts(spec.prompts)
-    model = spec.targets[0].model
-    counts = [count_tokens(p.text, model) for p in prompts]
-    return max(1, -(-sum(counts) // len(counts)))
+        one = spec.prompts.synthetic_tokens
+    else:
+        model = spec.targets[0].model
+        counts = [count_tokens(p.text, model) for p in load_prompts(spec.prompts)]
+        one = max(1, -(-sum(counts) // len(counts)))
+    if spec.sessions is None:
+        return one
+    # Turn t resends t prompts and t - 1 answers (at most max_tokens each): the mean over
+    # a session's turns.
+    t = spec.sessions.turns
+    return max(1, math.ceil((t + 1) / 2 * one + (t - 1) / 2 * spec.max_tokens))
 
 
 def estimate_burst_cost(

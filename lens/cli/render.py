@@ -114,10 +114,25 @@ def print_summary(
     sources = {s.itl_source for s in summaries}
     if sources == {"request_p50"}:
         console.print("ITL: distribution of per-request median gaps (no chunk rows).")
+    for line in workload_notes(summaries):
+        console.print(line, markup=False, highlight=False)
     if health is not None and health.flagged:
         console.print(f"[bold red]client saturated:[/bold red] {esc(health.message('this run'))}")
     elif health is not None and health.known:
         console.print(health.summary())
+
+
+def workload_notes(summaries: Sequence[TargetSummary]) -> list[str]:
+    """Lines under the table: client cancels (neither ok nor errors) and cache hit rates."""
+    out = []
+    cancelled = [f"{s.target} {s.cancelled}" for s in summaries if s.cancelled]
+    if cancelled:
+        out.append("cancelled by the client (spec cancel; neither ok nor errors): "
+                   + ", ".join(cancelled))
+    hits = [f"{s.target} {s.cache_hit_rate:.0%}" for s in summaries if s.cache_hit_rate]
+    if hits:
+        out.append("prompt cache hit rate (cached / input tokens): " + ", ".join(hits))
+    return out
 
 
 def summary_json(

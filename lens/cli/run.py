@@ -16,6 +16,8 @@ from typing import Any
 
 from lens.cli.run_fire import exporter_sinks, fire
 from lens.cli.run_spec import build_spec, demo_targets, embedded_sim, preflight, sim_base_url
+from lens.cli.run_workload import add_flags as add_workload_flags
+from lens.cli.run_workload import check_args as check_workload_args
 from lens.errors import ConfigError
 from lens.record import new_run_id
 
@@ -104,6 +106,7 @@ def register(sub: Any) -> None:
     g.add_argument(
         "--interval", type=float, default=0.0, metavar="S", help="seconds between burst starts"
     )
+    add_workload_flags(p)
     p.set_defaults(func=cmd_run)
 
 
@@ -128,6 +131,7 @@ def _validate_args(args: argparse.Namespace) -> None:
         value = getattr(args, flag)
         if value is not None and value <= 0:
             raise ConfigError(f"must be a positive number, got {value:g}", source=f"--{flag}")
+    check_workload_args(args)
     if args.demo and (args.spec or args.provider):
         raise ConfigError(
             "--demo fires at the built-in simulator; it cannot be combined with a spec or --provider",
@@ -169,6 +173,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 source="--run-id",
                 hint="choose another id, or omit --run-id",
             )
+        if args.cache_compare:
+            return _cache_compare(spec, args, store, sinks, err, db)
         code = 0
         i = 0
         while args.repeat == 0 or i < args.repeat:
@@ -192,6 +198,27 @@ def cmd_run(args: argparse.Namespace) -> int:
                 except KeyboardInterrupt:
                     break
         return code
+
+
+def _cache_compare(spec: Any, args: argparse.Namespace, store: Any, sinks: list[Any], err: Any,
+                   db: str) -> int:
+    """Fire the workload cold, then warm (lens.burst.cache_compare), and compare them."""
+    from lens.burst.cache_compare import cold_warm_specs
+    from lens.cli.run_workload import print_comparison
+
+    ids = []
+    for part, sub in zip(("cold", "warm"), cold_warm_specs(spec), strict=True):
+        run_id = f"{args.run_id}-{part}" if args.run_id else new_run_id()
+        err.print(f"lens: cache compare: firing the {part} run {run_id}", markup=False)
+        _status, interrupted = fire(sub, args, store, sinks, err, run_id)
+        if not args.json:
+            _report(store, run_id, db, args, several=True)
+        if interrupted:
+            return 130
+        ids.append(run_id)
+    store.flush()
+    print_comparison(store, ids[0], ids[1], as_json=args.json)
+    return 0
 
 
 def _report(store: Any, run_id: str, db: str, args: argparse.Namespace, *, several: bool) -> None:

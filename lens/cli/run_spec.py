@@ -9,6 +9,8 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from lens.cli.run_workload import FLAG_FIELDS as _WORKLOAD_FLAGS
+from lens.cli.run_workload import apply_flags as apply_workload_flags
 from lens.errors import ConfigError, TargetError
 
 DEMO_TARGETS: tuple[tuple[str, str, str, str], ...] = (
@@ -39,6 +41,7 @@ _FLAG_FIELDS: dict[str, str] = {
     "ca_bundle": "--ca-bundle",
     "workers": "--workers",
 }
+_FLAG_FIELDS.update(_WORKLOAD_FLAGS)
 
 
 # spec building ---------------------------------------------------------------------------
@@ -149,6 +152,7 @@ def apply_flags(data: dict[str, Any], args: argparse.Namespace) -> tuple[dict[st
         base: dict[str, Any] = given if isinstance(given, dict) else {}
         data["tags"] = {**base, **tags}
         touched.add("tags")
+    apply_workload_flags(data, args, touched)
     return data, touched
 
 

@@ -1,15 +1,15 @@
 """The burst engine: fire streamed requests under a load shape and time every event.
 
-One asyncio loop, one aiohttp ClientSession per target, one monotonic clock
+One asyncio loop, one lens HttpClient per target, one monotonic clock
 (``time.perf_counter_ns``) for every interval; wall-clock UTC only for ``started_at``.
 Each request becomes exactly one RequestRecord (failed ones too) handed to the sink as
 it completes; one failing request never stops the burst and nothing is retried.
 
-The read loop is the hot path: bytes from ``resp.content.iter_any()`` go to the dialect's
-framer; the arrival time is taken once per read, right after the framer returns the
-events that read completed (their last byte arrived in it), and only then are the events
-parsed. Everything derived (TTFT, ITL, TPOT, token estimates) is computed at the end by
-:class:`lens.probe.measure.Measurement`. Metric definitions: docs/metrics.md.
+This module orchestrates: stages of closed-loop workers or open-loop arrivals run *units*
+of work; what a unit sends (one request, or a multi-turn session) and when its turns go
+is lens.workload.plan's; one request on the wire is lens.probe.exchange's, and everything
+derived (TTFT, ITL, TPOT, token estimates) is :class:`lens.probe.measure.Measurement`'s.
+Metric definitions: docs/metrics.md.
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ import contextlib
 import os
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from time import perf_counter_ns
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from lens.errors import LensError
 from lens.probe.dialects import get_dialect
@@ -30,58 +29,20 @@ from lens.probe.exchange import exchange
 from lens.probe.http import HttpClient
 from lens.probe.lag import LagMonitor
 from lens.probe.measure import Measurement, count_text_tokens
-from lens.probe.outcome import endpoint_host
+from lens.probe.pacing import LEAD_NS, gc_frozen, sleep_until
+from lens.probe.targets import BurstTarget, ProgressEvent, RateLimiter, resolve_targets
 from lens.record import BurstResult, ChunkTiming, RequestRecord
 from lens.redact.secrets import secret_values
-from lens.spec import BurstSpec, TargetSpec
-from lens.workload.loadshape import Stage, stages
-from lens.workload.prompts import Prompt, apply_cache_mode, load_prompts, prompt_hash
+from lens.spec import BurstSpec
+from lens.workload.conversation import prompt_text
+from lens.workload.loadshape import Stage
+from lens.workload.plan import Item, Workload
+from lens.workload.prompts import prompt_hash
 
 if TYPE_CHECKING:
-    from lens.probe.dialects.base import Dialect
     from lens.record import RecordSink
 
 __all__ = ["Burst", "ProgressEvent", "RateLimiter", "run_burst", "run_burst_sync"]
-
-class RateLimiter(Protocol):
-    """Client-side limiter hook (lens.probe.ratelimit implements it).
-
-    ``acquire`` is awaited before each send and returns the seconds it waited (that wait is
-    inside the record's ``queue_ms``); ``observe`` sees every finished record.
-    """
-
-    async def acquire(self, target_label: str, est_tokens: int) -> float: ...
-
-    def observe(self, record: RequestRecord) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class ProgressEvent:
-    """Passed to ``on_progress`` after each finished request of a target."""
-
-    target: str
-    done: int
-    total: int | None  # None when only a duration bounds the burst
-    errors: int
-    last_status: str
-
-
-@dataclass(slots=True)
-class _Target:
-    spec: TargetSpec
-    label: str
-    dialect: Dialect
-    api_key: str | None
-    secrets: tuple[str, ...]
-    host: str
-    secret_headers: dict[str, str] = field(default_factory=dict)
-    client: HttpClient | None = None
-    sem: asyncio.Semaphore | None = None
-    planned: int | None = 0
-    started: int = 0
-    done: int = 0
-    errors: int = 0
-    est_tokens: dict[str, int] = field(default_factory=dict)
 
 
 class Burst:
@@ -89,21 +50,13 @@ class Burst:
     before anything is sent); :meth:`run` fires it. :func:`run_burst` is both steps."""
 
     def __init__(
-        self,
-        spec: BurstSpec,
-        *,
-        run_id: str | None,
-        sink: RecordSink | None,
-        on_progress: Callable[[ProgressEvent], None] | None,
-        stop: asyncio.Event | None,
-        should_start: Callable[[], bool] | None,
-        api_keys: Mapping[str, str] | None,
-        limiter: RateLimiter | None,
-        shard: int,
-        abandon: asyncio.Event | None = None,
+        self, spec: BurstSpec, *, run_id: str | None, sink: RecordSink | None,
+        on_progress: Callable[[ProgressEvent], None] | None, stop: asyncio.Event | None,
+        should_start: Callable[[], bool] | None, api_keys: Mapping[str, str] | None,
+        limiter: RateLimiter | None, shard: int, abandon: asyncio.Event | None = None,
         deadline_ns: int | None = None,
         start_at_ns: int | None = None,
-    ) -> None:
+    ) -> None:  # fmt: skip
         self.spec = spec
         self.sink = sink
         self.on_progress = on_progress
@@ -117,35 +70,13 @@ class Burst:
         self.limiter = limiter
         self.shard = shard
         self.result = BurstResult(run_id=run_id or uuid.uuid4().hex)
-        self.stages = stages(spec.load)
-        self.prompts: list[Prompt] = load_prompts(spec.prompts)
-        env = os.environ if api_keys is None else api_keys
-        # Resolve every key and dialect before the first request: a missing key is a
+        # What to send and when (prompts, trace rows, sessions): lens.workload.plan.
+        self.work = Workload(spec, salt=f"{self.result.run_id}:{shard}")
+        self.stages = self.work.stages
+        # Every key and dialect resolved before the first request: a missing key is a
         # TargetError, not N failed records.
-        self.targets: list[_Target] = []
-        for t in spec.targets:
-            key = t.resolve_api_key(env)
-            secret_headers = t.resolve_secret_headers(env)
-            kw: dict[str, Any] = (
-                {"region": t.aws_region} if t.resolved_dialect == "bedrock" and t.aws_region else {}
-            )
-            dialect = get_dialect(t.resolved_dialect, **kw)
-            # Build one request now so signing/credential problems (Bedrock) surface as an
-            # error before the burst, not as N identical failures inside it.
-            dialect.build_request(
-                t, "preflight", max_tokens=spec.max_tokens, temperature=spec.temperature, api_key=key
-            )
-            self.targets.append(
-                _Target(
-                    spec=t,
-                    label=t.label,
-                    dialect=dialect,
-                    api_key=key,
-                    secrets=secret_values(extra=(key, *secret_headers.values())),
-                    host=endpoint_host(t.resolved_base_url),
-                    secret_headers=secret_headers,
-                )
-            )
+        env = os.environ if api_keys is None else api_keys
+        self.targets = resolve_targets(spec, env, get_dialect)
         self.t0_ns = 0
         self.stopped = False
         self.cancelled = 0
@@ -156,7 +87,8 @@ class Burst:
         spec = self.spec
         per_stage = [st.planned() for st in self.stages]
         counts = [n for n in per_stage if n is not None]
-        planned = sum(counts) + spec.warmup if len(counts) == len(per_stage) else None
+        planned = (self.work.planned(sum(counts) + spec.warmup)
+                   if len(counts) == len(per_stage) else None)
         open_loop = any(not st.closed for st in self.stages)
         # Warm pools hold at least as many connections as requests can be in flight, so
         # pool waits only appear when the user asked for more than the cap.
@@ -168,6 +100,7 @@ class Burst:
             loop = asyncio.get_running_loop()
             self.deadline_at = loop.time() + (self.deadline_ns - perf_counter_ns()) / 1e9
         async with contextlib.AsyncExitStack() as stack:
+            stack.enter_context(gc_frozen())  # no long GC pause inside the burst (pacing.py)
             for tg in self.targets:
                 tg.planned = planned
                 tg.sem = asyncio.Semaphore(spec.load.max_in_flight)
@@ -177,13 +110,19 @@ class Burst:
                     max_body=spec.caps.max_bytes,
                 )  # fmt: skip
                 stack.push_async_callback(tg.client.close)
-            if self.start_at_ns is not None:
-                # Shards in other processes share this start: CLOCK_MONOTONIC is one clock
-                # for the whole machine, so their scheduled_ms line up.
-                wait_ns = self.start_at_ns - perf_counter_ns()
-                if wait_ns > 0:
-                    await asyncio.sleep(wait_ns / 1e9)
-            self.t0_ns = self.start_at_ns or perf_counter_ns()
+            for model in {t.model for t in spec.targets}:
+                # Load the tokenizer now (about 0.3 s), not inside the first request's finish,
+                # where it would stall the loop and every stream and send in flight.
+                count_text_tokens("lens", model)
+            # An open-loop first stage builds its first arrivals LEAD_NS ahead (lens.probe.
+            # pacing): the burst's clock starts that much after now, or at the start shards in
+            # other processes share (CLOCK_MONOTONIC is one clock for the whole machine).
+            lead = 0 if self.stages and self.stages[0].closed else LEAD_NS
+            t0 = self.start_at_ns or perf_counter_ns() + lead
+            wait_ns = t0 - lead - perf_counter_ns()
+            if wait_ns > 0:
+                await asyncio.sleep(wait_ns / 1e9)
+            self.t0_ns = t0
             self.lag.start()
             main = asyncio.ensure_future(
                 asyncio.gather(*(self._run_target(tg) for tg in self.targets))
@@ -248,7 +187,7 @@ class Burst:
             return False
         return True
 
-    async def _run_target(self, tg: _Target) -> None:
+    async def _run_target(self, tg: BurstTarget) -> None:
         counter = [0]
         if self.spec.warmup:
             first = self.stages[0].level if self.stages[0].closed else 1
@@ -263,7 +202,7 @@ class Burst:
             else:
                 await self._open(tg, st, counter)
 
-    async def _closed(self, tg: _Target, st: Stage, counter: list[int], *, warmup: bool) -> None:
+    async def _closed(self, tg: BurstTarget, st: Stage, counter: list[int], *, warmup: bool) -> None:
         begun = perf_counter_ns()
         deadline = begun + int(st.duration_s * 1e9) if st.duration_s else None
         sent = [0]
@@ -284,16 +223,20 @@ class Burst:
 
         await asyncio.gather(*(worker() for _ in range(st.level)))
 
-    async def _open(self, tg: _Target, st: Stage, counter: list[int]) -> None:
+    async def _open(self, tg: BurstTarget, st: Stage, counter: list[int]) -> None:
         assert tg.sem is not None
-        # The first stage counts from the burst's start, not from when this coroutine ran:
-        # shards in other processes share that start, so their schedules interleave exactly.
+        # The first stage counts from the burst's start (shards in other processes share it,
+        # so their schedules interleave exactly); a later one from when it is entered, plus
+        # the lead that lets its first arrival be built ahead too.
         first = st is self.stages[0] and not self.spec.warmup
-        begun = self.t0_ns if first else perf_counter_ns()
+        begun = self.t0_ns if first else perf_counter_ns() + LEAD_NS
         tasks: list[asyncio.Task[None]] = []
         for off in st.offsets():
             due = begun + int(off * 1e9)
-            await self._until(due)
+            # The request is built LEAD_NS ahead and waits for its send time itself (in
+            # _one), so building it never delays it or a simultaneous arrival.
+            self.work.prepare(counter[0])
+            await sleep_until(due - LEAD_NS, self._sleep, self._stopped)
             # Waiting here (max_in_flight saturated) delays the send past ``due``: that lag
             # is the record's queue_ms, never hidden.
             await tg.sem.acquire()
@@ -306,35 +249,32 @@ class Burst:
         if tasks:
             await asyncio.gather(*tasks)
 
-    async def _until(self, due_ns: int) -> None:
-        """Sleep until ``due_ns`` (or a stop): never return early. Loop timers may fire up to
-        a millisecond before their time (uvloop rounds to ms), and a request sent before
-        its scheduled time would make the schedule a lie (negative queue_ms)."""
-        while (delay := (due_ns - perf_counter_ns()) / 1e9) > 0:
-            if self.stop is not None and self.stop.is_set():
-                return
-            if delay < 0.001:
-                await asyncio.sleep(0)  # what an early timer left: yield until it is time
-            elif self.stop is not None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.stop.wait(), delay)
-            else:
-                await asyncio.sleep(delay)
+    def _stopped(self) -> bool:
+        return self.stopped or (self.stop is not None and self.stop.is_set())
+
+    async def _sleep(self, delay: float) -> None:
+        """Sleep ``delay`` s, or less when the burst is stopped meanwhile."""
+        if self.stop is None:
+            await asyncio.sleep(delay)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stop.wait(), delay)
 
     async def _tracked(
-        self,
-        tg: _Target,
-        idx: int,
-        scheduled_ns: int,
-        level: int,
-        warmup: bool,
+        self, tg: BurstTarget, idx: int, scheduled_ns: int, level: int, warmup: bool,
         release: asyncio.Semaphore | None = None,
-    ) -> None:
+    ) -> None:  # fmt: skip
         task = asyncio.current_task()
         assert task is not None
         self._inflight.add(task)
+
+        async def send(item: Item, sched_ns: int) -> str | None:
+            return await self._one(tg, item, sched_ns, level, warmup)
+
         try:
-            await self._one(tg, idx, scheduled_ns, level, warmup)
+            await self.work.run_unit(
+                idx, scheduled_ns, send, warmup=warmup, may_start=self._may_start, sleep=self._sleep
+            )
         finally:
             self._inflight.discard(task)
             if release is not None:
@@ -342,43 +282,37 @@ class Burst:
 
     # -- one request -------------------------------------------------------------------
     async def _one(
-        self, tg: _Target, idx: int, scheduled_ns: int, level: int, warmup: bool
-    ) -> None:
+        self, tg: BurstTarget, item: Item, scheduled_ns: int, level: int, warmup: bool
+    ) -> str | None:
+        """Send one request; its answer text when it ended ok (a session's next turn)."""
         spec = self.spec
         tg.started += 1
-        prompt = self.prompts[idx % len(self.prompts)]
-        text = apply_cache_mode(prompt.text, spec.cache)
         t = tg.spec
         req = tg.dialect.build_request(
-            t, text, max_tokens=spec.max_tokens, temperature=spec.temperature, api_key=tg.api_key
-        )
+            t, item.prompt, max_tokens=item.max_tokens, temperature=spec.temperature,
+            api_key=tg.api_key,
+        )  # fmt: skip
         if tg.secret_headers:
             req.headers.update(tg.secret_headers)
+        text = prompt_text(item.prompt)
+        phash = prompt_hash(text)
         rec = RequestRecord(
-            run_id=self.result.run_id,
-            request_id=uuid.uuid4().hex,
-            started_at=datetime.now(UTC),
-            region=spec.region,
-            runner=spec.runner,
-            target=tg.label,
-            provider=t.provider,
-            dialect=tg.dialect.name,
-            model=t.model,
-            endpoint_host=tg.host,
-            scenario=spec.scenario,
-            prompt_id=prompt.id,
-            prompt_hash=prompt_hash(text),
-            warmup=warmup,
-            shard=self.shard,
-            concurrency=level,
+            run_id=self.result.run_id, request_id=uuid.uuid4().hex, started_at=datetime.now(UTC),
+            region=spec.region, runner=spec.runner, target=tg.label, provider=t.provider,
+            dialect=tg.dialect.name, model=t.model, endpoint_host=tg.host,
+            scenario=spec.scenario, prompt_id=item.prompt_id, prompt_hash=phash,
+            warmup=warmup, shard=self.shard, concurrency=level,
             scheduled_ms=(scheduled_ns - self.t0_ns) / 1e6,
-        )
+            session_id=item.session_id, turn=item.turn,
+        )  # fmt: skip
         if self.limiter is not None:
-            est = tg.est_tokens.get(prompt.id)
+            est = item.input_tokens if item.input_tokens is not None else tg.est_tokens.get(phash)
             if est is None:
-                est = tg.est_tokens[prompt.id] = count_text_tokens(text, t.model)
-            await self.limiter.acquire(tg.label, est + spec.max_tokens)
+                est = tg.est_tokens[phash] = count_text_tokens(text, t.model)
+            await self.limiter.acquire(tg.label, est + item.max_tokens)
         m = Measurement(rec, prompt=text, max_chunk_rows=spec.caps.max_chunk_rows)
+        if scheduled_ns > perf_counter_ns():  # an open-loop arrival built ahead of its time
+            await sleep_until(scheduled_ns, asyncio.sleep, lambda: False)  # never sent early
         rec.started_at = datetime.now(UTC)
         origin = m.start()
         rec.queue_ms = (origin - scheduled_ns) / 1e6
@@ -387,15 +321,16 @@ class Burst:
         assert tg.client is not None
         record, chunks = await exchange(
             tg.client, req, m, tg.dialect, timeouts=spec.timeouts, caps=spec.caps,
-            secrets=secrets, deadline_at=self.deadline_at,
+            secrets=secrets, deadline_at=self.deadline_at, cancel=item.cancel,
         )  # fmt: skip
         if record.e2e_ms is not None:
             end = m.origin_ns + int(record.e2e_ms * 1e6)
             record.client_lag_ms = round(self.lag.max_between(m.origin_ns, end), 3)
         self._emit(tg, m, record, chunks)
+        return m.answer_text() if record.status == "ok" else None
 
     def _emit(
-        self, tg: _Target, m: Measurement, record: RequestRecord, chunks: list[ChunkTiming]
+        self, tg: BurstTarget, m: Measurement, record: RequestRecord, chunks: list[ChunkTiming]
     ) -> None:
         res = self.result
         res.origins_ns[record.request_id] = m.origin_ns
@@ -406,7 +341,7 @@ class Burst:
         if self.limiter is not None:
             self.limiter.observe(record)
         tg.done += 1
-        if record.status != "ok":
+        if record.status not in ("ok", "cancelled"):  # a client cancel is not a server error
             tg.errors += 1
         if self.on_progress is not None:
             self.on_progress(ProgressEvent(tg.label, tg.done, tg.planned, tg.errors, record.status))

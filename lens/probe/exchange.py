@@ -7,8 +7,10 @@ is framed (SSE or AWS event-stream) and parsed right there, and goes to the requ
 
 Deadlines cost nothing per event: one timer per request, armed for the earliest deadline
 that can apply (first token, idle gap, linger after the terminal event, total, the burst's
-own deadline). When it fires it works out the real deadline from what has arrived since,
-and either re-arms or ends the request. Metric definitions: docs/metrics.md.
+own deadline, a client cancel after ``cancel.after_ms``). When it fires it works out the
+real deadline from what has arrived since, and either re-arms or ends the request. A cancel
+after ``cancel.after_tokens`` is checked per event by :class:`CancellingWire`, used only
+for requests that have that rule. Metric definitions: docs/metrics.md.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from lens.probe.http import (
     HttpClientError,
     ResponseTooLarge,
 )
-from lens.probe.measure import Measurement
+from lens.probe.measure import Measurement, count_text_tokens
 from lens.probe.outcome import (
     endpoint_host,
     error_status,
@@ -42,6 +44,7 @@ from lens.redact.secrets import ERROR_TEXT_LIMIT, scrub
 if TYPE_CHECKING:
     from lens.probe.dialects.base import Dialect, HttpRequest
     from lens.spec import Caps, Timeouts
+    from lens.workload.plan import Cancel
 
 LINGER_S = 1.0  # after the terminal event, how long to wait for the response's end
 _ERROR_BODY_LIMIT = 64 * 1024  # bytes of an error response kept for its message
@@ -49,6 +52,10 @@ _ERROR_BODY_LIMIT = 64 * 1024  # bytes of an error response kept for its message
 
 class CapExceeded(Exception):
     """Raised from the observer to abort a stream past ``caps.max_events``."""
+
+
+class Cancelled(Exception):
+    """Raised from the observer when the client abandons the stream (``cancel``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +67,7 @@ class Limits:
     total: float  # the request's total timeout, or the burst's deadline if sooner
     idle_s: float
     cut_by_burst: bool  # ``total`` is the burst's deadline
+    cancel_at: float | None = None  # the client abandons the request then (cancel.after_ms)
 
 
 class Wire:
@@ -143,27 +151,63 @@ class Wire:
                 self.rearm()
 
 
-def limits(loop: asyncio.AbstractEventLoop, to: Timeouts, deadline_at: float | None) -> Limits:
+class CancellingWire(Wire):
+    """A Wire that abandons the stream once ``after_tokens`` tokens have arrived.
+
+    Tokens are counted per event like chunk rows' ``n_tokens``: the bundled tokenizer's
+    count of the event's answer and reasoning text.
+    """
+
+    __slots__ = ("after_tokens", "model", "tokens")
+
+    def __init__(self, m: Measurement, dialect: Dialect, max_events: int, after_tokens: int) -> None:
+        super().__init__(m, dialect, max_events)
+        self.after_tokens = after_tokens
+        self.model = m.record.model or None
+        self.tokens = 0
+
+    def on_body(self, data: bytes, t_ns: int) -> None:
+        m = self.m
+        before = m.n_events
+        super().on_body(data, t_ns)
+        if self.error_body is not None or m.done:
+            return
+        for text in m.event_texts(before):
+            self.tokens += count_text_tokens(text, self.model)
+        if self.tokens >= self.after_tokens:
+            raise Cancelled
+
+
+def limits(
+    loop: asyncio.AbstractEventLoop, to: Timeouts, deadline_at: float | None,
+    cancel_ms: float | None = None,
+) -> Limits:
     begun = loop.time()
     total = begun + to.total_s
     cut = deadline_at is not None and deadline_at < total
     if cut:
         assert deadline_at is not None
         total = deadline_at
-    return Limits(begun, min(begun + to.first_token_s, total), total, to.idle_s, cut)
+    cancel_at = begun + cancel_ms / 1000.0 if cancel_ms is not None else None
+    return Limits(begun, min(begun + to.first_token_s, total), total, to.idle_s, cut, cancel_at)
 
 
 def _due(w: Wire, lim: Limits, now: float) -> tuple[float, str]:
     """(deadline on the loop clock, what it guards) given what has arrived so far."""
     m = w.m
     if m.first_token_ns is None:
-        return lim.first, "total" if lim.first >= lim.total else "first"
-    since = (perf_counter_ns() - w.last_read_ns) / 1e9
-    if m.done:
-        due, what = now - since + LINGER_S, "linger"
+        due, what = lim.first, "total" if lim.first >= lim.total else "first"
     else:
-        due, what = now - since + lim.idle_s, "idle"
-    return (lim.total, "total") if due >= lim.total else (due, what)
+        since = (perf_counter_ns() - w.last_read_ns) / 1e9
+        if m.done:
+            due, what = now - since + LINGER_S, "linger"
+        else:
+            due, what = now - since + lim.idle_s, "idle"
+        if due >= lim.total:
+            due, what = lim.total, "total"
+    if lim.cancel_at is not None and lim.cancel_at < due and not m.done:
+        return lim.cancel_at, "cancel"
+    return due, what
 
 
 async def exchange(
@@ -176,12 +220,17 @@ async def exchange(
     caps: Caps,
     secrets: tuple[str, ...],
     deadline_at: float | None = None,
+    cancel: Cancel | None = None,
 ) -> tuple[RequestRecord, list[ChunkTiming]]:
     """Send ``req`` and return its finished record and chunk timings (never raises for a
-    failed request: every outcome becomes a status)."""
+    failed request: every outcome becomes a status). With ``cancel`` the client abandons
+    the stream after that many tokens or milliseconds: status ``cancelled``."""
     loop = asyncio.get_running_loop()
-    lim = limits(loop, timeouts, deadline_at)
-    w = Wire(m, dialect, caps.max_events)
+    lim = limits(loop, timeouts, deadline_at, cancel.after_ms if cancel is not None else None)
+    if cancel is not None and cancel.after_tokens is not None:
+        w: Wire = CancellingWire(m, dialect, caps.max_events, cancel.after_tokens)
+    else:
+        w = Wire(m, dialect, caps.max_events)
     expired = ["first"]
     handle: list[asyncio.TimerHandle | None] = [None]
     try:
@@ -202,7 +251,7 @@ async def exchange(
                 handle[0] = loop.call_at(when, check)
 
             w.rearm = lambda: arm(_due(w, lim, loop.time())[0])
-            arm(lim.first)
+            arm(lim.first if lim.cancel_at is None else min(lim.first, lim.cancel_at))
             # Never follow redirects (the client does not): a redirect would carry key
             # headers to a host nobody allowed, and no LLM API streams through one.
             resp = await client.request(
@@ -213,6 +262,9 @@ async def exchange(
         return _timed_out(w, lim, timeouts, expired[0], exc, loop.time())
     except CapExceeded:
         return _cut(w, f"more than {caps.max_events} events (caps.max_events)", secrets)
+    except Cancelled:
+        got = w.tokens if isinstance(w, CancellingWire) else 0
+        return _cancelled(w, f"{got} tokens (cancel.after_tokens)", secrets)
     except ResponseTooLarge:
         return _cut(w, f"more than {caps.max_bytes} bytes (caps.max_bytes)", secrets)
     except HttpClientError as exc:
@@ -265,6 +317,8 @@ def _timed_out(w: Wire, lim: Limits, to: Timeouts, what: str, exc: BaseException
     secrets: tuple[str, ...] = tuple(m.secrets)
     if m.done:  # the terminal event came; the server just kept the response open
         return _finish(w, None, secrets, t_ns=m.last_event_ns)
+    if what == "cancel" and lim.cancel_at is not None:
+        return _cancelled(w, f"{(lim.cancel_at - lim.begun) * 1000:g} ms (cancel.after_ms)", secrets)
     if isinstance(exc, ConnectTimeout):
         text = f"connect took longer than {to.connect_s:g}s ({exc.phase} phase)"
     elif lim.cut_by_burst and now >= lim.total - 0.001:
@@ -276,6 +330,11 @@ def _timed_out(w: Wire, lim: Limits, to: Timeouts, what: str, exc: BaseException
     else:
         text = f"no token within the first-token timeout of {min(to.first_token_s, to.total_s):g}s"
     return _finish(w, "timeout", secrets, error=f"timeout: {text}")
+
+
+def _cancelled(w: Wire, after: str, secrets: tuple[str, ...]) -> tuple[RequestRecord, list[ChunkTiming]]:
+    """The client abandoned the stream: keep what arrived, with the rule that fired."""
+    return _finish(w, "cancelled", secrets, error=f"cancelled by the client after {after}")
 
 
 def _http_error(w: Wire, secrets: tuple[str, ...]) -> tuple[RequestRecord, list[ChunkTiming]]:

@@ -277,6 +277,15 @@ class Measurement:
     def last_event_ns(self) -> int | None:
         return self._ev_t[-1] if self._ev_t else None
 
+    def event_texts(self, start: int) -> list[str]:
+        """Token-bearing text of events ``start``.. (empty for other events)."""
+        return self._ev_text[start:]
+
+    def answer_text(self) -> str:
+        """The answer text received so far (reasoning excluded): what a multi-turn session
+        sends back as the assistant's turn. Only kept in memory, never stored."""
+        return "".join(t for t, k in zip(self._ev_text, self._ev_kind, strict=True) if k == "text")
+
     # -- the end -----------------------------------------------------------------------
     def finish(
         self,

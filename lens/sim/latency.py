@@ -141,7 +141,8 @@ class PrefixCache:
 
     ``lookup_and_add`` returns how many leading characters of ``text`` were seen before
     (a whole number of blocks), then remembers all of this prompt's block prefixes.
-    Bounded: the oldest prefixes are forgotten beyond ``max_entries``.
+    Bounded: the least recently used prefixes are forgotten beyond ``max_entries`` blocks
+    (a hit refreshes a block, like an LRU KV cache).
     """
 
     BLOCK = 256
@@ -149,6 +150,14 @@ class PrefixCache:
     def __init__(self, max_entries: int = 200_000) -> None:
         self._seen: OrderedDict[bytes, None] = OrderedDict()
         self._max = max_entries
+
+    @classmethod
+    def for_tokens(cls, capacity_tokens: int) -> PrefixCache:
+        """A cache holding about ``capacity_tokens`` prompt tokens (4 characters each; 0:
+        the default bound of 200,000 blocks); least recently used prefixes go first."""
+        if capacity_tokens <= 0:
+            return cls()
+        return cls(max(1, capacity_tokens * 4 // cls.BLOCK))
 
     def lookup_and_add(self, text: str) -> int:
         data = text.encode("utf-8", "surrogatepass")

@@ -89,7 +89,10 @@ class Profile:
     min(max_tokens, ``output_tokens``) tokens. ``max_concurrency`` streams run at once
     (0 = unlimited); further requests wait server-side after the response headers, so the
     wait shows up in TTFT. ``cache_prefix`` reports a prompt prefix seen before as cached
-    tokens that skip prefill. ``require_key`` answers a request without an API key with
+    tokens that skip prefill (in each dialect's usage: OpenAI ``cached_tokens``,
+    Anthropic ``cache_read_input_tokens``, Gemini ``cachedContentTokenCount``, Bedrock
+    ``cacheReadInputTokens``); ``cache_capacity_tokens`` bounds what the cache holds (0:
+    200,000 blocks of 64 tokens), least recently used prefixes evicted first. ``require_key`` answers a request without an API key with
     the provider's 401 error.
 
     Server habits (lens.sim.habits, docs/sim.md): ``conn`` is what happens to the
@@ -111,6 +114,7 @@ class Profile:
     reasoning_itl_ms: float | None = None
     max_concurrency: int = 0
     cache_prefix: bool = False
+    cache_capacity_tokens: int = 0
     require_key: bool = False
     faults: Faults = field(default_factory=Faults)
     conn: Conn = field(default_factory=Conn)
@@ -127,8 +131,11 @@ class Profile:
                 raise ConfigError(f"must be >= 0, got {getattr(self, name)}", field=name)
         if self.output_tokens < 1:
             raise ConfigError("must be >= 1", field="output_tokens")
-        if self.reasoning_tokens < 0 or self.max_concurrency < 0:
-            raise ConfigError("reasoning_tokens and max_concurrency must be >= 0", field="profile")
+        if self.reasoning_tokens < 0 or self.max_concurrency < 0 or self.cache_capacity_tokens < 0:
+            raise ConfigError(
+                "reasoning_tokens, max_concurrency and cache_capacity_tokens must be >= 0",
+                field="profile",
+            )
         lo, hi = self.chunk_range
         if lo < 1 or hi < lo:
             raise ConfigError(

@@ -196,6 +196,10 @@ class SimServer:
     def clear_truths(self) -> None:
         self._truths.clear()
 
+    def clear_caches(self) -> None:
+        """Forget every prompt prefix seen (profiles with ``cache_prefix``): a cold cache."""
+        self._caches.clear()
+
     def profile(self, name: str) -> Profile | None:
         if name in self.profiles:
             return self.profiles[name]
@@ -279,7 +283,9 @@ class SimServer:
             prompt_tokens = estimate_tokens(req.prompt_text)
             cached = 0
             if profile.cache_prefix:
-                cache = self._caches.setdefault(pname, PrefixCache())
+                cache = self._caches.get(pname)
+                if cache is None:
+                    cache = self._caches[pname] = PrefixCache.for_tokens(profile.cache_capacity_tokens)
                 cached = min(prompt_tokens, cache.lookup_and_add(req.prompt_text) // 4)
             rng = request_rng(self.seed, n)
             fault = choose_fault(profile, rng) if forced is None else (None if forced == "none" else forced)
@@ -317,9 +323,12 @@ class SimServer:
                 await self._stream(request, resp, truth, profile, state, writer, plan, fault, t0, rng)
             return resp
         except ConnectionError:
-            # The client went away mid-stream (its choice, or a reset it caused).
+            # The client went away mid-stream (its choice, or a reset it caused): what it
+            # was sent is the events whose write succeeded.
             if truth is not None:
                 truth.client_disconnected = True
+                truth.output_tokens = sum(e.n_tokens for e in truth.token_events())
+                truth.reasoning_tokens = sum(e.n_tokens for e in truth.token_events("reasoning"))
             resp = None
             return web.Response(status=499)  # never sent: the transport is closed
         finally:
@@ -399,10 +408,14 @@ class SimServer:
         add = truth.add_event
         for kind, n, _ in evs:
             add(kind, n, start, start)
-        if eof:
-            await resp.write_eof(data)  # payload and the chunked terminator in one send
-        else:
-            await resp.write(data)
+        try:
+            if eof:
+                await resp.write_eof(data)  # payload and the chunked terminator in one send
+            else:
+                await resp.write(data)
+        except ConnectionError:
+            truth.drop_events(first)  # never sent: the client had gone
+            raise
         truth.set_write_end(first, _now())
 
     async def _stream(self, request: web.Request, resp: web.StreamResponse, truth: SimTruth,

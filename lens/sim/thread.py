@@ -72,6 +72,9 @@ class SimThread:
     def clear_truths(self) -> None:
         asyncio.run_coroutine_threadsafe(_call(self.server.clear_truths), self.loop).result(10)
 
+    def clear_caches(self) -> None:
+        asyncio.run_coroutine_threadsafe(_call(self.server.clear_caches), self.loop).result(10)
+
 
 async def _call(fn: Any) -> Any:
     return fn()

@@ -104,6 +104,10 @@ class SimTruth:
         for i in range(first * 4 + 1, len(p), 4):
             p[i] = write_end_ns
 
+    def drop_events(self, first: int) -> None:
+        """Forget events ``first``.. (recorded before a write that failed)."""
+        del self._packed[first * 4 :]
+
     @property
     def events(self) -> list[SimEvent]:
         """The written events in order (materialized from the packed store)."""

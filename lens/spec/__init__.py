@@ -5,7 +5,17 @@ Python, a widget or a Lambda event, and all of them are validated the same way.
 """
 
 from lens.spec.loading import load_spec, read_mapping, spec_from_dict
-from lens.spec.models import BurstSpec, Caps, LoadShape, PromptSpec, TargetSpec, Timeouts
+from lens.spec.models import (
+    BurstSpec,
+    CancelSpec,
+    Caps,
+    LoadShape,
+    PromptSpec,
+    SessionSpec,
+    TargetSpec,
+    Timeouts,
+    TraceSource,
+)
 from lens.spec.providers import (
     DIALECT_REGISTRY,
     DIALECTS,
@@ -21,13 +31,16 @@ __all__ = [
     "PRICE_PROVIDER_IDS",
     "PROVIDERS",
     "BurstSpec",
+    "CancelSpec",
     "Caps",
     "DialectInfo",
     "LoadShape",
     "PromptSpec",
     "ProviderInfo",
+    "SessionSpec",
     "TargetSpec",
     "Timeouts",
+    "TraceSource",
     "load_spec",
     "read_mapping",
     "spec_from_dict",

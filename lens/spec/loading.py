@@ -52,6 +52,9 @@ _VALUE_FIXES: dict[str, str] = {
     "prompts": "keep exactly one of set, file, inline or synthetic_tokens under prompts",
     "load": "see docs/spec.md#load for the fields each load kind needs",
     "targets": "give each target a distinct name: field",
+    "cancel": "give cancel.after_tokens and/or cancel.after_ms (see docs/spec.md#cancellation)",
+    "sessions": "see docs/spec.md#multi-turn-sessions",
+    "trace": "see docs/spec.md#trace-replay",
 }
 
 

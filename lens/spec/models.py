@@ -178,6 +178,10 @@ class PromptSpec(_Strict):
     file: str | None = None
     inline: list[str] | None = None
     synthetic_tokens: int | None = Field(default=None, gt=0)
+    # Prefix-cache workloads (synthetic prompts only): this share of each prompt's tokens is
+    # a prefix drawn from a pool of ``prefix_pool`` distinct prefixes; the rest is unique.
+    shared_prefix_ratio: float | None = Field(default=None, ge=0, le=1)
+    prefix_pool: int = Field(default=1, gt=0)
 
     @field_validator("set")
     @classmethod
@@ -198,7 +202,22 @@ class PromptSpec(_Strict):
                 "give exactly one of set, file, inline, synthetic_tokens "
                 f"(got {', '.join(given) or 'none'})"
             )
+        if self.shared_prefix_ratio is not None and not self.synthetic_tokens:
+            raise ValueError(
+                "shared_prefix_ratio applies to synthetic prompts: give synthetic_tokens too"
+            )
+        if self.prefix_pool > 1 and self.shared_prefix_ratio is None:
+            raise ValueError("prefix_pool needs shared_prefix_ratio (the share that is a prefix)")
         return self
+
+
+class TraceSource(_Strict):
+    """A recorded workload to replay on its own timestamps (load kind ``trace``)."""
+
+    file: str
+    # A name from lens.workload.traces (mooncake, burstgpt); None: from the file's extension.
+    format: str | None = None
+    speedup: float = Field(default=1.0, gt=0, allow_inf_nan=False)
 
 
 class LoadShape(_Strict):
@@ -207,9 +226,11 @@ class LoadShape(_Strict):
     - concurrency: ``concurrency`` workers until ``requests`` are sent or ``duration_s`` ends.
     - rate: constant arrivals at ``rate`` req/s; poisson: exponential gaps (seeded).
     - sweep: the concurrency shape once per level in ``levels`` (``requests`` per level).
+    - trace: arrivals on a recorded trace's timestamps (``trace``); ``requests`` caps the
+      rows replayed (default: all of them).
     """
 
-    kind: Literal["concurrency", "rate", "poisson", "sweep"] = "concurrency"
+    kind: Literal["concurrency", "rate", "poisson", "sweep", "trace"] = "concurrency"
     requests: int | None = Field(default=10, gt=0)
     duration_s: float | None = Field(default=None, gt=0)
     concurrency: int = Field(default=1, gt=0)
@@ -221,9 +242,28 @@ class LoadShape(_Strict):
     # this spec fires part shard_index of shard_count (lens.workload.shard).
     shard_index: int = Field(default=0, ge=0)
     shard_count: int = Field(default=1, gt=0)
+    trace: TraceSource | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _trace_defaults(cls, data: Any) -> Any:
+        # A trace names its own length: ``requests`` is only a cap when given, and a trace
+        # given without a kind is a trace replay.
+        if isinstance(data, Mapping) and data.get("trace") is not None:
+            data = dict(data)
+            data.setdefault("kind", "trace")
+            if data["kind"] == "trace":
+                data.setdefault("requests", None)
+        return data
 
     @model_validator(mode="after")
     def _coherent(self) -> LoadShape:
+        if self.kind == "trace" or self.trace is not None:
+            if self.kind != "trace":
+                raise ValueError(f"trace is only read by load kind 'trace', not {self.kind!r}")
+            if self.trace is None:
+                raise ValueError("load kind 'trace' needs trace: {file: PATH}")
+            return self
         if self.kind in ("rate", "poisson") and self.rate is None:
             raise ValueError(f"load kind {self.kind!r} needs rate (requests per second)")
         if self.kind == "sweep":
@@ -254,6 +294,36 @@ class Caps(_Strict):
     max_chunk_rows: int = Field(default=20_000, gt=0)  # chunk timing rows kept per request
 
 
+class SessionSpec(_Strict):
+    """Multi-turn conversations: the load shape schedules sessions, not single requests.
+
+    Each session sends ``turns`` requests one after another; every turn resends the whole
+    conversation so far (earlier prompts and the answers received) plus the next prompt,
+    after a think time of ``think_s`` (``fixed``, or ``exponential`` with that mean).
+    """
+
+    turns: int = Field(default=2, gt=0, le=1000)
+    think_s: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    think: Literal["fixed", "exponential"] = "fixed"
+    seed: int = 0
+
+
+class CancelSpec(_Strict):
+    """Requests the client abandons: after ``after_tokens`` tokens or ``after_ms`` ms
+    (whichever comes first), for a ``fraction`` of requests (seeded)."""
+
+    after_tokens: int | None = Field(default=None, gt=0)
+    after_ms: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    fraction: float = Field(default=1.0, gt=0, le=1)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _some_limit(self) -> CancelSpec:
+        if self.after_tokens is None and self.after_ms is None:
+            raise ValueError("cancel needs after_tokens, after_ms, or both")
+        return self
+
+
 class BurstSpec(_Strict):
     """A profiling burst: targets x prompts under a load shape."""
 
@@ -278,6 +348,8 @@ class BurstSpec(_Strict):
     tags: dict[str, str] = Field(default_factory=dict)
     region: str = "local"
     runner: str = "local"
+    sessions: SessionSpec | None = None
+    cancel: CancelSpec | None = None
 
     @model_validator(mode="after")
     def _unique_target_names(self) -> BurstSpec:
@@ -285,4 +357,9 @@ class BurstSpec(_Strict):
         dup = {x for x in labels if labels.count(x) > 1}
         if dup:
             raise ValueError(f"targets share the label {sorted(dup)[0]!r}; give each a distinct name")
+        if self.sessions is not None and self.load.kind == "trace":
+            raise ValueError(
+                "sessions cannot replay a trace: a trace's rows are single requests "
+                "(drop sessions, or use another load kind)"
+            )
         return self

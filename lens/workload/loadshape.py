@@ -7,7 +7,9 @@ A LoadShape becomes a list of :class:`Stage` objects run one after another:
 - ``rate``: one open-loop stage with arrivals every ``1/rate`` seconds;
 - ``poisson``: one open-loop stage with exponential gaps of mean ``1/rate`` (seeded);
 - ``sweep``: one closed-loop stage per level (``requests``/``duration_s`` per level);
-  a stage starts when the previous one has drained.
+  a stage starts when the previous one has drained;
+- ``trace``: one open-loop stage on the trace's own arrival times (``times``), built by
+  lens.workload.plan, which reads the trace file.
 
 Open-loop offsets are seconds from the stage start; the engine turns them into
 ``scheduled_ms`` and counts any lag (``max_in_flight``, event-loop delay) in ``queue_ms``.
@@ -37,11 +39,14 @@ class Stage:
     seed: int = 0
     shard_index: int = 0  # open loop: this shard sends arrivals i with i % count == index
     shard_count: int = 1
+    times: tuple[float, ...] | None = None  # explicit arrival offsets (trace replay)
 
     def offsets(self) -> Iterator[float]:
         """Open-loop arrival offsets (s from stage start), bounded by requests/duration."""
+        if self.times is not None:
+            return iter(self.times)
         if self.closed or self.rate is None:
-            raise ValueError("offsets() is only defined for open-loop stages")
+            raise ValueError("offsets() is only defined for open-loop stages with a rate or times")
         every = arrival_offsets(
             self.rate,
             poisson=self.poisson,
@@ -86,7 +91,13 @@ def arrival_offsets(
 
 
 def stages(shape: LoadShape) -> list[Stage]:
-    """The stages a LoadShape runs, in order (a shard's part of them: lens.workload.shard)."""
+    """The stages a LoadShape runs, in order (a shard's part of them: lens.workload.shard;
+    a trace's: lens.workload.plan.Workload)."""
+    if shape.kind == "trace":
+        # Its arrival times are in the file: lens.workload.plan.Workload reads them (and
+        # takes a shard's rows) and builds the real stage; this one only says "one open-loop
+        # stage".
+        return [Stage(shape.max_in_flight, False, shape.requests)]
     k, n = shape.shard_index, shape.shard_count
     if shape.kind in ("rate", "poisson"):
         return [

@@ -14,7 +14,7 @@ T = {"provider": "openai", "model": "gpt-4o-mini"}
 
 CASES: list[tuple[str, dict[str, Any], str, str]] = [
     # (id, spec, "field: message" regex, fix regex)
-    ("unknown top key", {"targets": [T], "bogus": 1}, r"bogus: Extra inputs", r"remove this key; allowed here: ca_bundle, cache, caps, "),
+    ("unknown top key", {"targets": [T], "bogus": 1}, r"bogus: Extra inputs", r"remove this key; allowed here: ca_bundle, cache, cancel, caps, "),
     ("misspelt key", {"targets": [{**T, "modle": "x"}]}, r"targets\[0\]\.modle: Extra inputs", r"did you mean 'model'\?"),
     ("misspelt load key", {"targets": [T], "load": {"concurency": 2}}, r"load\.concurency: Extra", r"did you mean 'concurrency'\?"),
     ("wrong type", {"targets": [T], "max_tokens": "lots"}, r"max_tokens: Input should be a valid integer", r"expected type"),

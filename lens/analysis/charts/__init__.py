@@ -16,6 +16,7 @@ from lens.analysis.charts.prefill import prefill_fit, ttft_vs_prompt
 from lens.analysis.charts.status import error_rate_chart
 from lens.analysis.charts.theme import MAX_ROWS, limit_rows, register
 from lens.analysis.charts.timeseries import timeseries_chart
+from lens.analysis.charts.turns import ttft_by_turn
 from lens.analysis.charts.waterfall import token_waterfall
 
 register()
@@ -35,5 +36,6 @@ __all__ = [
     "register",
     "timeseries_chart",
     "token_waterfall",
+    "ttft_by_turn",
     "ttft_vs_prompt",
 ]

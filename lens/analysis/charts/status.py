@@ -1,16 +1,18 @@
-"""Error rate by status per group (stacked; ``ok`` left out)."""
+"""Error rate by status per group (stacked; ``ok`` and client cancels left out)."""
 
 from __future__ import annotations
 
 import altair as alt
 import pandas as pd
 
-from lens.analysis.stats import error_rates
+from lens.analysis.stats import CLIENT_STATUSES, error_rates
 
 
 def status_frame(df: pd.DataFrame, group: str = "target") -> pd.DataFrame:
     er = error_rates(df, by=(group,))
-    cols = [c for c in er.columns if c.startswith("rate_") and c != "rate_ok"]
+    # ok and client cancels are not errors (lens.analysis.stats.CLIENT_STATUSES)
+    skip = {"rate_ok", *(f"rate_{c}" for c in CLIENT_STATUSES)}
+    cols = [c for c in er.columns if c.startswith("rate_") and c not in skip]
     long = er.melt(id_vars=[group, "count"], value_vars=cols, var_name="status",
                    value_name="rate")
     long["status"] = long["status"].str.removeprefix("rate_")

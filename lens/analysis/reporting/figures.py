@@ -126,6 +126,8 @@ def load_section(ctx: ReportContext) -> Section | None:
     if priced["cost_usd"].notna().any() and priced[key].nunique() > 2:
         blocks.append(Chart("cost_vs_latency",
                             charts.cost_latency_pareto(priced, "ttft_ms", 0.95, key)))
+    if "turn" in df.columns and df["turn"].notna().any():
+        blocks.append(Chart("ttft_by_turn", charts.ttft_by_turn(df, "ttft_ms", key)))
     if ctx.chunks is not None and len(ctx.chunks):
         blocks.append(Chart("token_waterfall", charts.token_waterfall(ctx.chunks)))
     if not blocks:

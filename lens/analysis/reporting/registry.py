@@ -29,6 +29,7 @@ from lens.analysis.reporting.figures import (
 )
 from lens.analysis.reporting.model import Section
 from lens.analysis.reporting.tables import (
+    cache_section,
     comparison_section,
     cost_section,
     errors_section,
@@ -48,6 +49,7 @@ SECTIONS: list[SectionBuilder] = [
     distributions_section,
     latency_section,
     server_time_section,
+    cache_section,
     errors_section,
     cost_section,
     over_time_section,

@@ -220,3 +220,24 @@ def server_time_section(ctx: ReportContext) -> Section | None:
     return Section("server-time", "Server-reported time", [
         table("TTFT and the server's own time", split, display,
               ("requests", "TTFT p50", "server p50", "network, queue and client p50"), note)])
+
+
+def cache_section(ctx: ReportContext) -> Section | None:
+    """Prompt-cache hit rate per target (and run), where a server reported cached tokens."""
+    d = ctx.measured
+    if "cached_input_tokens" not in d.columns or not (
+            pd.to_numeric(d["cached_input_tokens"], errors="coerce").fillna(0) > 0).any():
+        return None
+    from lens.analysis.cache import cache_hit_rates
+
+    keys = _row_keys(ctx)
+    rates = cache_hit_rates(d, keys)
+    display = _key_cells(rates, keys, ctx)
+    for col in rates.columns:
+        if col in keys:
+            continue
+        vals = rates[col].tolist()
+        display[col.replace("_", " ")] = [fmt.pct(v) if "rate" in col else fmt.num(v) for v in vals]
+    return Section("cache", "Prompt cache", [table(
+        "Prompt cache hits (cached / input tokens)", rates, display,
+        [c.replace("_", " ") for c in rates.columns if c not in keys])])

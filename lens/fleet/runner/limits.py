@@ -53,10 +53,12 @@ def check_load(spec: BurstSpec, settings: Settings) -> None:
             "load.requests must be set in a runner event (a duration alone is unbounded)",
             hint=f"set load.requests <= {settings.max_requests}",
         )
-    total = (load.requests * len(levels) + spec.warmup) * n_targets
+    turns = spec.sessions.turns if spec.sessions is not None else 1  # requests per session
+    total = (load.requests * len(levels) + spec.warmup) * n_targets * turns
     if total > settings.max_requests:
         raise SecurityError(
-            f"the event asks for up to {total} requests ((requests x levels + warmup) x targets), "
+            f"the event asks for up to {total} requests ((requests x levels + warmup) x targets"
+            f"{' x sessions.turns' if turns > 1 else ''}), "
             f"above the runner limit LENS_MAX_REQUESTS={settings.max_requests}",
             hint="lower load.requests, or split the burst into more shards",
         )
@@ -80,6 +82,19 @@ def check_sizes(spec: BurstSpec, settings: Settings) -> None:
     char_budget = max_in * 2 * _CHARS_PER_TOKEN
     if prompts.inline:
         _check_inline(prompts.inline, max_in, char_budget)
+    if spec.sessions is not None and spec.sessions.turns > 1:
+        # A session's last turn resends every earlier prompt and answer.
+        t = spec.sessions.turns
+        one = prompts.synthetic_tokens or max(
+            (-(-len(x) // _CHARS_PER_TOKEN) for x in prompts.inline or ()), default=0)
+        last = t * one + (t - 1) * spec.max_tokens
+        if last > max_in:
+            raise SecurityError(
+                f"a session's last turn sends up to {last} prompt tokens (sessions.turns={t} "
+                f"prompts and {t - 1} answers of max_tokens), above the runner limit "
+                f"LENS_MAX_PROMPT_TOKENS={max_in}",
+                hint="use fewer turns, shorter prompts or a lower max_tokens",
+            )
     for i, target in enumerate(spec.targets):
         # extra_body is merged into every request body: it could carry a prompt or an output length.
         size = len(json.dumps(target.extra_body, default=str))

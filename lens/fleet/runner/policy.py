@@ -56,6 +56,12 @@ def check_spec(spec: BurstSpec, settings: Settings) -> None:
             "spec.ca_bundle is not allowed in a runner event (it names a file in the container)",
             hint="hosted providers use public certificates; drop ca_bundle",
         )
+    if spec.load.trace is not None:
+        # The same for a trace file: parse errors would quote bits of whatever it names.
+        raise SecurityError(
+            "spec.load.trace is not allowed in a runner event (a file on the runner)",
+            hint="replay traces locally (lens run --trace), or use a rate/poisson load shape",
+        )
     check_keys(spec, settings)
     check_load(spec, settings)
     check_sizes(spec, settings)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
 from lens.record import Delta
+from lens.workload.conversation import PromptInput, as_messages
 
 JSON = "application/json"
 SSE = "text/event-stream"
@@ -53,6 +54,12 @@ def merge_body(body: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]
         else:
             body[key] = value
     return body
+
+
+def role_messages(prompt: PromptInput, *, assistant: str = "assistant") -> list[tuple[str, str]]:
+    """(role, text) per turn; a plain string is one user turn. ``assistant`` is the
+    provider's name for the model's role (Gemini: ``model``)."""
+    return [(assistant if m.role == "assistant" else "user", m.text) for m in as_messages(prompt)]
 
 
 def encode_body(body: dict[str, Any]) -> bytes:

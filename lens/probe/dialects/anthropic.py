@@ -24,6 +24,7 @@ from lens.probe.dialects._common import (
     loads,
     merge_body,
     not_object,
+    role_messages,
 )
 from lens.probe.dialects.base import HttpRequest, RawEvent
 from lens.probe.sse import SSEParser
@@ -31,6 +32,7 @@ from lens.record import Delta, Usage
 
 if TYPE_CHECKING:
     from lens.spec import TargetSpec
+    from lens.workload.conversation import PromptInput
 
 API_VERSION = "2023-06-01"
 
@@ -58,7 +60,7 @@ class AnthropicDialect:
     def build_request(
         self,
         target: TargetSpec,
-        prompt: str,
+        prompt: PromptInput,
         *,
         max_tokens: int,
         temperature: float | None,
@@ -69,7 +71,7 @@ class AnthropicDialect:
         body: dict[str, Any] = {
             "model": target.model,
             "max_tokens": max_tokens,
-            "messages": [{"role": "user", "content": prompt}],
+            "messages": [{"role": r, "content": t} for r, t in role_messages(prompt)],
             "stream": stream,
         }
         if temperature is not None:

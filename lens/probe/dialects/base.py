@@ -1,6 +1,8 @@
 """The Dialect protocol: how one wire format builds a request and reads its stream.
 
-A dialect never does I/O. The engine (aiohttp) and the embedded profiler (httpx) both
+A dialect never does I/O. ``build_request`` takes the prompt as one string (a single user
+turn) or as a conversation (a sequence of lens.workload.conversation.Message, oldest
+first, alternating user/assistant, ending with a user turn) and renders it in its format. The engine (aiohttp) and the embedded profiler (httpx) both
 feed raw bytes to ``framer.feed`` in their own read loops, timestamp each RawEvent as it
 is framed (its last byte has been read), and only then call ``dialect.parse``.
 """
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from lens.record import Delta
     from lens.spec import TargetSpec
+    from lens.workload.conversation import PromptInput
 
 
 @dataclass(slots=True)
@@ -51,7 +54,7 @@ class Dialect(Protocol):
     def build_request(
         self,
         target: TargetSpec,
-        prompt: str,
+        prompt: PromptInput,
         *,
         max_tokens: int,
         temperature: float | None,

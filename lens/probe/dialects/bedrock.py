@@ -33,12 +33,14 @@ from lens.probe.dialects._common import (
     loads,
     merge_body,
     not_object,
+    role_messages,
 )
 from lens.probe.dialects.base import HttpRequest, RawEvent
 from lens.record import Delta, Usage
 
 if TYPE_CHECKING:
     from lens.spec import TargetSpec
+    from lens.workload.conversation import PromptInput
 
 EVENTSTREAM = "application/vnd.amazon.eventstream"
 SERVICE = "bedrock"
@@ -173,7 +175,7 @@ class BedrockDialect:
     def build_request(
         self,
         target: TargetSpec,
-        prompt: str,
+        prompt: PromptInput,
         *,
         max_tokens: int,
         temperature: float | None,
@@ -185,7 +187,7 @@ class BedrockDialect:
         if temperature is not None:
             inference["temperature"] = temperature
         body: dict[str, Any] = {
-            "messages": [{"role": "user", "content": [{"text": prompt}]}],
+            "messages": [{"role": r, "content": [{"text": t}]} for r, t in role_messages(prompt)],
             "inferenceConfig": inference,
         }
         merge_body(body, target.extra_body)
@@ -250,6 +252,9 @@ def _usage(u: dict[str, Any], latency: Any) -> Usage:
     if inp is not None:
         # Converse's inputTokens excludes cache reads/writes; report the whole prompt.
         inp += (read or 0) + (write or 0)
+        # The cache fields are only sent when the request used prompt caching: without one,
+        # nothing was read from a cache.
+        read = 0 if read is None else read
     return Usage(
         input_tokens=inp,
         cached_input_tokens=read,

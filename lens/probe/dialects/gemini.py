@@ -10,7 +10,8 @@ carrying ``finishReason`` is terminal. A blocked prompt comes back as
 ``{"error": {"code", "message", "status"}}``.
 
 ``candidatesTokenCount`` excludes thinking tokens; ``output_tokens`` adds them back so it
-includes reasoning like every other dialect.
+includes reasoning like every other dialect. ``cachedContentTokenCount`` is omitted when it
+is zero (proto3 JSON): with a ``promptTokenCount`` and no cached count, the cached count is 0.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from lens.probe.dialects._common import (
     loads,
     merge_body,
     not_object,
+    role_messages,
 )
 from lens.probe.dialects.base import HttpRequest, RawEvent
 from lens.probe.sse import SSEParser
@@ -34,15 +36,20 @@ from lens.record import Delta, Usage
 
 if TYPE_CHECKING:
     from lens.spec import TargetSpec
+    from lens.workload.conversation import PromptInput
 
 
 def gemini_usage(u: dict[str, Any]) -> Usage:
     """Usage from ``usageMetadata``."""
     cand = u.get("candidatesTokenCount")
     thoughts = u.get("thoughtsTokenCount")
+    prompt = u.get("promptTokenCount")
+    cached = u.get("cachedContentTokenCount")
+    if cached is None and prompt is not None:
+        cached = 0  # proto3 JSON omits a zero count: nothing was read from the cache
     return Usage(
-        input_tokens=u.get("promptTokenCount"),
-        cached_input_tokens=u.get("cachedContentTokenCount"),
+        input_tokens=prompt,
+        cached_input_tokens=cached,
         output_tokens=None if cand is None else cand + (thoughts or 0),
         reasoning_tokens=thoughts,
     )
@@ -56,7 +63,7 @@ class GeminiDialect:
     def build_request(
         self,
         target: TargetSpec,
-        prompt: str,
+        prompt: PromptInput,
         *,
         max_tokens: int,
         temperature: float | None,
@@ -69,7 +76,10 @@ class GeminiDialect:
         if temperature is not None:
             gen["temperature"] = temperature
         body: dict[str, Any] = {
-            "contents": [{"role": "user", "parts": [{"text": prompt}]}],
+            "contents": [
+                {"role": r, "parts": [{"text": t}]}
+                for r, t in role_messages(prompt, assistant="model")
+            ],
             "generationConfig": gen,
         }
         merge_body(body, target.extra_body)

@@ -23,6 +23,7 @@ from lens.probe.dialects._common import (
     loads,
     merge_body,
     not_object,
+    role_messages,
 )
 from lens.probe.dialects.base import HttpRequest, RawEvent
 from lens.probe.sse import SSEParser
@@ -30,6 +31,7 @@ from lens.record import Delta, Usage
 
 if TYPE_CHECKING:
     from lens.spec import TargetSpec
+    from lens.workload.conversation import PromptInput
 
 _AUTH = "Authorization"
 
@@ -169,7 +171,7 @@ class OpenAIChatDialect:
     def build_request(
         self,
         target: TargetSpec,
-        prompt: str,
+        prompt: PromptInput,
         *,
         max_tokens: int,
         temperature: float | None,
@@ -179,7 +181,7 @@ class OpenAIChatDialect:
         """POST /chat/completions with Bearer auth (only when a key is given)."""
         body: dict[str, Any] = {
             "model": target.model,
-            "messages": [{"role": "user", "content": prompt}],
+            "messages": [{"role": r, "content": t} for r, t in role_messages(prompt)],
             self.max_tokens_field: max_tokens,
             "stream": stream,
         }

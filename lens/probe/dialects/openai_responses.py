@@ -21,6 +21,7 @@ from lens.probe.dialects._common import (
     loads,
     merge_body,
     not_object,
+    role_messages,
 )
 from lens.probe.dialects.base import HttpRequest, RawEvent
 from lens.probe.sse import SSEParser
@@ -28,6 +29,7 @@ from lens.record import Delta, Usage
 
 if TYPE_CHECKING:
     from lens.spec import TargetSpec
+    from lens.workload.conversation import PromptInput
 
 _TEXT = frozenset({"response.output_text.delta", "response.refusal.delta"})
 _REASONING = frozenset({"response.reasoning_summary_text.delta", "response.reasoning_text.delta"})
@@ -53,7 +55,7 @@ class OpenAIResponsesDialect:
     def build_request(
         self,
         target: TargetSpec,
-        prompt: str,
+        prompt: PromptInput,
         *,
         max_tokens: int,
         temperature: float | None,
@@ -63,7 +65,9 @@ class OpenAIResponsesDialect:
         """POST /responses with ``input`` text and ``max_output_tokens``."""
         body: dict[str, Any] = {
             "model": target.model,
-            "input": prompt,
+            "input": prompt if isinstance(prompt, str) else [
+                {"role": r, "content": t} for r, t in role_messages(prompt)
+            ],
             "max_output_tokens": max_tokens,
             "stream": stream,
         }
