@@ -47,7 +47,7 @@ def priming_requests(spec: BurstSpec) -> int:
     if spec.load.kind == "trace":
         return spec.warmup  # a trace's prefixes recur as it goes: it warms itself
     if ps.shared_prefix_ratio is not None:
-        return ps.prefix_pool
+        return ps.prefix_pool or 1
     if ps.synthetic_tokens:
         return 1
     from lens.workload.prompts import load_prompts

@@ -181,7 +181,7 @@ class PromptSpec(_Strict):
     # Prefix-cache workloads (synthetic prompts only): this share of each prompt's tokens is
     # a prefix drawn from a pool of ``prefix_pool`` distinct prefixes; the rest is unique.
     shared_prefix_ratio: float | None = Field(default=None, ge=0, le=1)
-    prefix_pool: int = Field(default=1, gt=0)
+    prefix_pool: int | None = Field(default=None, gt=0)  # None: one shared prefix
 
     @field_validator("set")
     @classmethod
@@ -206,7 +206,7 @@ class PromptSpec(_Strict):
             raise ValueError(
                 "shared_prefix_ratio applies to synthetic prompts: give synthetic_tokens too"
             )
-        if self.prefix_pool > 1 and self.shared_prefix_ratio is None:
+        if (self.prefix_pool or 1) > 1 and self.shared_prefix_ratio is None:
             raise ValueError("prefix_pool needs shared_prefix_ratio (the share that is a prefix)")
         return self
 

@@ -127,7 +127,7 @@ class Workload:
         if ps.shared_prefix_ratio is not None:
             n = ps.synthetic_tokens or 0
             k = round(ps.shared_prefix_ratio * n)
-            pool = idx % ps.prefix_pool
+            pool = idx % (ps.prefix_pool or 1)
             tag = f"{self.salt}-{'w' if warmup else 'm'}{idx}"
             text = blocks.join([blocks.block_text(pool, k, "prefix"), blocks.words(n - k, tag)])
             return f"synthetic-{n}-prefix{pool}", text, n

@@ -48,11 +48,17 @@ def test_a_sessions_last_turn_must_fit_the_prompt_cap() -> None:
         check_spec(big, _settings())
 
 
-def test_a_trace_is_not_sharded() -> None:
-    from lens.errors import ConfigError
-    from lens.fleet.fanout import shard_specs
+def test_a_traces_shards_replay_its_rows_once_between_them() -> None:
+    from pathlib import Path
 
-    spec = _spec(load={"trace": {"file": "t.jsonl"}})
+    from lens.workload.plan import Workload
+    from lens.workload.shard import shard_specs
+
+    trace = Path(__file__).resolve().parents[2] / "data" / "traces" / "sample_mooncake.jsonl"
+    spec = _spec(load={"trace": {"file": str(trace)}})
     assert shard_specs(spec, 1) == [spec]
-    with pytest.raises(ConfigError, match="a trace cannot be split into shards"):
-        shard_specs(spec, 2)
+    whole = Workload(spec).rows
+    parts = [Workload(s).rows for s in shard_specs(spec, 3)]
+    assert len(parts) == 3 and sorted(r.line for p in parts for r in p) == sorted(r.line for r in whole)
+
+

@@ -70,7 +70,7 @@ def test_shared_prefix_prompts_pool_suffix_and_exact_length() -> None:
     assert str(other.prompt).split(" ")[:300] == prefix[0]
     assert str(other.prompt).split(" ")[300:] != suffix[0]
     assert work.item(0, warmup=True).prompt != items[0].prompt
-    assert _spec(prompts={"synthetic_tokens": 50, "shared_prefix_ratio": 0.0}).prompts.prefix_pool == 1
+    assert _spec(prompts={"synthetic_tokens": 50, "shared_prefix_ratio": 0.0}).prompts.prefix_pool in (None, 1)  # one shared prefix
 
 
 def test_cache_bust_applies_per_request() -> None:
