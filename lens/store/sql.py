@@ -18,6 +18,7 @@ import operator
 import os
 import socket
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -55,6 +56,27 @@ _REQ_INSERT = "INSERT INTO requests ({}) VALUES ({})".format(
 _CHUNK_INSERT = 'INSERT INTO chunks (run_id, request_id, "index", t_ms, kind, n_tokens) VALUES (?, ?, ?, ?, ?, ?)'
 
 
+def _migrate_when_free(engine: sa.Engine, attempts: int = 8) -> None:
+    """Migrate; on SQLite's "database is locked", wait and try again.
+
+    Switching a fresh file to WAL takes a lock SQLite does not wait for (its busy handler is
+    not called), so several processes opening one new database at once (a fleet of
+    ``lens run``s, ``--workers``) can see it for a moment; migrations themselves are
+    serialised by ``BEGIN IMMEDIATE`` (lens.store.migrations).
+    """
+    delay = 0.05
+    for attempt in range(attempts):
+        try:
+            migrate(engine)
+            return
+        except sa.exc.OperationalError as exc:
+            if "database is locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            engine.dispose()  # a connection that met the lock mid-pragma is not reused
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
 class SQLStore:
     """A results store on any SQLAlchemy database (SQLite tested; PostgreSQL by URL)."""
 
@@ -66,7 +88,7 @@ class SQLStore:
             if self.engine.dialect.name == "sqlite":
                 sa.event.listen(self.engine, "connect", sqlite_pragmas)
             sa.event.listen(self.engine, "handle_error", unwritable(self.display_url))
-            migrate(self.engine)
+            _migrate_when_free(self.engine)
         except StoreError:
             raise
         except (sa.exc.SQLAlchemyError, ImportError, OSError, ValueError) as exc:
