@@ -160,10 +160,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     chunks = pd.concat(chs, ignore_index=True) if chs else None
     run_ids = [str(r["run_id"].iloc[0]) for r in reqs if len(r)]
     two = len(run_ids) == 2 and run_ids[0] != run_ids[1]
+    clients = {str(r["run_id"].iloc[0]): r.attrs["lens_client"] for r in reqs
+               if len(r) and r.attrs.get("lens_client")}  # the runs' own loop probes
     rep = build_report(requests, chunks, title=args.title or f"lens report: {', '.join(args.runs)}",
                        prices=args.prices, baseline=run_ids[0] if two else None,
                        candidate=run_ids[1] if two else None, seed=args.seed,
-                       threshold=args.threshold, power=args.power, shift=args.shift)
+                       threshold=args.threshold, power=args.power, shift=args.shift,
+                       options={"clients": clients})
     path = write_report(rep, args.output)
     print(f"wrote {path}")
     if args.png:

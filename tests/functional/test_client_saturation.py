@@ -113,6 +113,11 @@ def test_lens_run_warns_and_show_and_gate_say_so(sim: SimProcess, tmp_path: Path
     gate = lens(["gate", "--baseline", "quiet", "--candidate", "busy", "--db", db])
     assert gate.code == 2, gate.out
     assert "NO VERDICT" in gate.out and "the candidate: the client could not keep up" in gate.out
+    report = tmp_path / "r.html"
+    assert lens(["report", "quiet", "busy", "--db", db, "-o", str(report)]).code == 0
+    html = report.read_text()
+    assert "candidate busy: the client could not keep up" in html and "client saturated" in html
+    assert "baseline quiet: the client could not keep up" not in html
     store = open_store(db)
     try:
         assert store.get_run("busy").extra["client"]["lag_p99_ms"] > SATURATED_MS

@@ -22,7 +22,8 @@ METRIC_LABELS: dict[str, tuple[str, str]] = {
     "queue_ms": ("queue time", "ms"),
 }
 VERDICT_CLASS = {"regressed": "bad", "improved": "good", "no significant change": "neutral",
-                 "insufficient data": "muted", "PASS": "good", "FAIL": "bad"}
+                 "insufficient data": "muted", "PASS": "good", "FAIL": "bad",
+                 "client saturated": "bad"}
 
 
 ARROW = "\u2192"  # "466 ms → 582 ms"

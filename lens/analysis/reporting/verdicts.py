@@ -185,7 +185,23 @@ def sample_size_sentences(ctx: ReportContext) -> list[Sentence]:
                      f"({fmt.pct(ctx.power)} power){need}")]
 
 
+def client_sentences(ctx: ReportContext) -> list[Sentence]:
+    """Runs whose client could not keep up (lens.analysis.health): their latencies include
+    the client's own delay, so every other sentence about them is suspect. The run's loop
+    probe comes through ``options["clients"]`` ({run_id: RunInfo.extra["client"]})."""
+    from lens.analysis.health import client_health
+
+    clients = ctx.options.get("clients") or {}
+    out = []
+    for run_id, rows in ctx.requests.groupby("run_id", observed=True, sort=False):
+        health = client_health(rows, clients.get(str(run_id)))
+        if health.flagged:
+            out.append(Sentence(health.message(ctx.run_label(str(run_id))), "client saturated"))
+    return out
+
+
 VERDICT_SENTENCES: list[SentenceBuilder] = [
+    client_sentences,
     latency_sentences,
     changed_sentences,
     error_sentences,
@@ -224,7 +240,7 @@ def _summary_section(ctx: ReportContext) -> Section | None:
         err = 1 - len(ok) / len(g)
         parts.append(f"error rate {fmt.pct(err)} of {len(g):,} requests")
         items.append(Sentence(f"{name}: {'; '.join(parts)}"))
-    items = items[:12]
+    items = client_sentences(ctx) + items[:12]
     if ctx.over_time is not None:
         _series, points, changed = ctx.over_time
         for p, what in zip(points, changed, strict=True):
