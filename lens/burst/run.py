@@ -206,7 +206,7 @@ def run(
     ``on_signal("stop" | "abandon")`` is told each time. The partial outcome is returned
     either way (status ``incomplete``).
     """
-    from lens.probe.engine import loop_factory
+    from lens.probe.sync import loop_factory
 
     stop = kwargs.get("stop") or StopSignal()
     kwargs["stop"] = stop

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import uuid
 from collections.abc import Callable, Mapping
@@ -23,7 +24,6 @@ from datetime import UTC, datetime
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
-from lens.errors import LensError
 from lens.probe.dialects import get_dialect
 from lens.probe.exchange import exchange
 from lens.probe.http import HttpClient
@@ -43,6 +43,12 @@ if TYPE_CHECKING:
     from lens.record import RecordSink
 
 __all__ = ["Burst", "ProgressEvent", "RateLimiter", "run_burst", "run_burst_sync"]
+
+
+@functools.lru_cache(maxsize=4096)
+def _hash_of(text: str) -> str:
+    # Prompt sets cycle: the same text objects come back, and a str caches its own hash.
+    return prompt_hash(text)
 
 
 class Burst:
@@ -66,6 +72,8 @@ class Burst:
         self.start_at_ns = start_at_ns  # perf_counter_ns of the burst's start (shards share it)
         self.deadline_at: float | None = None  # the same on the loop's clock, set in run()
         self.lag = LagMonitor()  # is the client keeping up? (client_lag_ms, result.client)
+        self._id_prefix = os.urandom(8).hex()
+        self._ids = 0
         self.should_start = should_start
         self.limiter = limiter
         self.shard = shard
@@ -295,9 +303,9 @@ class Burst:
         if tg.secret_headers:
             req.headers.update(tg.secret_headers)
         text = prompt_text(item.prompt)
-        phash = prompt_hash(text)
+        phash = _hash_of(text)
         rec = RequestRecord(
-            run_id=self.result.run_id, request_id=uuid.uuid4().hex, started_at=datetime.now(UTC),
+            run_id=self.result.run_id, request_id=self._next_id(), started_at=datetime.now(UTC),
             region=spec.region, runner=spec.runner, target=tg.label, provider=t.provider,
             dialect=tg.dialect.name, model=t.model, endpoint_host=tg.host,
             scenario=spec.scenario, prompt_id=item.prompt_id, prompt_hash=phash,
@@ -328,6 +336,12 @@ class Burst:
             record.client_lag_ms = round(self.lag.max_between(m.origin_ns, end), 3)
         self._emit(tg, m, record, chunks)
         return m.answer_text() if record.status == "ok" else None
+
+    def _next_id(self) -> str:
+        """32 hex digits like uuid4().hex, unique across processes: a random prefix per burst
+        and a counter (uuid4 per request costs a getrandom() syscall; on some VMs 100+ us)."""
+        self._ids += 1
+        return f"{self._id_prefix}{self._ids:016x}"
 
     def _emit(
         self, tg: BurstTarget, m: Measurement, record: RequestRecord, chunks: list[ChunkTiming]
@@ -397,55 +411,4 @@ async def run_burst(
     return await burst.run()
 
 
-def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's loop when the ``fast`` extra is installed (LENS_NO_UVLOOP=1 opts out)."""
-    if os.environ.get("LENS_NO_UVLOOP"):
-        return None
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
-
-
-def run_burst_sync(
-    spec: BurstSpec,
-    *,
-    run_id: str | None = None,
-    sink: RecordSink | None = None,
-    on_progress: Callable[[ProgressEvent], None] | None = None,
-    should_start: Callable[[], bool] | None = None,
-    api_keys: Mapping[str, str] | None = None,
-    limiter: RateLimiter | None = None,
-    shard: int = 0,
-) -> BurstResult:
-    """:func:`run_burst` from synchronous code (its own event loop).
-
-    On Ctrl-C (KeyboardInterrupt) in-flight requests are cancelled and the partial result
-    is returned with ``complete=False``; finished records are already in the sink.
-    """
-    burst = Burst(
-        spec,
-        run_id=run_id,
-        sink=sink,
-        on_progress=on_progress,
-        stop=None,
-        should_start=should_start,
-        api_keys=api_keys,
-        limiter=limiter,
-        shard=shard,
-    )
-    async def main() -> None:
-        # Return nothing from the main task: asyncio.Runner reprs its SIGINT handler (which
-        # holds the task) on exit, and the repr of a finished task includes its result.
-        await burst.run()
-
-    try:
-        with asyncio.Runner(loop_factory=loop_factory()) as runner:
-            runner.run(main())
-        return burst.result
-    except KeyboardInterrupt:
-        burst._finish(complete=False)
-        return burst.result
-    except LensError:
-        raise
+from lens.probe.sync import run_burst_sync  # noqa: E402  (public path)

@@ -37,7 +37,8 @@ def serve_shard(conn: Any, spec_json: str, run_id: str, shard: int,
     # Ctrl-C reaches the whole process group: the parent decides (stop, then abandon).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        from lens.probe.engine import Burst, loop_factory
+        from lens.probe.engine import Burst
+        from lens.probe.sync import loop_factory
         from lens.spec import BurstSpec
 
         spec = BurstSpec.model_validate_json(spec_json)
