@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
-from lens.probe.measure import percentile
+from lens.probe.derive import percentile
 from lens.record import CHUNK_FIELDS, REQUEST_FIELDS
 from lens.record.frames import conform
 from lens.redact.secrets import ERROR_TEXT_LIMIT, scrub

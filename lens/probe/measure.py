@@ -15,19 +15,26 @@ docs/metrics.md.
 
 from __future__ import annotations
 
-import bisect
 import itertools
-import math
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
+from lens.probe.derive import (
+    clean_count,
+    clean_duration,
+    count_text_tokens,
+    fill_phases,
+    fill_stream,
+    percentile,
+)
 from lens.record import ChunkTiming, Delta, RequestRecord, Usage
 from lens.redact.secrets import ERROR_TEXT_LIMIT, scrub
 
 if TYPE_CHECKING:
     from lens.workload.tokens import TokenCounter
+
+__all__ = ["PHASES", "STALL_MS", "Measurement", "count_text_tokens", "percentile"]
 
 # Phase names accepted by Measurement.mark. *_start keeps the first mark, everything
 # else the last (a retried connect or a body sent in several chunks ends at the last one).
@@ -47,61 +54,6 @@ PHASES: tuple[str, ...] = (
 _NS_PER_MS = 1_000_000.0
 STALL_MS = 250.0  # an inter-token gap longer than this is a stall (record column ``stalls``)
 PROVENANCE_LIMIT = 200  # characters kept of a server-reported model name or fingerprint
-
-
-@lru_cache(maxsize=65536)
-def _count_cached(text: str, model: str | None) -> int:
-    # Stream chunks repeat a lot (common words, punctuation), so per-chunk counting
-    # mostly hits this cache instead of running the BPE tokenizer.
-    from lens.workload.tokens import count_tokens
-
-    return count_tokens(text, model)
-
-
-@lru_cache(maxsize=256)
-def _count_long_cached(text: str, model: str | None) -> int:
-    from lens.workload.tokens import count_tokens
-
-    return count_tokens(text, model)
-
-
-def count_text_tokens(text: str, model: str | None = None) -> int:
-    """Tokens in ``text`` with the bundled offline tokenizer (0 for empty text), memoised:
-    meant for prompts, which a burst sends many times (bounded work per new text:
-    lens.workload.tokens.count_tokens)."""
-    if not text:
-        return 0
-    if len(text) <= 64:
-        return _count_cached(text, model)
-    return _count_long_cached(text, model)
-
-
-def _count(v: object) -> int | None:
-    """A server-reported token count: a whole, non-negative number, else None."""
-    if isinstance(v, bool) or not isinstance(v, int | float):
-        return None
-    if not math.isfinite(v) or v < 0 or v != int(v):
-        return None
-    return int(v)
-
-
-def _duration(v: object) -> float | None:
-    """A server-reported duration in ms: finite and non-negative, else None."""
-    if isinstance(v, bool) or not isinstance(v, int | float):
-        return None
-    return float(v) if math.isfinite(v) and v >= 0 else None
-
-
-def percentile(sorted_values: Sequence[float], q: float) -> float:
-    """Linear-interpolation percentile (numpy's default method) of pre-sorted values."""
-    n = len(sorted_values)
-    if n == 1:
-        return float(sorted_values[0])
-    pos = (n - 1) * q / 100.0
-    lo = math.floor(pos)
-    hi = min(lo + 1, n - 1)
-    frac = pos - lo
-    return float(sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * frac)
 
 
 class Measurement:
@@ -319,49 +271,15 @@ class Measurement:
             r.queue_ms += self._pool_wait_ns / _NS_PER_MS
             self.origin_ns += self._pool_wait_ns
         o = self.origin_ns
-        m = self._marks
-
-        def ms(t: int | None) -> float | None:
-            return None if t is None else (t - o) / _NS_PER_MS
-
-        dns_ns = 0
-        if "dns_start" in m and "dns_end" in m:
-            dns_ns = m["dns_end"] - m["dns_start"]
-            r.dns_ms = dns_ns / _NS_PER_MS
-        if "connect_start" in m and "connect_end" in m:
-            conn_ns = m["connect_end"] - m["connect_start"]
-            # Where the host is resolved inside connection creation (aiohttp, httpx), the
-            # lookup is taken out: connect_ms is TCP (+ proxy tunnel) + TLS.
-            if dns_ns and m["connect_start"] <= m["dns_start"] <= m["connect_end"]:
-                conn_ns -= dns_ns
-            r.connect_ms = conn_ns / _NS_PER_MS
-            if "tcp_end" in m:
-                r.tcp_ms = (m["tcp_end"] - m["connect_start"]) / _NS_PER_MS
-            if "tls_start" in m and "tls_end" in m:
-                r.tls_ms = (m["tls_end"] - m["tls_start"]) / _NS_PER_MS
+        fill_phases(r, self._marks, o)
         r.conn_reused = self.conn_reused
         r.resent = self.resent
-        r.sent_ms = ms(m.get("sent"))
-        r.headers_ms = ms(m.get("headers"))
-        r.first_reasoning_ms = ms(self.first_reasoning_ns)
-        r.ttft_ms = ms(self.ttft_ns)
-        r.last_token_ms = ms(self.last_token_ns)
+        r.first_reasoning_ms = None if self.first_reasoning_ns is None else (self.first_reasoning_ns - o) / _NS_PER_MS
+        r.ttft_ms = None if self.ttft_ns is None else (self.ttft_ns - o) / _NS_PER_MS
+        r.last_token_ms = None if self.last_token_ns is None else (self.last_token_ns - o) / _NS_PER_MS
         r.e2e_ms = (end - o) / _NS_PER_MS
-
-        kinds = self._ev_kind
         times = self._ev_t
-        tok_t = [t for t, k in zip(times, kinds, strict=True) if k == "text" or k == "reasoning"]
-        r.n_chunks = len(tok_t)
-        self._tok_t = tok_t
-        if len(tok_t) >= 2:
-            gaps = sorted((b - a) / _NS_PER_MS for a, b in itertools.pairwise(tok_t))
-            r.itl_mean_ms = (tok_t[-1] - tok_t[0]) / _NS_PER_MS / len(gaps)
-            r.itl_p50_ms = percentile(gaps, 50)
-            r.itl_p99_ms = percentile(gaps, 99)
-            r.itl_max_ms = gaps[-1]
-            r.stalls = len(gaps) - bisect.bisect_right(gaps, self.stall_ms)
-        elif tok_t:
-            r.stalls = 0
+        self._tok_t = fill_stream(r, times, self._ev_kind, self.stall_ms)
 
         r.output_chars = self._text_chars
 
@@ -438,14 +356,14 @@ class Measurement:
         if u is not None:
             # What a server reports is kept only when it can be a count or a duration: a
             # negative, NaN or infinite value (or a string) is dropped, never stored.
-            r.input_tokens = _count(u.input_tokens)
-            r.cached_input_tokens = _count(u.cached_input_tokens)
-            r.cache_write_tokens = _count(u.cache_write_tokens)
-            r.output_tokens = _count(u.output_tokens)
-            r.reasoning_tokens = _count(u.reasoning_tokens)
-            r.server_latency_ms = _duration(u.server_latency_ms)
-            r.server_prefill_ms = _duration(u.server_prefill_ms)
-            r.server_decode_ms = _duration(u.server_decode_ms)
+            r.input_tokens = clean_count(u.input_tokens)
+            r.cached_input_tokens = clean_count(u.cached_input_tokens)
+            r.cache_write_tokens = clean_count(u.cache_write_tokens)
+            r.output_tokens = clean_count(u.output_tokens)
+            r.reasoning_tokens = clean_count(u.reasoning_tokens)
+            r.server_latency_ms = clean_duration(u.server_latency_ms)
+            r.server_prefill_ms = clean_duration(u.server_prefill_ms)
+            r.server_decode_ms = clean_duration(u.server_decode_ms)
         estimated = False
         model = r.model or None
         # Count locally when the server sent no output count, or when the stream never
