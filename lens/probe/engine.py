@@ -42,7 +42,7 @@ from lens.workload.prompts import prompt_hash
 if TYPE_CHECKING:
     from lens.record import RecordSink
 
-__all__ = ["Burst", "ProgressEvent", "RateLimiter", "run_burst", "run_burst_sync"]
+__all__ = ["Burst", "ProgressEvent", "RateLimiter", "loop_factory", "run_burst", "run_burst_sync"]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -411,4 +411,4 @@ async def run_burst(
     return await burst.run()
 
 
-from lens.probe.sync import run_burst_sync  # noqa: E402  (public path)
+from lens.probe.sync import loop_factory, run_burst_sync  # noqa: E402  (public path)
