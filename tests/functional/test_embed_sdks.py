@@ -273,7 +273,7 @@ def test_fan_out_to_prometheus_and_otel_sinks(sim: SimThread) -> None:
 def test_aiohttp_lens_failure_and_cancellation_never_reach_the_app(sim: SimThread, monkeypatch) -> None:
     import aiohttp
 
-    import lens.embed.core as core
+    import lens.embed.call as call
 
     records, sink = _collect()
     url = sim.base_url("openai_chat") + "/chat/completions"
@@ -286,7 +286,7 @@ def test_aiohttp_lens_failure_and_cancellation_never_reach_the_app(sim: SimThrea
             async with session.post(url, json=body) as resp:  # normal
                 n_ok = len([c async for c in resp.content.iter_chunked(7)])
             with monkeypatch.context() as mp:
-                mp.setattr(core.Measurement, "on_event", lambda *a: 1 / 0)
+                mp.setattr(call.Measurement, "on_event", lambda *a: 1 / 0)
                 async with session.post(url, json=body) as resp:
                     n_broken = len(await resp.read())
             with pytest.raises(TimeoutError):  # the app cancels mid-stream

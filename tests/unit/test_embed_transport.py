@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+import lens.embed.call as call
 import lens.embed.core as core
 from lens.embed import EmbedSink, Profiler
 from lens.embed.httpx_transport import (
@@ -155,7 +156,7 @@ def test_injected_lens_failures_never_reach_the_app(monkeypatch, where: str) -> 
     if where == "request_info":
         monkeypatch.setattr(core, "request_info", broken)
     elif where == "on_event":
-        monkeypatch.setattr(core.Measurement, "on_event", broken)
+        monkeypatch.setattr(call.Measurement, "on_event", broken)
     else:
         monkeypatch.setattr(EmbedSink, "submit", broken)
     chunks = _sse(4)
