@@ -28,7 +28,7 @@ from lens.sim.latency import (
 from lens.sim.profiles import FAULT_KINDS, PRESETS, Profile
 from lens.sim.reported import llamacpp_timings, processing_ms
 from lens.sim.truth import SimTruth, TruthStore
-from lens.sim.wire import WRITERS, UsageOut, WireWriter
+from lens.sim.wire import WRITERS, ParsedRequest, UsageOut, WireWriter
 
 _now = time.perf_counter_ns
 
@@ -86,32 +86,17 @@ class Serving:
                 resp = self._error(cls, "bad_request", rid, status=404, message=(
                     f"unknown sim profile {pname!r}; known: {', '.join(sorted(set(self.profiles) | set(PRESETS)))}"))
                 return resp
-            try:
-                body = json.loads(await request.read() or b"{}")
-                if not isinstance(body, dict):
-                    raise ValueError("body must be a JSON object")
-            except ValueError as exc:
-                resp = self._error(cls, "bad_request", rid, message=f"invalid JSON body: {exc}")
+            parsed = await self._read_request(request, cls, rid, stream_route)
+            if isinstance(parsed, web.Response):
+                resp = parsed
                 return resp
-            req = cls.parse(body, request.match_info.get("model"))
-            if stream_route is not None:
-                req.stream = stream_route
-            forced = request.headers.get("x-sim-fault")
-            if forced is not None and forced not in FAULT_KINDS and forced != "none":
-                resp = self._error(cls, "bad_request", rid, message=(
-                    f"x-sim-fault {forced!r} is not one of none, {', '.join(FAULT_KINDS)}"))
-                return resp
+            req, forced = parsed
 
             truth = SimTruth(rid, pname, dialect, received, model=req.model, stream=req.stream,
                              conn_id=state.conn_id, conn_seq=state.requests)
             self._truths.add(truth)
             prompt_tokens = estimate_tokens(req.prompt_text)
-            cached = 0
-            if profile.cache_prefix:
-                cache = self._caches.get(pname)
-                if cache is None:
-                    cache = self._caches[pname] = PrefixCache.for_tokens(profile.cache_capacity_tokens)
-                cached = min(prompt_tokens, cache.lookup_and_add(req.prompt_text) // 4)
+            cached = self._cached_tokens(pname, profile, req.prompt_text, prompt_tokens)
             rng = request_rng(self.seed, n)
             fault = choose_fault(profile, rng) if forced is None else (None if forced == "none" else forced)
             plan = make_plan(profile, rng, prompt_tokens=prompt_tokens, cached_tokens=cached, max_tokens=req.max_tokens)
@@ -162,6 +147,33 @@ class Serving:
                 truth.finished_ns = _now()
                 truth.conn_closed = truth.conn_closed or closed
             self.served += 1
+
+    async def _read_request(self, request: web.Request, cls: type[WireWriter], rid: str,
+                            stream_route: bool | None) -> tuple[ParsedRequest, str | None] | web.Response:
+        """The parsed request and its forced fault (``x-sim-fault``), or the 400 to answer."""
+        try:
+            body = json.loads(await request.read() or b"{}")
+            if not isinstance(body, dict):
+                raise ValueError("body must be a JSON object")
+        except ValueError as exc:
+            return self._error(cls, "bad_request", rid, message=f"invalid JSON body: {exc}")
+        req = cls.parse(body, request.match_info.get("model"))
+        if stream_route is not None:
+            req.stream = stream_route
+        forced = request.headers.get("x-sim-fault")
+        if forced is not None and forced not in FAULT_KINDS and forced != "none":
+            return self._error(cls, "bad_request", rid, message=(
+                f"x-sim-fault {forced!r} is not one of none, {', '.join(FAULT_KINDS)}"))
+        return req, forced
+
+    def _cached_tokens(self, pname: str, profile: Profile, prompt_text: str, prompt_tokens: int) -> int:
+        """Prompt tokens this profile's prefix cache already holds (0 without a cache)."""
+        if not profile.cache_prefix:
+            return 0
+        cache = self._caches.get(pname)
+        if cache is None:
+            cache = self._caches[pname] = PrefixCache.for_tokens(profile.cache_capacity_tokens)
+        return min(prompt_tokens, cache.lookup_and_add(prompt_text) // 4)
 
     def _finish_error(self, truth: SimTruth, profile: Profile, state: ConnState, resp: web.Response,
                       planned_ns: int) -> web.Response:
