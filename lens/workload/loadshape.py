@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from lens.spec import LoadShape
@@ -90,29 +90,31 @@ def arrival_offsets(
         t = t + rng.expovariate(rate) if poisson else i / rate
 
 
-def stages(shape: LoadShape) -> list[Stage]:
-    """The stages a LoadShape runs, in order (a shard's part of them: lens.workload.shard;
-    a trace's: lens.workload.plan.Workload)."""
-    if shape.kind == "trace":
-        # Its arrival times are in the file: lens.workload.plan.Workload reads them (and
-        # takes a shard's rows) and builds the real stage; this one only says "one open-loop
-        # stage".
-        return [Stage(shape.max_in_flight, False, shape.requests)]
+def _trace(shape: LoadShape) -> list[Stage]:
+    # Its arrival times are in the file: lens.workload.plan.Workload reads them (and takes a
+    # shard's rows) and builds the real stage; this one only says "one open-loop stage".
+    return [Stage(shape.max_in_flight, False, shape.requests)]
+
+
+def _open_loop(shape: LoadShape) -> list[Stage]:
     k, n = shape.shard_index, shape.shard_count
-    if shape.kind in ("rate", "poisson"):
-        return [
-            Stage(
-                max(split(shape.max_in_flight, n)[k], 1),
-                False,
-                shape.requests,
-                shape.duration_s,
-                rate=shape.rate,
-                poisson=shape.kind == "poisson",
-                seed=shape.seed,
-                shard_index=k,
-                shard_count=n,
-            )
-        ]
+    return [
+        Stage(
+            max(split(shape.max_in_flight, n)[k], 1),
+            False,
+            shape.requests,
+            shape.duration_s,
+            rate=shape.rate,
+            poisson=shape.kind == "poisson",
+            seed=shape.seed,
+            shard_index=k,
+            shard_count=n,
+        )
+    ]
+
+
+def _closed_loop(shape: LoadShape) -> list[Stage]:
+    k, n = shape.shard_index, shape.shard_count
     levels = [shape.concurrency] if shape.kind == "concurrency" else list(shape.levels or ())
     out = []
     for level in levels:
@@ -123,6 +125,24 @@ def stages(shape: LoadShape) -> list[Stage]:
         elif n > 1:
             out.append(Stage(1, True, 0, None))  # this shard sits the stage out
     return out
+
+
+#: One entry per ``load.kind`` (the literal in lens.spec.LoadShape): the function that
+#: turns a shape of that kind into this shard's stages. A new load shape is a function
+#: here plus its name in the literal; tests/unit/test_registries.py checks they agree.
+LOAD_SHAPES: dict[str, Callable[[LoadShape], list[Stage]]] = {
+    "concurrency": _closed_loop,
+    "sweep": _closed_loop,
+    "rate": _open_loop,
+    "poisson": _open_loop,
+    "trace": _trace,
+}
+
+
+def stages(shape: LoadShape) -> list[Stage]:
+    """The stages a LoadShape runs, in order (a shard's part of them: lens.workload.shard;
+    a trace's: lens.workload.plan.Workload)."""
+    return LOAD_SHAPES[shape.kind](shape)
 
 
 def planned_requests(shape: LoadShape) -> int | None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import typing
+
 from lens.importers import IMPORTERS
 from lens.probe.dialects import DIALECT_CLASSES, get_dialect
 from lens.sim.wire import WRITERS
-from lens.spec import DIALECT_REGISTRY, DIALECTS, PROVIDERS
+from lens.spec import DIALECT_REGISTRY, DIALECTS, PROVIDERS, LoadShape
+from lens.workload.loadshape import LOAD_SHAPES, stages
 
 
 def test_every_dialect_has_a_client_and_a_simulated_server() -> None:
@@ -25,3 +28,20 @@ def test_every_provider_names_a_registered_dialect() -> None:
 
 def test_importers_registry_names_one_module_each() -> None:
     assert IMPORTERS and len({type(i).__module__ for i in IMPORTERS.values()}) == len(IMPORTERS)
+
+
+def test_every_load_kind_has_a_shape_and_each_builds_stages() -> None:
+    kinds = typing.get_args(LoadShape.model_fields["kind"].annotation)
+    assert set(kinds) == set(LOAD_SHAPES)
+    examples = {
+        "concurrency": {"concurrency": 3, "requests": 9},
+        "sweep": {"levels": [1, 2], "requests": 4},
+        "rate": {"rate": 5, "requests": 10},
+        "poisson": {"rate": 5, "requests": 10},
+        "trace": {"trace": {"file": "t.jsonl"}},
+    }
+    assert set(examples) == set(kinds)
+    for kind, fields in examples.items():
+        out = stages(LoadShape(kind=kind, **fields))
+        assert out, kind
+        assert all(st.closed == (kind in ("concurrency", "sweep")) for st in out), kind
