@@ -28,6 +28,7 @@ class ClientHealth:
     source: str
     lag_p99_ms: float | None = None  # the run's probe (source probe)
     cpu: float | None = None  # the client's CPU use of one core (source probe)
+    cpu_wait: float | None = None  # share of the burst its loop waited for a CPU (Linux)
     median_ms: float | None = None  # median request's worst lag (client_lag_ms)
     n: int = 0  # requests that carry a lag
 
@@ -35,18 +36,38 @@ class ClientHealth:
     def known(self) -> bool:
         return self.source != "none"
 
+    @property
+    def machine_busy(self) -> bool:
+        """The late loop spent more of the burst waiting for a CPU that other processes held
+        than working: the machine was busy, not the client. Known on Linux only."""
+        return (self.source == "probe" and self.cpu_wait is not None
+                and self.cpu_wait >= (self.cpu or 0.0))
+
     def message(self, label: str = "this run") -> str:
         """One sentence for people; empty when the client kept up or nothing is known."""
         if not self.flagged:
             return ""
-        if self.source == "probe":
-            why = (f"its event loop was more than {SATURATED_MS:g} ms late for over 1% of the "
-                   f"burst (p99 lag {self.lag_p99_ms:.1f} ms, CPU {100 * (self.cpu or 0):.0f}% "
-                   "of a core)")
-        else:
-            why = (f"the median request saw its event loop {self.median_ms:.1f} ms late (over "
-                   f"{ROWS_SATURATED_MS:g} ms)")
-        return (f"{label}: the client could not keep up -- {why}, so TTFT and ITL include the "
+        if self.source != "probe":
+            return (f"{label}: the client could not keep up -- the median request saw its "
+                    f"event loop {self.median_ms:.1f} ms late (over {ROWS_SATURATED_MS:g} ms), so "
+                    "TTFT and ITL include the client's own delay. Fire fewer streams per "
+                    "process (lens run --workers N), or run the endpoint (e.g. lens sim) in "
+                    "another process or machine.")
+        late = (f"its event loop was more than {SATURATED_MS:g} ms late for over 1% of the burst "
+                f"(p99 lag {self.lag_p99_ms:.1f} ms; it used {100 * (self.cpu or 0):.0f}% of a core")
+        if self.cpu_wait is not None:
+            late += f" and waited {100 * self.cpu_wait:.0f}% of the burst for a CPU"
+        late += ")"
+        if self.machine_busy:
+            return (f"{label}: the client could not keep up -- {late}: other processes on this "
+                    "machine took the CPU, so TTFT and ITL include that wait. Re-run on a "
+                    "quieter machine (or stop the other jobs).")
+        if self.cpu_wait is None:
+            return (f"{label}: the client could not keep up -- {late}, so TTFT and ITL include "
+                    "the client's delay. If this process was busy, fire fewer streams per "
+                    "process (lens run --workers N); if other jobs held the CPU, re-run on a "
+                    "quieter machine.")
+        return (f"{label}: the client could not keep up -- {late}, so TTFT and ITL include the "
                 "client's own delay. Fire fewer streams per process (lens run --workers N), "
                 "or run the endpoint (e.g. lens sim) in another process or machine.")
 
@@ -61,7 +82,8 @@ class ClientHealth:
 
     def as_dict(self) -> dict[str, Any]:
         return {"saturated": self.flagged, "source": self.source, "lag_p99_ms": self.lag_p99_ms,
-                "cpu": self.cpu, "request_lag_median_ms": self.median_ms,
+                "cpu": self.cpu, "cpu_wait": self.cpu_wait, "machine_busy": self.machine_busy,
+                "request_lag_median_ms": self.median_ms,
                 "requests_with_lag": self.n}
 
 
@@ -78,8 +100,10 @@ def client_health(requests: pd.DataFrame, run_client: Mapping[str, Any] | None =
         flagged_rows = False
     probe = saturated(dict(run_client) if run_client else None)
     if probe is not None and run_client is not None:
+        wait = run_client.get("cpu_wait")
         return ClientHealth(probe, "probe", float(run_client["lag_p99_ms"]),
-                            float(run_client.get("cpu", 0.0)), median, n)
+                            float(run_client.get("cpu", 0.0)),
+                            float(wait) if wait is not None else None, median, n)
     if median is not None:
         return ClientHealth(flagged_rows, "requests", median_ms=median, n=n)
     return ClientHealth(False, "none")

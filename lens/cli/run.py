@@ -23,6 +23,9 @@ from lens.record import new_run_id
 
 
 def register(sub: Any) -> None:
+    """The ``lens run`` parser. Long because the flag table is (one ``add_argument`` per
+    flag, in ``--help`` order), not because of logic; flags become spec fields in
+    lens.cli.run_spec."""
     p = sub.add_parser(
         "run",
         help="fire a profiling burst and store it",

@@ -73,6 +73,29 @@ def apply_flags(data: dict[str, Any], args: argparse.Namespace) -> tuple[dict[st
     """Overlay flag values on a spec mapping; returns it and the field paths flags set."""
     data = json.loads(json.dumps(data))  # deep copy of plain data
     touched: set[str] = set()
+    _target_flags(data, args, touched)
+    _load_flags(data, args, touched)
+    _prompt_flags(data, args, touched)
+    for flag, key in (("max_tokens", "max_tokens"), ("warmup", "warmup"), ("workers", "workers")):
+        if getattr(args, flag, None) is not None:
+            data[key] = getattr(args, flag)
+            touched.add(key)
+    if args.cold:
+        data["connection"] = "cold"
+    if getattr(args, "ca_bundle", None):
+        data["ca_bundle"] = args.ca_bundle
+        touched.add("ca_bundle")
+    tags = parse_tags(args.tag)
+    if tags:
+        given = data.get("tags")
+        base: dict[str, Any] = given if isinstance(given, dict) else {}
+        data["tags"] = {**base, **tags}
+        touched.add("tags")
+    apply_workload_flags(data, args, touched)
+    return data, touched
+
+
+def _target_flags(data: dict[str, Any], args: argparse.Namespace, touched: set[str]) -> None:
     if args.provider:
         target: dict[str, Any] = {"provider": args.provider}
         if not args.model:
@@ -94,26 +117,33 @@ def apply_flags(data: dict[str, Any], args: argparse.Namespace) -> tuple[dict[st
             if args.model:
                 t["model"] = args.model
                 touched.add("model")
+
+
+def _load_flags(data: dict[str, Any], args: argparse.Namespace, touched: set[str]) -> None:
     load = data.setdefault("load", {}) if isinstance(data.get("load", {}), dict) else None
-    if load is not None:
-        for flag, key in (
-            ("requests", "requests"),
-            ("concurrency", "concurrency"),
-            ("duration", "duration_s"),
-        ):
-            v = getattr(args, flag)
-            if v is not None:
-                load[key] = v
-                touched.add(f"load.{key}")
-        if args.duration is not None and args.requests is None and "requests" not in load:
-            load["requests"] = None  # a duration alone bounds the burst
-        if args.rate is not None:
-            load["rate"] = args.rate
-            load["kind"] = "poisson" if args.arrival == "poisson" else "rate"
-            touched.update(("load.rate", "load.kind"))
-        elif args.arrival is not None:
-            load["kind"] = "poisson" if args.arrival == "poisson" else "rate"
-            touched.add("load.kind")
+    if load is None:
+        return
+    for flag, key in (
+        ("requests", "requests"),
+        ("concurrency", "concurrency"),
+        ("duration", "duration_s"),
+    ):
+        v = getattr(args, flag)
+        if v is not None:
+            load[key] = v
+            touched.add(f"load.{key}")
+    if args.duration is not None and args.requests is None and "requests" not in load:
+        load["requests"] = None  # a duration alone bounds the burst
+    if args.rate is not None:
+        load["rate"] = args.rate
+        load["kind"] = "poisson" if args.arrival == "poisson" else "rate"
+        touched.update(("load.rate", "load.kind"))
+    elif args.arrival is not None:
+        load["kind"] = "poisson" if args.arrival == "poisson" else "rate"
+        touched.add("load.kind")
+
+
+def _prompt_flags(data: dict[str, Any], args: argparse.Namespace, touched: set[str]) -> None:
     prompt_file = getattr(args, "prompt_file", None)
     if args.prompt_tokens is not None and args.prompt_set:
         raise ConfigError(
@@ -132,28 +162,6 @@ def apply_flags(data: dict[str, Any], args: argparse.Namespace) -> tuple[dict[st
     if prompt_file:
         data["prompts"] = {"file": prompt_file}
         touched.add("prompts.file")
-    if args.max_tokens is not None:
-        data["max_tokens"] = args.max_tokens
-        touched.add("max_tokens")
-    if args.warmup is not None:
-        data["warmup"] = args.warmup
-        touched.add("warmup")
-    if args.cold:
-        data["connection"] = "cold"
-    if getattr(args, "workers", None) is not None:
-        data["workers"] = args.workers
-        touched.add("workers")
-    if getattr(args, "ca_bundle", None):
-        data["ca_bundle"] = args.ca_bundle
-        touched.add("ca_bundle")
-    tags = parse_tags(args.tag)
-    if tags:
-        given = data.get("tags")
-        base: dict[str, Any] = given if isinstance(given, dict) else {}
-        data["tags"] = {**base, **tags}
-        touched.add("tags")
-    apply_workload_flags(data, args, touched)
-    return data, touched
 
 
 def _bare(err: ConfigError) -> str:

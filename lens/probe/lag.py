@@ -47,11 +47,18 @@ class LagSummary:
     max_ms: float
     samples: int
     cpu: float  # process CPU seconds / wall seconds while the burst ran
+    # The loop thread's time runnable but waiting for a CPU (the OS run queue) / wall
+    # seconds: other processes holding the cores. None where the OS does not say (Linux's
+    # /proc/thread-self/schedstat does).
+    cpu_wait: float | None = None
 
     def as_dict(self) -> dict[str, float]:
-        return {"lag_p50_ms": round(self.p50_ms, 3), "lag_p99_ms": round(self.p99_ms, 3),
-                "lag_max_ms": round(self.max_ms, 3), "lag_samples": self.samples,
-                "cpu": round(self.cpu, 3)}
+        out = {"lag_p50_ms": round(self.p50_ms, 3), "lag_p99_ms": round(self.p99_ms, 3),
+               "lag_max_ms": round(self.max_ms, 3), "lag_samples": self.samples,
+               "cpu": round(self.cpu, 3)}
+        if self.cpu_wait is not None:
+            out["cpu_wait"] = round(self.cpu_wait, 3)
+        return out
 
 
 class LagMonitor:
@@ -69,19 +76,26 @@ class LagMonitor:
         self._cpu0 = 0.0
         self._wall0 = 0.0
         self._cpu = 0.0
+        self._wait0: int | None = None
+        self._wait: float | None = None
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._t0 = perf_counter_ns()
         self._cpu0, self._wall0 = time.process_time(), time.perf_counter()
+        self._wait0 = _run_queue_ns()
         self._arm()
 
     def stop(self) -> LagSummary:
+        """Stop sampling (on the loop's thread, like :meth:`start`) and summarise."""
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
         wall = time.perf_counter() - self._wall0
         self._cpu = (time.process_time() - self._cpu0) / wall if wall > 0 else 0.0
+        wait = _run_queue_ns()
+        if wait is not None and self._wait0 is not None and wall > 0:
+            self._wait = max(wait - self._wait0, 0) / 1e9 / wall
         return self.summary()
 
     def _arm(self) -> None:
@@ -118,7 +132,16 @@ class LagMonitor:
 
     def summary(self) -> LagSummary:
         return LagSummary(_quantile(self._hist, self._n, 0.5), _quantile(self._hist, self._n, 0.99),
-                          self._max, self._n, self._cpu)
+                          self._max, self._n, self._cpu, self._wait)
+
+
+def _run_queue_ns() -> int | None:
+    """Nanoseconds this thread has spent runnable but not running (Linux schedstat)."""
+    try:
+        with open("/proc/thread-self/schedstat", "rb") as f:
+            return int(f.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _bin(lag_ms: float) -> int:
