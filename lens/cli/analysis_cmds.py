@@ -95,6 +95,8 @@ def register(sub: Any) -> None:
                     help="percentile (repeatable; default 50, 95, 99)")
     cp.add_argument("--threshold", type=float, default=0.10,
                     help="relative change that counts as a regression (default 0.10)")
+    cp.add_argument("--slo", action="append", metavar="METRIC<=LIMIT",
+                    help="also compare SLO attainment and goodput (repeatable)")
     _add_common(cp)
     cp.set_defaults(func=cmd_compare)
 
@@ -107,6 +109,10 @@ def register(sub: Any) -> None:
     gp.add_argument("--max-error-rate-increase", type=float, default=None, metavar="FRACTION")
     gp.add_argument("--max-cost-per-request", type=str, default=None, metavar="USD")
     gp.add_argument("--max-total-cost", type=str, default=None, metavar="USD")
+    gp.add_argument("--slo", action="append", metavar="METRIC<=LIMIT",
+                    help="SLO for the attainment checks (repeatable; adds to the file's [slo])")
+    gp.add_argument("--min-attainment", type=float, default=None, metavar="FRACTION")
+    gp.add_argument("--max-attainment-drop", type=float, default=None, metavar="FRACTION")
     gp.add_argument("--summary", default=None, metavar="FILE",
                     help="write the Markdown summary here (default $GITHUB_STEP_SUMMARY if set)")
     _add_common(gp)
@@ -153,11 +159,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     cols = ["metric", "stat", "base", "cand", "diff", "diff_low", "diff_high", "ratio",
             "ratio_low", "ratio_high", "mw_p", "cliffs_delta", "verdict"]
     err = stats.error_rate_test(base, cand)
+    slo_line = _slo_line(base, cand, args.slo) if args.slo else None
     if args.markdown:
         print(f"### {args.cand} vs {args.base}\n")
         print(stats.to_markdown(table[cols]))
         print(f"Error rate: {err.base_rate:.2%} -> {err.cand_rate:.2%} "
               f"(p={err.p_value:.3g}, {err.test}): {err.verdict}")
+        if slo_line:
+            print(f"\n{slo_line}")
         return 0
     from rich.console import Console
     from rich.table import Table
@@ -175,17 +184,38 @@ def cmd_compare(args: argparse.Namespace) -> int:
     console.print(t)
     console.print(f"error rate {err.base_rate:.2%} -> {err.cand_rate:.2%} "
                   f"(p={err.p_value:.3g}, {err.test}): {err.verdict}")
+    if slo_line:
+        console.print(slo_line, markup=False, highlight=False)
     return 0
+
+
+def _slo_line(base: Any, cand: Any, flags: list[str]) -> str:
+    """Attainment and goodput, baseline -> candidate, with the proportion test's verdict."""
+    from lens.analysis.slo import attainment_test
+    from lens.spec.slo import as_objectives
+
+    t = attainment_test(base, cand, as_objectives(flags, source="--slo"))
+    b, c = t.base, t.cand
+    head = "SLO attainment (" + " and ".join(c.objectives) + "): "
+    if t.verdict == "insufficient data":
+        return head + f"{b.n} baseline and {c.n} candidate requests: insufficient data"
+    return (head + f"{b.attainment:.2%} [{b.ci_low:.2%}, {b.ci_high:.2%}] -> "
+            f"{c.attainment:.2%} [{c.ci_low:.2%}, {c.ci_high:.2%}] ({t.diff:+.2%}, "
+            f"p={t.p_value:.3g}, {t.test}): {t.verdict}; goodput {b.goodput_rps:.3g} -> "
+            f"{c.goodput_rps:.3g} req/s, {b.goodput_tok_s:.3g} -> {c.goodput_tok_s:.3g} tok/s")
 
 
 def cmd_gate(args: argparse.Namespace) -> int:
     from lens.analysis import gate
+    from lens.spec.slo import objectives_mapping, parse_objective
 
+    slo = objectives_mapping(parse_objective(f) for f in args.slo) if args.slo else None
     thresholds = gate.load_thresholds(
         args.thresholds, max_p95_ttft_regression=args.max_p95_ttft_regression,
         max_error_rate=args.max_error_rate, max_error_rate_increase=args.max_error_rate_increase,
         max_cost_per_request=args.max_cost_per_request, max_total_cost=args.max_total_cost,
-        seed=args.seed if args.seed else None)
+        slo=slo, min_attainment=args.min_attainment,
+        max_attainment_drop=args.max_attainment_drop, seed=args.seed if args.seed else None)
     base = load_ref(args.baseline, args.db)
     cand = load_ref(args.candidate, args.db)
     result = gate.evaluate(base, cand, thresholds, prices=args.prices)

@@ -36,6 +36,7 @@ _FLAG_FIELDS: dict[str, str] = {
     "base_url": "--base-url",
     "model": "--model",
     "tags": "--tag",
+    "slo": "--slo",
 }
 
 
@@ -135,6 +136,14 @@ def apply_flags(data: dict[str, Any], args: argparse.Namespace) -> tuple[dict[st
         touched.add("warmup")
     if args.cold:
         data["connection"] = "cold"
+    slo_flags = getattr(args, "slo", None)
+    if slo_flags:
+        from lens.spec.slo import objectives_mapping, parse_objective
+
+        given = data.get("slo")
+        base_slo: dict[str, Any] = given if isinstance(given, dict) else {}
+        data["slo"] = {**base_slo, **objectives_mapping(parse_objective(t) for t in slo_flags)}
+        touched.add("slo")
     tags = parse_tags(args.tag)
     if tags:
         given = data.get("tags")

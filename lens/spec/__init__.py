@@ -7,6 +7,8 @@ Python, a widget or a Lambda event, and all of them are validated the same way.
 from lens.spec.loading import load_spec, read_mapping, spec_from_dict
 from lens.spec.models import BurstSpec, Caps, LoadShape, PromptSpec, TargetSpec, Timeouts
 from lens.spec.providers import DIALECTS, PRICE_PROVIDER_IDS, PROVIDERS, ProviderInfo
+from lens.spec.search import SaturationSpec, SearchSpec
+from lens.spec.slo import Objective, SLOSpec, as_objectives, parse_objective
 
 __all__ = [
     "DIALECTS",
@@ -15,11 +17,17 @@ __all__ = [
     "BurstSpec",
     "Caps",
     "LoadShape",
+    "Objective",
     "PromptSpec",
     "ProviderInfo",
+    "SLOSpec",
+    "SaturationSpec",
+    "SearchSpec",
     "TargetSpec",
     "Timeouts",
+    "as_objectives",
     "load_spec",
+    "parse_objective",
     "read_mapping",
     "spec_from_dict",
 ]

@@ -51,6 +51,8 @@ _VALUE_FIXES: dict[str, str] = {
     "prompts": "keep exactly one of set, file, inline or synthetic_tokens under prompts",
     "load": "see docs/spec.md#load for the fields each load kind needs",
     "targets": "give each target a distinct name: field",
+    "slo": "write a number (the worst acceptable value) or a string like '<=500' (docs/spec.md#slo)",
+    "search": "see docs/spec.md#search for the search fields",
 }
 
 
