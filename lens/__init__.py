@@ -9,7 +9,7 @@ from typing import Any
 
 from lens._version import __version__
 
-__all__ = ["__version__", "fire", "load", "run"]
+__all__ = ["__version__", "capacity", "fire", "load", "run"]
 
 
 def fire(*args: Any, **kwargs: Any) -> Any:
@@ -31,3 +31,10 @@ def load(*args: Any, **kwargs: Any) -> Any:
     from lens.analysis.frames import load as _load
 
     return _load(*args, **kwargs)
+
+
+def capacity(*args: Any, **kwargs: Any) -> Any:
+    """Search for the highest load that meets SLOs; see lens.api.capacity."""
+    from lens.api import capacity as _capacity
+
+    return _capacity(*args, **kwargs)

@@ -125,8 +125,8 @@ def attainment_of(df: pd.DataFrame, objectives: ObjectivesLike, *,
                   level: float = 0.95) -> Attainment:
     """Attainment and goodput of all rows of ``df`` (one group)."""
     objs = _objectives(objectives)
-    measured = _measured(df)
-    rows = counted(df)
+    measured = _measured(df.reset_index(drop=True))  # concatenated runs may repeat labels
+    rows = counted(measured)
     out = Attainment(level=level, objectives=[str(o) for o in objs])
     out.cancelled = len(measured) - len(rows)
     out.n = len(rows)

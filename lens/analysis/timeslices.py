@@ -84,6 +84,7 @@ def timeslices(
         d = d.loc[~d["warmup"].fillna(False).astype(bool)]
     if d.empty:
         return pd.DataFrame()
+    d = d.reset_index(drop=True)  # concatenated runs may repeat index labels
     t = start_offsets(d, clock)
     d = d.assign(_window=np.floor(t.to_numpy() / window_s).astype("int64"))
     objs = as_objectives(objectives)

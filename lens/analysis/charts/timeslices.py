@@ -22,9 +22,10 @@ def timeslice_chart(slices: pd.DataFrame, metric: str = "ttft_ms_p95",
            alt.Tooltip("n:Q", title="requests"), alt.Tooltip("partial:N")]
     base = alt.Chart(data)
     line = base.mark_line().encode(x=x, y=alt.Y(f"{metric}:Q", title=metric), color=color)
-    points = base.mark_point(size=50).encode(
+    points = base.mark_point(size=50, filled=False, strokeWidth=1.5, opacity=1).encode(
         x=x, y=f"{metric}:Q", color=color, tooltip=tip,
-        fill=alt.condition("datum.partial", alt.value("white"), color))
+        fill=alt.condition("datum.partial", alt.value("white"),
+                           alt.Fill(f"{group}:N", legend=None)))
     layers: list[alt.Chart] = [line, points]
     if metric == "attainment" and {"ci_low", "ci_high"} <= set(data.columns):
         layers.insert(0, base.mark_area(opacity=0.2).encode(
