@@ -47,7 +47,7 @@ class LevelResult:
     """What one fired level measured (times in ms, rates per second of wall time)."""
 
     level: float
-    phase: str  # sweep | bisect
+    phase: str  # sweep | bisect | stopped (cut short by the user: decides nothing)
     run_id: str | None = None
     fired: int = 0  # requests sent, warm-up included
     n: int = 0
@@ -176,8 +176,13 @@ class Search:
         if r.saturated:
             self.stop_reason = "saturated"
 
-    def stop(self) -> None:
-        self.stop_reason = self.stop_reason or "stopped"
+    def stop(self, partial: LevelResult | None = None) -> None:
+        """End the search (the user stopped it). ``partial``, the level that was cut short,
+        is kept as evidence (phase ``stopped``) but decides nothing."""
+        self.stop_reason = "stopped"
+        if partial is not None:
+            partial.phase = "stopped"
+            self.results.append(partial)
 
     @property
     def answer(self) -> float | None:

@@ -88,7 +88,9 @@ def search_capacity(
     ``slo`` defaults to the spec's ``slo:`` block and ``search`` to its ``search:`` block
     (else SearchSpec()'s defaults). ``executor`` makes the Executor for each level
     (default: the local engine). ``on_level`` is told each level's result as it lands;
-    ``stop`` ends the search after the level in flight (which finishes and is kept).
+    ``stop`` ends the search: the level in flight sends no more requests, finishes those
+    in flight and is kept (phase ``stopped``), but decides nothing; the answer is the
+    highest level that passed before.
     """
     spec = spec if isinstance(spec, BurstSpec) else spec_from_dict(spec, source=source)
     objectives = as_objectives(slo, source="slo") or as_objectives(spec.slo)
@@ -117,11 +119,13 @@ def search_capacity(
                       run_extra={"capacity_search": search_id})
         rows = records_to_frame(outcome.records)
         result = measure_level(rows, level, objectives, plan.attainment, run_id=run_id)
-        state.record(result)
+        if stop.stopped:  # the level was cut short: kept as evidence, judged on nothing
+            state.stop(result)
+        else:
+            state.record(result)
         if on_level is not None:
             on_level(result)
         if stop.stopped:
-            state.stop()
             break
     return CapacityResult(
         mode=plan.mode, target=plan.attainment, objectives=[str(o) for o in objectives],

@@ -86,6 +86,15 @@ def test_saturation_rule_needs_flat_throughput_and_growing_wait() -> None:
     assert not is_saturated(a, LevelResult(level=8, phase="sweep"), plan)  # no figures
 
 
+def test_a_stopped_level_is_kept_but_decides_nothing() -> None:
+    s = Search(SearchSpec(levels=[1, 2, 4]))
+    s.record(server(s.next_level() or 0, capacity=8))
+    cut = server(s.next_level() or 0, capacity=0.5)  # cut short: looks like a miss
+    s.stop(cut)
+    assert s.stop_reason == "stopped" and s.next_level() is None
+    assert s.answer == 1 and [r.phase for r in s.results] == ["sweep", "stopped"]
+
+
 def test_level_budget_and_rate_mode_bisects_geometrically() -> None:
     s = drive(SearchSpec(levels=[1, 2, 4, 8, 16, 32, 64, 128], max_levels=3), capacity=100)
     assert s.stop_reason == "max_levels" and len(s.results) == 3
