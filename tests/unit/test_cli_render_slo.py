@@ -56,3 +56,25 @@ def test_run_objectives_flags_win_over_the_stored_spec() -> None:
     assert run_objectives(json.dumps({"slo": {"time_to_glory_ms": 3}})) == []
     with pytest.raises(ConfigError, match="--slo"):
         run_objectives(spec, ["nope<=1"])
+
+
+def test_capacity_flags_overlay_the_spec_search_block() -> None:
+    import argparse
+
+    from lens.cli.capacity_cmd import _search_overrides
+    from lens.spec import spec_from_dict
+
+    spec = spec_from_dict({"targets": [{"provider": "sim", "model": "m"}],
+                           "search": {"levels": [1, 2, 4], "attainment": 0.9, "rounds": 2}})
+    none = dict(mode=None, attainment=None, requests=None, rounds=None, max_levels=None,
+                arrival=None, levels=None, spec="s.yaml")
+    plan = _search_overrides(argparse.Namespace(**none), spec)
+    assert (plan.grid, plan.attainment, plan.rounds) == ([1, 2, 4], 0.9, 2)
+    plan = _search_overrides(argparse.Namespace(**{**none, "levels": "2,8", "requests": 7}), spec)
+    assert (plan.grid, plan.attainment, plan.requests) == ([2, 8], 0.9, 7)
+    with pytest.raises(ConfigError) as err:
+        _search_overrides(argparse.Namespace(**{**none, "attainment": 2.0}), spec)
+    assert err.value.source == "--attainment" and err.value.field == "search.attainment"
+    with pytest.raises(ConfigError, match="cannot read") as err:
+        _search_overrides(argparse.Namespace(**{**none, "levels": "1,two"}), spec)
+    assert err.value.source == "--levels"
