@@ -15,7 +15,13 @@ everything here is pure (request rows in, decisions out), so it is tested withou
    ``min_throughput_gain`` while the p50 wait for the first token (``queue_ms +
    ttft_ms``) grew by more than ``min_wait_growth``. More load then only adds queueing;
    the answer is that level, marked as a lower bound.
-4. Other stops: the first level fails (no answer), the grid passes to its end (the last
+4. A level that misses while its p50 wait grew by no more than ``min_wait_growth`` over
+   the last passing level's is **confirmed**: fired once more, and the repeat decides
+   (``SearchSpec.confirm``). Such misses are a tail, not a queue, and one stall of the
+   client or server makes every request in flight miss at once. A miss with a grown queue
+   decides at once; one with no passing level to compare with is confirmed too (a hiccup
+   at the first level would otherwise end the search).
+5. Other stops: the first level fails (no answer), the grid passes to its end (the last
    level, a lower bound), ``max_levels`` fired, or the user stopped the search.
 """
 
@@ -47,7 +53,7 @@ class LevelResult:
     """What one fired level measured (times in ms, rates per second of wall time)."""
 
     level: float
-    phase: str  # sweep | bisect | stopped (cut short by the user: decides nothing)
+    phase: str  # sweep | bisect | confirm (a repeat that decides) | stopped (decides nothing)
     run_id: str | None = None
     fired: int = 0  # requests sent, warm-up included
     n: int = 0
@@ -67,11 +73,13 @@ class LevelResult:
     e2e_p50: float = float("nan")
     passed: bool = False
     saturated: bool = False
+    retried: bool = False  # a miss that a repeat of the level decided instead (rule 4)
 
     @property
     def verdict(self) -> str:
-        """``meets`` / ``misses`` the attainment target, with ``, saturated`` (rule 3)."""
-        return ("meets" if self.passed else "misses") + (", saturated" if self.saturated else "")
+        """``meets`` / ``misses`` the target, ``, saturated`` (rule 3), ``, retried`` (4)."""
+        return ("meets" if self.passed else "misses") + (", saturated" if self.saturated else
+                                                         "") + (", retried" if self.retried else "")
 
 
 def _pct(x: pd.Series, q: float) -> float:
@@ -122,10 +130,18 @@ class Search:
     lo: float | None = None  # highest level known to pass
     hi: float | None = None  # lowest level known to fail
     _i: int = 0
+    _retry: LevelResult | None = None  # a miss waiting for its confirmation
+    _passed: LevelResult | None = None  # the result that set ``lo``
+    _last_sweep: LevelResult | None = None  # the deciding result of the last sweep level
 
     @property
     def phase(self) -> str:
         return "bisect" if self.hi is not None and self.lo is not None else "sweep"
+
+    @property
+    def confirming(self) -> bool:
+        """True when the next level is a repeat of a doubtful miss (rule 4)."""
+        return self._retry is not None
 
     def _narrow(self) -> bool:
         assert self.lo is not None and self.hi is not None
@@ -140,6 +156,8 @@ class Search:
         if len(self.results) >= self.search.max_levels:
             self.stop_reason = "max_levels"
             return None
+        if self._retry is not None:
+            return self._retry.level
         if self.phase == "sweep":
             grid = self.search.grid
             if self._i >= len(grid):
@@ -155,26 +173,43 @@ class Search:
         return float(f"{math.sqrt(self.lo * self.hi):.3g}")
 
     def record(self, r: LevelResult) -> None:
-        """Take one level's result and update the bracket (rules 1-4)."""
-        r.phase = self.phase
-        sweep = [x for x in self.results if x.phase == "sweep"]
+        """Take one level's result and update the bracket (rules 1-5)."""
+        phase = self.phase
+        r.phase = "confirm" if self._retry is not None else phase
         self.results.append(r)
-        if r.phase == "bisect":
-            if r.passed:
-                self.lo = r.level
-            else:
-                self.hi = r.level
+        if phase == "sweep":
+            prev = self._last_sweep
+            r.saturated = prev is not None and is_saturated(prev, r, self.search)
+        if self._retry is not None:
+            self._retry = None
+        elif not r.passed and self._doubtful(r):
+            r.retried, self._retry = True, r
+            return
+        if phase == "bisect":
+            self._set_bound(r)
             return
         self._i += 1
-        r.saturated = bool(sweep) and is_saturated(sweep[-1], r, self.search)
-        if not r.passed:
-            if self.lo is None:
-                self.stop_reason = "lowest_fails"
-            self.hi = r.level
-            return
-        self.lo = r.level
-        if r.saturated:
+        self._last_sweep = r
+        if not r.passed and self.lo is None:
+            self.stop_reason = "lowest_fails"
+        self._set_bound(r)
+        if r.passed and r.saturated:
             self.stop_reason = "saturated"
+
+    def _set_bound(self, r: LevelResult) -> None:
+        if r.passed:
+            self.lo, self._passed = r.level, r
+        else:
+            self.hi = r.level
+
+    def _doubtful(self, r: LevelResult) -> bool:
+        """Rule 4: a miss without a grown queue (or with nothing to compare) is repeated."""
+        if not self.search.confirm:
+            return False
+        ref = self._passed
+        if ref is None or math.isnan(ref.wait_p50) or math.isnan(r.wait_p50):
+            return True
+        return r.wait_p50 <= ref.wait_p50 * (1 + self.search.saturation.min_wait_growth)
 
     def stop(self, partial: LevelResult | None = None) -> None:
         """End the search (the user stopped it). ``partial``, the level that was cut short,
@@ -225,6 +260,7 @@ class CapacityResult:
         f = self.frame()
         if len(f) < 3:
             return None
+        f = f[~f["retried"] & (f["phase"] != "stopped")]  # only the measurements that decided
         f = f.dropna(subset=["ttft_p95"]).sort_values("level")
         return find_knee(f["level"].to_numpy(), f["ttft_p95"].to_numpy())
 

@@ -7,12 +7,15 @@ lens.analysis.capacity has its answer.
 Every level is a run of its own in ``store`` (tags ``capacity_search`` = the search id and
 ``capacity_level``), so each can be shown, reported and compared like any other run. The
 spec's ``load`` is replaced per level: concurrency levels fire a closed loop of
-``max(requests, rounds x level)`` requests; rate levels fire open-loop arrivals
-(``search.arrival``) of ``max(requests, ceil(min_duration_s x rate))`` requests.
+``max(requests, rounds x level)`` requests after a warm-up wave of ``level`` requests
+(``search.warmup_wave``; at least the spec's ``warmup``); rate levels fire open-loop
+arrivals (``search.arrival``) of ``max(requests, ceil(min_duration_s x rate))`` requests
+after the spec's warm-up.
 """
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -66,6 +69,8 @@ def level_spec(spec: BurstSpec, search: SearchSpec, level: float, search_id: str
         data["load"] = {"kind": "poisson" if search.arrival == "poisson" else "rate",
                         "rate": level, "requests": n, "seed": spec.load.seed,
                         "max_in_flight": spec.load.max_in_flight}
+    if search.mode == "concurrency" and search.warmup_wave:
+        data["warmup"] = max(spec.warmup, int(level))
     data["tags"] = {**spec.tags, "capacity_search": search_id, "capacity_level": f"{level:g}"}
     return spec_from_dict(data, source="capacity level")
 
@@ -113,7 +118,11 @@ def search_capacity(
     state = Search(plan, target=plan.attainment)
     t0 = time.monotonic()
     while (level := state.next_level()) is not None:
-        run_id = f"{search_id}-{level:g}"
+        # A full collection now, with nothing in flight, so that the collector's
+        # stop-the-world pause (~150 ms in a notebook kernel holding ~300k objects) is not
+        # taken inside a level: it stalls every stream at once, and an in-process simulator.
+        gc.collect()
+        run_id = f"{search_id}-{level:g}" + ("-confirm" if state.confirming else "")
         outcome = run(level_spec(spec, plan, level, search_id), store=store, run_id=run_id,
                       executor=executor() if executor else LocalExecutor(), stop=stop,
                       run_extra={"capacity_search": search_id})

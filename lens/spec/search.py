@@ -40,6 +40,11 @@ class SearchSpec(_Strict):
     - ``resolution``: bisection stops when the bracket is this narrow: concurrency an
       absolute step (default 1), rate a relative width (default 0.10).
     - ``max_levels``: at most this many levels are fired in all.
+    - ``confirm``: a level that misses without its queue having grown is fired once more
+      and the repeat decides (lens.analysis.capacity rule 4).
+    - ``warmup_wave``: a concurrency level first fires one wave of ``level`` warm-up
+      requests (not measured), so its new connections and the start burst, where every
+      request arrives at once, are not judged as steady-state load.
     """
 
     mode: Literal["concurrency", "rate"] = "concurrency"
@@ -50,7 +55,9 @@ class SearchSpec(_Strict):
     min_duration_s: float = Field(default=5.0, gt=0)
     arrival: Literal["poisson", "constant"] = "poisson"
     resolution: float | None = Field(default=None, gt=0)
-    max_levels: int = Field(default=16, ge=1)
+    max_levels: int = Field(default=24, ge=1)
+    warmup_wave: bool = True
+    confirm: bool = True
     saturation: SaturationSpec = Field(default_factory=SaturationSpec)
 
     @model_validator(mode="after")

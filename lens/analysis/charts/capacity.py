@@ -17,8 +17,10 @@ def capacity_frame(result: Any) -> pd.DataFrame:
     if f.empty:
         return f
     f = f.sort_values("level").reset_index(drop=True)
-    f["verdict"] = ["saturated" if s and p else "meets target" if p else "misses target"
-                    for p, s in zip(f["passed"], f["saturated"], strict=True)]
+    f["verdict"] = ["repeated" if r or ph == "stopped" else "saturated" if s and p else
+                    "meets target" if p else "misses target"
+                    for p, s, r, ph in zip(f["passed"], f["saturated"], f["retried"], f["phase"],
+                                           strict=True)]
     knee = result.knee
     f["knee"] = f["level"] == knee if knee is not None else False
     f["answer"] = f["level"] == result.answer if result.answer is not None else False
@@ -28,13 +30,14 @@ def capacity_frame(result: Any) -> pd.DataFrame:
 
 def capacity_chart(result: Any, latency: str = "ttft_p95") -> alt.HConcatChart:
     """Left: ``throughput_rps`` (x) against ``latency`` (y, default p95 TTFT) for every fired
-    level, joined in level order, labelled with the level; the knee (where latency starts to
-    climb with load, lens.analysis.charts.knee) ringed; the answer starred. Right:
-    attainment per level with its Wilson CI and the target as a dashed rule."""
+    level, the deciding ones joined in level order (a doubtful miss that was repeated, and a
+    level cut short by Stop, in grey), labelled with the level; the knee (where latency
+    starts to climb with load, lens.analysis.charts.knee) ringed; the answer in a diamond.
+    Right: attainment per level with its Wilson CI and the target as a dashed rule."""
     f = capacity_frame(result)
     unit = "concurrency" if result.mode == "concurrency" else "req/s"
-    colors = alt.Scale(domain=["meets target", "saturated", "misses target"],
-                       range=[PALETTE[3], PALETTE[2], PALETTE[1]])
+    colors = alt.Scale(domain=["meets target", "saturated", "misses target", "repeated"],
+                       range=[PALETTE[3], PALETTE[2], PALETTE[1], "#bbbbbb"])
     tip = [alt.Tooltip("level:Q", title=unit), alt.Tooltip("phase:N"),
            alt.Tooltip("throughput_rps:Q", format=".2f", title="ok req/s"),
            alt.Tooltip(f"{latency}:Q", format=".1f"),
@@ -42,7 +45,8 @@ def capacity_chart(result: Any, latency: str = "ttft_p95") -> alt.HConcatChart:
     base = alt.Chart(f)
     x = alt.X("throughput_rps:Q", title="throughput (successful requests/s)")
     y = alt.Y(f"{latency}:Q", title=f"{latency} (ms)")
-    line = base.mark_line(color="#999").encode(x=x, y=y, order="level:Q")
+    line = base.transform_filter("datum.verdict != 'repeated'").mark_line(color="#999").encode(
+        x=x, y=y, order="level:Q")
     points = base.mark_point(size=80, filled=True).encode(
         x=x, y=y, color=alt.Color("verdict:N", scale=colors, title="level"), tooltip=tip)
     labels = base.mark_text(dx=10, dy=-8, fontSize=10, color="#444").encode(
