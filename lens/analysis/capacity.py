@@ -15,12 +15,13 @@ everything here is pure (request rows in, decisions out), so it is tested withou
    ``min_throughput_gain`` while the p50 wait for the first token (``queue_ms +
    ttft_ms``) grew by more than ``min_wait_growth``. More load then only adds queueing;
    the answer is that level, marked as a lower bound.
-4. A level that misses while its p50 wait grew by no more than ``min_wait_growth`` over
-   the last passing level's is **confirmed**: fired once more, and the repeat decides
-   (``SearchSpec.confirm``). Such misses are a tail, not a queue, and one stall of the
-   client or server makes every request in flight miss at once. A miss with a grown queue
-   decides at once; one with no passing level to compare with is confirmed too (a hiccup
-   at the first level would otherwise end the search).
+4. A level that misses by no more requests than it holds in flight (concurrency: the
+   level; rate: rate x p50 e2e), while its p50 wait grew by no more than
+   ``min_wait_growth`` over the last passing level's, is **confirmed**: fired once more,
+   and the repeat decides (``SearchSpec.confirm``). One stall of the client or the server
+   makes every request in flight miss at once, so such a miss may be one moment, not the
+   load. More misses, or a grown queue, decide at once; a small miss with no passing level
+   to compare with is confirmed too (a hiccup at the first level would end the search).
 5. Other stops: the first level fails (no answer), the grid passes to its end (the last
    level, a lower bound), ``max_levels`` fired, or the user stopped the search.
 """
@@ -203,8 +204,12 @@ class Search:
             self.hi = r.level
 
     def _doubtful(self, r: LevelResult) -> bool:
-        """Rule 4: a miss without a grown queue (or with nothing to compare) is repeated."""
+        """Rule 4: a miss of at most one wave, without a grown queue, is repeated."""
         if not self.search.confirm:
+            return False
+        in_flight = r.level if self.search.mode == "concurrency" else \
+            r.level * (0.0 if math.isnan(r.e2e_p50) else r.e2e_p50) / 1000
+        if r.n - r.met > max(1.0, in_flight):
             return False
         ref = self._passed
         if ref is None or math.isnan(ref.wait_p50) or math.isnan(r.wait_p50):

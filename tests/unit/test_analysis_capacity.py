@@ -57,14 +57,21 @@ def test_finds_the_highest_passing_level_exactly(capacity: int) -> None:
 
 
 def test_lowest_level_failing_gives_no_answer() -> None:
-    s = drive(SearchSpec(levels=[2, 4, 8]), capacity=1)
-    # with nothing to compare its wait with, the first miss is confirmed once
-    assert s.answer is None and s.stop_reason == "lowest_fails"
-    assert [(r.level, r.phase, r.retried) for r in s.results] == [
-        (2, "sweep", True), (2, "confirm", False)]
-    assert s.results[0].verdict == "misses, retried"
-    once = drive(SearchSpec(levels=[2, 4, 8], confirm=False), capacity=1)
-    assert len(once.results) == 1
+    s = drive(SearchSpec(levels=[2, 4, 8]), capacity=1)  # half the requests miss: decided
+    assert s.answer is None and s.stop_reason == "lowest_fails" and len(s.results) == 1
+
+
+def test_a_small_miss_at_the_first_level_is_confirmed() -> None:
+    s = Search(SearchSpec(levels=[2, 4, 8]))
+    first = server(s.next_level() or 0, capacity=8)
+    first.n, first.met, first.passed = 16, 14, False  # one wave of 2 missed, nothing to compare
+    s.record(first)
+    assert first.retried and first.verdict == "misses, retried" and s.next_level() == 2
+    s.record(server(2, capacity=8))
+    assert s.results[1].phase == "confirm" and s.lo == 2 and s.next_level() == 4
+    off = Search(SearchSpec(levels=[2, 4, 8], confirm=False))
+    off.record(first)
+    assert off.stop_reason == "lowest_fails"
 
 
 def test_a_miss_without_a_queue_is_confirmed_and_a_hiccup_forgiven() -> None:
@@ -73,13 +80,13 @@ def test_a_miss_without_a_queue_is_confirmed_and_a_hiccup_forgiven() -> None:
     while (level := s.next_level()) is not None:
         r = server(level, capacity=8)
         if level == 4 and hiccup:  # one stall: a whole wave misses, the median wait unmoved
-            hiccup, r.attainment, r.passed = False, 0.75, False
+            hiccup, r.n, r.met, r.attainment, r.passed = False, 16, 12, 0.75, False
         s.record(r)
     assert s.answer == 8
     assert [(r.level, r.phase) for r in s.results][:4] == [
         (1, "sweep"), (2, "sweep"), (4, "sweep"), (4, "confirm")]
-    # above capacity the queue grew: the miss at 16 decides at once, no repeat
-    assert [r.level for r in s.results].count(16) == 1
+    # above capacity misses are many: 16 decides at once, and so does the bisection
+    assert [r.phase for r in s.results].count("confirm") == 1
 
 
 def test_grid_end_is_a_lower_bound() -> None:
@@ -162,10 +169,9 @@ def test_result_frame_knee_and_dict() -> None:
     res = CapacityResult("concurrency", 0.95, ["ttft_ms<=60"], s.results, s.answer,
                          s.stop_reason, search_id="cap-x", wall_s=3.0)
     f = res.frame()
-    assert list(f["level"]) == [1, 2, 4, 8, 6, 7, 7] and res.answer == 6
-    assert list(f["phase"])[-2:] == ["bisect", "confirm"]  # 7 barely queues: confirmed
+    assert list(f["level"]) == [1, 2, 4, 8, 6, 7] and res.answer == 6
     assert res.knee == 6
     d = res.to_dict()
-    assert d["answer"] == 6 and d["lower_bound"] is False and len(d["levels"]) == 7
+    assert d["answer"] == 6 and d["lower_bound"] is False and len(d["levels"]) == 6
     assert res.explain().startswith("highest concurrency meeting 95% attainment of "
                                     "ttft_ms<=60: 6. Stopped: bisected")
