@@ -45,12 +45,14 @@ def test_search_finds_the_servers_slots(sim, tmp_path: Path) -> None:
                               on_level=seen.append)
         runs = store.list_runs()
         stored = {r.run_id: r for r in runs}
+        rows = {r.run_id: store.requests_frame(r.run_id) for r in runs}
     finally:
         store.close()
     assert res.answer is not None and abs(res.answer - 8) <= 1, res.frame()
     assert res.stop_reason == "bracketed" and not res.lower_bound
     assert [r.level for r in seen] == [r.level for r in res.results]
-    # the sweep stopped at the first failing level, then bisected inside the bracket
+    # the sweep stopped at the first failing level, then bisected inside the bracket (a level
+    # may come twice: a small miss is confirmed)
     sweep = [r.level for r in res.results if r.phase == "sweep"]
     assert sweep == [1, 2, 4, 8, 16][: len(sweep)] and 32 not in sweep
     # every level is a stored run, tagged, judged by the SLOs in its stored spec
@@ -61,6 +63,9 @@ def test_search_finds_the_servers_slots(sim, tmp_path: Path) -> None:
         assert float(run.tags["capacity_level"]) == r.level
         spec = json.loads(run.spec_json)
         assert spec["slo"] == {"ttft_ms": "<=60"} and spec["load"]["concurrency"] == r.level
+        # one warm-up wave of `level` requests, then the measured ones
+        warm = rows[r.run_id]["warmup"].astype(bool)
+        assert int(warm.sum()) == r.level and (~warm).sum() == r.n == max(12, 4 * r.level)
     assert res.requests == sum(r.fired for r in res.results) >= 12 * len(res.results)
     assert res.knee is not None and 4 <= res.knee <= 16
 
