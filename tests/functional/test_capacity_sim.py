@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import lens as lens_api
 from lens.burst.capacity import search_capacity
 from lens.sim import start_sim_in_thread
 from lens.store.sql import open_store
@@ -71,11 +72,12 @@ def test_search_finds_the_servers_slots(sim, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_rate_search_stays_below_the_servers_throughput(sim) -> None:
+def test_rate_search_stays_below_the_servers_throughput(sim, tmp_path: Path) -> None:
     # slots-4 serves at most 4 / 0.25 s = 16 req/s: above it the queue grows without end
-    res = search_capacity(spec_for(sim, 4), slo=["ttft_ms<=60"],
-                          search={"mode": "rate", "levels": [2, 4, 8, 16, 32],
-                                  "min_duration_s": 1.5, "requests": 8, "max_levels": 8})
+    res = lens_api.capacity(spec_for(sim, 4), slo=["ttft_ms<=60"], db=str(tmp_path / "r.db"),
+                            search={"mode": "rate", "levels": [2, 4, 8, 16, 32],
+                                    "min_duration_s": 1.5, "requests": 8, "max_levels": 8})
+    assert res.mode == "rate" and all(r.run_id for r in res.results)
     assert res.answer is not None and 2 <= res.answer < 16, res.frame()
     failed = [r.level for r in res.results if not r.passed]
     assert failed and min(failed) <= 16
