@@ -9,7 +9,7 @@ from typing import Any
 
 from lens._version import __version__
 
-__all__ = ["__version__", "compare_cache", "fire", "load", "run"]
+__all__ = ["__version__", "capacity", "compare_cache", "fire", "load", "run"]
 
 
 def fire(*args: Any, **kwargs: Any) -> Any:
@@ -39,3 +39,10 @@ def compare_cache(*args: Any, **kwargs: Any) -> Any:
     from lens.burst.cache_compare import compare_cache as _compare
 
     return _compare(*args, **kwargs)
+
+
+def capacity(*args: Any, **kwargs: Any) -> Any:
+    """Search for the highest load that meets SLOs; see lens.api.capacity."""
+    from lens.api import capacity as _capacity
+
+    return _capacity(*args, **kwargs)

@@ -20,7 +20,7 @@ from lens.record import BurstResult, new_run_id
 from lens.spec import BurstSpec
 from lens.store.base import Store
 
-__all__ = ["fire", "new_run_id", "run_info"]
+__all__ = ["capacity", "fire", "new_run_id", "run_info"]
 
 
 def fire(
@@ -57,3 +57,37 @@ def fire(
         if own:
             store.close()
     return outcome.result
+
+
+def capacity(
+    spec: BurstSpec | Mapping[str, Any],
+    *,
+    slo: Any = None,
+    search: Any = None,
+    db: str | None = None,
+    store: Store | None = None,
+    target: str | None = None,
+    on_level: Any = None,
+    stop: Any = None,
+) -> Any:
+    """The highest concurrency (or request rate) whose SLO attainment meets the target:
+    lens.burst.capacity.search_capacity with a default store (as :func:`fire`).
+
+    ``slo``: ``["ttft_ms<=500", ...]`` or a mapping (default: the spec's ``slo:``);
+    ``search``: a SearchSpec or mapping (default: the spec's ``search:``, else defaults).
+    Returns a CapacityResult: ``answer``, ``explain()``, ``frame()``, ``chart()``.
+    """
+    from lens.burst.capacity import search_capacity
+
+    own = store is None
+    if store is None:
+        from lens.store.paths import resolve_db
+        from lens.store.sql import open_store
+
+        store = open_store(resolve_db(db))
+    try:
+        return search_capacity(spec, slo=slo, search=search, store=store, target=target,
+                               on_level=on_level, stop=stop, source="lens.capacity(spec)")
+    finally:
+        if own:
+            store.close()

@@ -11,6 +11,11 @@ the file and field named) and/or flags; flags win. Checks:
   or Fisher exact) finds a significant increase larger than this.
 - ``max_cost_per_request`` / ``max_total_cost`` (USD): candidate cost from
   lens.analysis.cost; unpriced rows fail the check (a cost cannot be verified as zero).
+- ``[slo]`` (a spec's ``slo:`` block, lens.spec.slo): the summary shows both runs' SLO
+  attainment and goodput (lens.analysis.slo). ``min_attainment`` (fraction) fails when the
+  candidate's attainment is below it; ``max_attainment_drop`` (absolute) fails when the
+  attainment fell by more than this and the proportion test (two-proportion z or Fisher
+  exact, ``alpha``) says the drop is significant. A side without counted requests fails both.
 """
 
 from __future__ import annotations
@@ -24,13 +29,15 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from lens.analysis import slo as slo_stats
 from lens.analysis import stats
 from lens.analysis.cost import price_frame
 from lens.analysis.health import client_health
 from lens.analysis.prices import PriceOverrides
 from lens.errors import ConfigError
+from lens.spec.slo import SLOSpec
 
 
 class _Strict(BaseModel):
@@ -52,10 +59,21 @@ class GateThresholds(_Strict):
     max_cost_per_request: Decimal | None = Field(default=None, ge=0)
     max_total_cost: Decimal | None = Field(default=None, ge=0)
     regressions: list[RegressionRule] = Field(default_factory=list)
+    slo: SLOSpec | None = None
+    min_attainment: float | None = Field(default=None, ge=0, le=1)
+    max_attainment_drop: float | None = Field(default=None, ge=0, le=1)
     confidence: float = Field(default=0.95, gt=0.5, lt=1)
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
     reps: int = Field(default=2000, ge=200)
     seed: int = 0
+
+    @model_validator(mode="after")
+    def _attainment_needs_slos(self) -> GateThresholds:
+        wants = self.min_attainment is not None or self.max_attainment_drop is not None
+        if wants and not (self.slo and self.slo.objectives()):
+            raise ValueError("min_attainment and max_attainment_drop need SLOs: add a [slo] "
+                             "table (e.g. ttft_ms = 500) or --slo ttft_ms<=500")
+        return self
 
 
 def load_thresholds(path: str | os.PathLike[str] | None = None,
@@ -72,7 +90,10 @@ def load_thresholds(path: str | os.PathLike[str] | None = None,
             data = tomllib.loads(p.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"cannot parse: {exc}", source=source, hint="fix the TOML") from None
-    data.update({k: v for k, v in overrides.items() if v is not None})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if isinstance(data.get("slo"), dict) and isinstance(given.get("slo"), dict):
+        given["slo"] = {**data["slo"], **given["slo"]}  # a flag's SLO replaces that metric's
+    data.update(given)
     try:
         return GateThresholds.model_validate(data)
     except ValidationError as exc:
@@ -80,7 +101,8 @@ def load_thresholds(path: str | os.PathLike[str] | None = None,
         loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
         hint = ("remove the key or check its spelling against examples/gate.toml"
                 if err["type"] == "extra_forbidden" else "see examples/gate.toml")
-        raise ConfigError(err["msg"], source=source, field=loc, hint=hint) from None
+        raise ConfigError(err["msg"].removeprefix("Value error, "), source=source, field=loc,
+                          hint=hint) from None
 
 
 @dataclass
@@ -98,6 +120,7 @@ class GateResult:
     comparison: pd.DataFrame | None = None
     errors: stats.ErrorRateTest | None = None
     refused: str | None = None  # why no verdict can be given (a client-saturated run)
+    attainment: slo_stats.AttainmentTest | None = None
 
     @property
     def passed(self) -> bool:
@@ -161,7 +184,26 @@ def evaluate(base: pd.DataFrame, cand: pd.DataFrame, thresholds: GateThresholds,
             f"<= +{t.max_error_rate_increase:.2%} or not significant", e.test))
     if t.max_cost_per_request is not None or t.max_total_cost is not None:
         _cost_checks(cand, t, prices, res)
+    if t.slo is not None and t.slo.objectives():
+        _attainment_checks(base, cand, t, res)
     return res
+
+
+def _attainment_checks(base: pd.DataFrame, cand: pd.DataFrame, t: GateThresholds,
+                       res: GateResult) -> None:
+    a = res.attainment = slo_stats.attainment_test(
+        base, cand, t.slo, alpha=t.alpha, max_drop=t.max_attainment_drop or 0.0,
+        level=t.confidence)
+    value = f"{a.cand.attainment:.2%} ({a.cand.met}/{a.cand.n})" if a.cand.n else "no requests"
+    if t.min_attainment is not None:
+        res.checks.append(Check("SLO attainment", bool(a.cand.n)
+                                and a.cand.attainment >= t.min_attainment, value,
+                                f">= {t.min_attainment:.2%}", " and ".join(a.cand.objectives)))
+    if t.max_attainment_drop is not None:
+        res.checks.append(Check(
+            "SLO attainment drop", a.verdict not in ("regressed", "insufficient data"),
+            f"{a.diff:+.2%} (p={a.p_value:.3g})" if a.cand.n and a.base.n else "no requests",
+            f">= -{t.max_attainment_drop:.2%} or not significant", a.test or a.verdict))
 
 
 def _cost_checks(cand: pd.DataFrame, t: GateThresholds, prices: Any, res: GateResult) -> None:
@@ -195,6 +237,13 @@ def to_markdown(res: GateResult, base_label: str = "baseline",
         lines.append(f"| {c.name} | {mark} | {c.value} | {c.limit} | {c.detail} |")
     if not res.checks:
         lines.append("| (no checks configured) | pass | | | |")
+    if res.attainment is not None:
+        lines += ["", "### SLOs: " + " and ".join(res.attainment.cand.objectives), "",
+                  "| run | met / n | attainment [CI] | goodput req/s | goodput tok/s |",
+                  "|---|---|---|---|---|"]
+        for label, a in ((base_label, res.attainment.base), (cand_label, res.attainment.cand)):
+            lines.append(f"| {label} | {a.met}/{a.n} | {a.attainment:.2%} [{a.ci_low:.2%}, "
+                         f"{a.ci_high:.2%}] | {a.goodput_rps:.3g} | {a.goodput_tok_s:.3g} |")
     if res.comparison is not None and len(res.comparison):
         cols = ["metric", "stat", "base", "cand", "ratio", "ratio_low", "ratio_high", "mw_p",
                 "cliffs_delta", "verdict"]

@@ -3,7 +3,7 @@
 A run whose client was saturated has TTFT and ITL tails inflated by the client, not the
 provider. ``lens run`` warns, ``lens show`` and the report say so, and ``lens gate`` refuses
 to pass or fail on it. The rules are lens.probe.lag's: the run's own loop probe (p99 lag
-above 2 ms) when the run kept it, else the requests' ``client_lag_ms`` (median above
+above 5 ms) when the run kept it, else the requests' ``client_lag_ms`` (median above
 50 ms). docs/metrics.md defines both.
 """
 

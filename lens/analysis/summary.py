@@ -22,6 +22,11 @@ What each figure means:
   record's ``output_tokens_per_s``); ``throughput_tok_s``: all output tokens of the
   target's successful requests divided by the wall span from the first start to the last
   end (aggregate throughput under the burst's load).
+- Stalls (successful requests): ``itl_max_ms`` is the distribution of each request's
+  longest inter-token gap; ``stalls`` the number of gaps over the stall threshold (250 ms,
+  lens.probe.measure.STALL_MS) summed over requests; ``stalled_requests`` the requests
+  with at least one.
+- ``slo`` (only with ``objectives``): attainment and goodput, lens.analysis.slo.
 
 Confidence intervals live in lens.analysis.stats; this module is the quick table the CLI
 prints after a burst.
@@ -84,6 +89,10 @@ class TargetSummary:
     output_tokens_per_s: Dist = field(default_factory=Dist)
     output_tokens: int = 0
     throughput_tok_s: float | None = None
+    itl_max_ms: Dist = field(default_factory=Dist)
+    stalls: int = 0
+    stalled_requests: int = 0
+    slo: dict[str, Any] | None = None
 
     @property
     def error_rate(self) -> float:
@@ -117,9 +126,11 @@ def _pooled_gaps(chunks: pd.DataFrame, ok_ids: set[str]) -> np.ndarray:
 
 
 def summarize(
-    requests: pd.DataFrame, chunks: pd.DataFrame | None = None, *, by: str = "target"
+    requests: pd.DataFrame, chunks: pd.DataFrame | None = None, *, by: str = "target",
+    objectives: Any = None,
 ) -> list[TargetSummary]:
-    """One TargetSummary per value of ``by`` (default: target), in first-seen order."""
+    """One TargetSummary per value of ``by`` (default: target), in first-seen order; with
+    ``objectives`` (SLOs, see lens.spec.slo.as_objectives) each carries ``slo``."""
     if requests.empty:
         return []
     warm = requests["warmup"].fillna(False).astype(bool) if "warmup" in requests else None
@@ -154,6 +165,15 @@ def summarize(
         else:
             s.itl_ms = Dist.of(ok["itl_p50_ms"])
         s.itl_p99_ms_p50 = Dist.of(ok["itl_p99_ms"]).p50
+        if "itl_max_ms" in ok:
+            s.itl_max_ms = Dist.of(ok["itl_max_ms"])
+        if "stalls" in ok:
+            stalls = pd.to_numeric(ok["stalls"], errors="coerce").fillna(0)
+            s.stalls, s.stalled_requests = int(stalls.sum()), int((stalls > 0).sum())
+        if objectives:
+            from lens.analysis.slo import attainment_of
+
+            s.slo = attainment_of(g, objectives).to_dict()
         tokens = pd.to_numeric(ok["output_tokens"], errors="coerce")
         s.output_tokens = int(tokens.fillna(0).sum())
         if len(ok) and s.output_tokens:
@@ -180,5 +200,10 @@ def summary_frame(summaries: list[TargetSummary]) -> pd.DataFrame:
             for q in ("p50", "p90", "p99"):
                 row[f"{m}_{q}"] = getattr(d, q)
         row["throughput_tok_s"] = s.throughput_tok_s
+        row["itl_max_ms_p99"] = s.itl_max_ms.p99
+        row["stalled_requests"] = s.stalled_requests
+        if s.slo is not None:
+            for k in ("attainment", "ci_low", "ci_high", "goodput_rps", "goodput_tok_s"):
+                row[f"slo_{k}"] = s.slo[k]
         rows.append(row)
     return pd.DataFrame(rows)

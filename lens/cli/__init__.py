@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "lens.cli.sim_cmd",  # sim
     "lens.cli.store_cmds",  # runs, show, export, import, prune, backup
     "lens.cli.analysis_cmds",  # report, compare, gate
+    "lens.cli.capacity_cmd",  # capacity
     "lens.cli.fleet_cmds",  # schedules
     "lens.cli.retention_cmds",  # prune, backup
 )

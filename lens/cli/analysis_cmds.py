@@ -35,25 +35,31 @@ def load_ref(ref: str, db: str | None, *, chunks: bool = False) -> Any:
     if len(req) == 0:
         raise NotFoundError(f"run {ref!r} has no requests in {db or os.environ.get('LENS_DB')}",
                             hint="list runs with `lens runs`")
+    from lens.cli.render_slo import run_objectives
+
     frame: Any = req
-    frame.attrs["lens_client"] = _run_client(ref, db)  # the run's loop probe, for the gate
+    client, spec_json = _run_stored(ref, db)
+    frame.attrs["lens_client"] = client  # the run's loop probe, for the gate
+    frame.attrs["lens_slo"] = [str(o) for o in run_objectives(spec_json)]  # its spec's SLOs
     return out
 
 
-def _run_client(run_id: str, db: str | None) -> dict[str, Any] | None:
-    """The run's client-health summary (RunInfo.extra["client"]), when a lens store has it."""
+def _run_stored(run_id: str, db: str | None) -> tuple[dict[str, Any] | None, str | None]:
+    """The run's client-health summary (RunInfo.extra["client"]) and stored spec, when a
+    lens store has them."""
     try:
         from lens.store.paths import resolve_db
         from lens.store.sql import open_store
 
         store = open_store(resolve_db(db))
-    except Exception:  # not a lens store: the gate judges from the rows alone
-        return None
+    except Exception:  # not a lens store: judged from the rows alone
+        return None, None
     try:
-        client = store.get_run(run_id).extra.get("client")
-        return dict(client) if isinstance(client, dict) else None
+        run = store.get_run(run_id)
+        client = run.extra.get("client")
+        return (dict(client) if isinstance(client, dict) else None), run.spec_json
     except Exception:
-        return None
+        return None, None
     finally:
         store.close()
 
@@ -108,6 +114,9 @@ def register(sub: Any) -> None:
                     help="power for the detectable shift and requests needed (default 0.8)")
     rp.add_argument("--shift", type=float, default=None, metavar="FRACTION",
                     help="the shift to size the runs for (default: --threshold)")
+    rp.add_argument("--slo", action="append", metavar="METRIC<=LIMIT",
+                    help="judge SLO attainment and goodput (repeatable; default: the runs' "
+                         "stored slo: blocks)")
     _add_common(rp)
     rp.set_defaults(func=cmd_report)
 
@@ -127,6 +136,8 @@ def register(sub: Any) -> None:
                     help="power for the detectable shift and requests needed (default 0.8)")
     cp.add_argument("--shift", type=float, default=None, metavar="FRACTION",
                     help="the shift to size the runs for (default: --threshold)")
+    cp.add_argument("--slo", action="append", metavar="METRIC<=LIMIT",
+                    help="also compare SLO attainment and goodput (repeatable)")
     _add_common(cp)
     cp.set_defaults(func=cmd_compare)
 
@@ -139,6 +150,10 @@ def register(sub: Any) -> None:
     gp.add_argument("--max-error-rate-increase", type=float, default=None, metavar="FRACTION")
     gp.add_argument("--max-cost-per-request", type=str, default=None, metavar="USD")
     gp.add_argument("--max-total-cost", type=str, default=None, metavar="USD")
+    gp.add_argument("--slo", action="append", metavar="METRIC<=LIMIT",
+                    help="SLO for the attainment checks (repeatable; adds to the file's [slo])")
+    gp.add_argument("--min-attainment", type=float, default=None, metavar="FRACTION")
+    gp.add_argument("--max-attainment-drop", type=float, default=None, metavar="FRACTION")
     gp.add_argument("--summary", default=None, metavar="FILE",
                     help="write the Markdown summary here (default $GITHUB_STEP_SUMMARY if set)")
     _add_common(gp)
@@ -166,13 +181,23 @@ def cmd_report(args: argparse.Namespace) -> int:
                        prices=args.prices, baseline=run_ids[0] if two else None,
                        candidate=run_ids[1] if two else None, seed=args.seed,
                        threshold=args.threshold, power=args.power, shift=args.shift,
-                       options={"clients": clients})
+                       options={"clients": clients, "slos": _report_slos(args.slo, reqs)})
     path = write_report(rep, args.output)
     print(f"wrote {path}")
     if args.png:
         files = save_images(rep.charts, args.png)
         print(f"wrote {len(files)} images to {args.png}")
     return 0
+
+
+def _report_slos(flags: list[str] | None, frames: list[Any]) -> list[str]:
+    """The report's SLOs: ``--slo`` flags (checked here, so errors name the flag), else the
+    first stored ``slo:`` block among the runs."""
+    from lens.spec.slo import as_objectives
+
+    if flags:
+        return [str(o) for o in as_objectives(list(flags), source="--slo")]
+    return next((list(f.attrs["lens_slo"]) for f in frames if f.attrs.get("lens_slo")), [])
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -191,6 +216,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             "ratio_low", "ratio_high", "mw_p", "cliffs_delta", "verdict"]
     err = stats.error_rate_test(base, cand, alpha=args.alpha)
     extra = _why_and_how_many(base, cand, args, kw)
+    slo_line = _slo_line(base, cand, args.slo) if args.slo else None
     if args.markdown:
         from lens.cli.safe_text import say
 
@@ -198,6 +224,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         say(stats.to_markdown(table[cols]))
         print(f"Error rate: {err.base_rate:.2%} -> {err.cand_rate:.2%} "
               f"(p={err.p_value:.3g}, {err.test}): {err.verdict}")
+        if slo_line:
+            print(f"\n{slo_line}")
         for line in extra:
             print(f"\n{line}" if not line.startswith("  ") else f"- {line.strip()}")
         return 0
@@ -217,6 +245,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     console.print(t)
     console.print(f"error rate {err.base_rate:.2%} -> {err.cand_rate:.2%} "
                   f"(p={err.p_value:.3g}, {err.test}): {err.verdict}")
+    if slo_line:
+        console.print(slo_line, markup=False, highlight=False)
     for line in extra:
         console.print(plain(line))
     return 0
@@ -243,14 +273,33 @@ def _why_and_how_many(base: Any, cand: Any, args: argparse.Namespace,
     return lines
 
 
+def _slo_line(base: Any, cand: Any, flags: list[str]) -> str:
+    """Attainment and goodput, baseline -> candidate, with the proportion test's verdict."""
+    from lens.analysis.slo import attainment_test
+    from lens.spec.slo import as_objectives
+
+    t = attainment_test(base, cand, as_objectives(flags, source="--slo"))
+    b, c = t.base, t.cand
+    head = "SLO attainment (" + " and ".join(c.objectives) + "): "
+    if t.verdict == "insufficient data":
+        return head + f"{b.n} baseline and {c.n} candidate requests: insufficient data"
+    return (head + f"{b.attainment:.2%} [{b.ci_low:.2%}, {b.ci_high:.2%}] -> "
+            f"{c.attainment:.2%} [{c.ci_low:.2%}, {c.ci_high:.2%}] ({t.diff:+.2%}, "
+            f"p={t.p_value:.3g}, {t.test}): {t.verdict}; goodput {b.goodput_rps:.3g} -> "
+            f"{c.goodput_rps:.3g} req/s, {b.goodput_tok_s:.3g} -> {c.goodput_tok_s:.3g} tok/s")
+
+
 def cmd_gate(args: argparse.Namespace) -> int:
     from lens.analysis import gate
+    from lens.spec.slo import objectives_mapping, parse_objective
 
+    slo = objectives_mapping(parse_objective(f) for f in args.slo) if args.slo else None
     thresholds = gate.load_thresholds(
         args.thresholds, max_p95_ttft_regression=args.max_p95_ttft_regression,
         max_error_rate=args.max_error_rate, max_error_rate_increase=args.max_error_rate_increase,
         max_cost_per_request=args.max_cost_per_request, max_total_cost=args.max_total_cost,
-        seed=args.seed if args.seed else None)
+        slo=slo, min_attainment=args.min_attainment,
+        max_attainment_drop=args.max_attainment_drop, seed=args.seed if args.seed else None)
     base = load_ref(args.baseline, args.db)
     cand = load_ref(args.candidate, args.db)
     result = gate.evaluate(base, cand, thresholds, prices=args.prices)

@@ -76,6 +76,9 @@ def summary_table(summaries: Sequence[TargetSummary], *, title: str | None = Non
     for name in ("TTFT ms", "TPOT ms", "ITL ms", "E2E ms"):
         table.add_column(f"{name}\np50 / p90 / p99", justify="right")
     table.add_column("out tok/s\np50 | agg", justify="right")
+    stalled = any(s.stalled_requests for s in summaries)  # the column only when it says something
+    if stalled:
+        table.add_column("stalled |\nmax gap p99", justify="right")
     for s in summaries:
         errs = ", ".join(f"{k} {v}" for k, v in s.errors.items()) or "-"
         table.add_row(
@@ -88,6 +91,7 @@ def summary_table(summaries: Sequence[TargetSummary], *, title: str | None = Non
             _trio(s.itl_ms),
             _trio(s.e2e_ms),
             f"{_ms(s.output_tokens_per_s.p50)} | {_ms(s.throughput_tok_s)}",
+            *([f"{s.stalled_requests} | {_ms(s.itl_max_ms.p99)}"] if stalled else []),
         )
     return table
 
@@ -111,6 +115,10 @@ def print_summary(
         console.print("no measured requests (warm-up rows are not summarised)")
         return
     console.print(summary_table(summaries))
+    if any(s.slo for s in summaries):
+        from lens.cli.render_slo import slo_table
+
+        console.print(slo_table(summaries))
     sources = {s.itl_source for s in summaries}
     if sources == {"request_p50"}:
         console.print("ITL: distribution of per-request median gaps (no chunk rows).")

@@ -63,6 +63,10 @@ def register(sub: Any) -> None:
     g.add_argument("--prompt-file", metavar="PATH",
                    help="prompts from a file: .jsonl ({id, text} lines) or .txt (one per line)")
     g.add_argument("--max-tokens", type=int, metavar="N", help="max output tokens")
+    g = p.add_argument_group("service-level objectives")
+    g.add_argument("--slo", action="append", metavar="METRIC<=LIMIT",
+                   help="per-request SLO, e.g. ttft_ms<=500 (repeatable; sets the spec's slo); "
+                   "the summary adds attainment and goodput")
     g = p.add_argument_group("storing and output")
     g.add_argument(
         "--db",
@@ -231,8 +235,11 @@ def _report(store: Any, run_id: str, db: str, args: argparse.Namespace, *, sever
 
     store.flush()
     run = store.get_run(run_id)
+    from lens.cli.render_slo import run_objectives
+
     frame = store.requests_frame(run_id)
-    summaries = summarize(frame, store.chunks_frame(run_id))
+    summaries = summarize(frame, store.chunks_frame(run_id),
+                          objectives=run_objectives(run.spec_json))
     health = client_health(frame, run.extra.get("client"))
     if health.flagged:  # on stderr too, so --json users see it
         stderr_console().print(f"lens: warning: {health.message('run ' + run_id)}",

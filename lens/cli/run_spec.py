@@ -40,6 +40,7 @@ _FLAG_FIELDS: dict[str, str] = {
     "tags": "--tag",
     "ca_bundle": "--ca-bundle",
     "workers": "--workers",
+    "slo": "--slo",
 }
 _FLAG_FIELDS.update(_WORKLOAD_FLAGS)
 
@@ -85,6 +86,14 @@ def apply_flags(data: dict[str, Any], args: argparse.Namespace) -> tuple[dict[st
     if getattr(args, "ca_bundle", None):
         data["ca_bundle"] = args.ca_bundle
         touched.add("ca_bundle")
+    slo_flags = getattr(args, "slo", None)
+    if slo_flags:
+        from lens.spec.slo import objectives_mapping, parse_objective
+
+        given_slo = data.get("slo")
+        base_slo: dict[str, Any] = given_slo if isinstance(given_slo, dict) else {}
+        data["slo"] = {**base_slo, **objectives_mapping(parse_objective(t) for t in slo_flags)}
+        touched.add("slo")
     tags = parse_tags(args.tag)
     if tags:
         given = data.get("tags")

@@ -32,6 +32,8 @@ def register(sub: Any) -> None:
     p.add_argument("run", metavar="RUN", help="run id, unique prefix, or 'latest'")
     _db_arg(p)
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--slo", action="append", metavar="METRIC<=LIMIT",
+                   help="judge by this SLO (repeatable; default: the run's spec slo block)")
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser(
@@ -86,12 +88,14 @@ def cmd_show(args: argparse.Namespace) -> int:
     from lens.analysis.health import client_health
     from lens.analysis.summary import summarize
     from lens.cli.render import dump_json, print_summary, summary_json
+    from lens.cli.render_slo import run_objectives
 
     store, db = _open(args)
     try:
         run = store.get_run(args.run)
         frame = store.requests_frame(run.run_id)
-        summaries = summarize(frame, store.chunks_frame(run.run_id))
+        objectives = run_objectives(run.spec_json, args.slo)
+        summaries = summarize(frame, store.chunks_frame(run.run_id), objectives=objectives)
     finally:
         store.close()
     health = client_health(frame, run.extra.get("client"))

@@ -7,7 +7,7 @@ waited too, so every event timed in it is late by up to that much. The lag is ke
 5 ms bucket of the burst, so each record gets the worst lag seen while its stream was open
 (``client_lag_ms``), and per run as a distribution, with the client's CPU use.
 
-A run is **client-saturated** when the loop was late by more than ``SATURATED_MS`` (2 ms)
+A run is **client-saturated** when the loop was late by more than ``SATURATED_MS`` (5 ms)
 for more than 1% of the burst: the 99th percentile of the probe's lag. Saturation is
 systematic; a lone hiccup (one GC pause, one descheduling by a busy OS) moves a stream's
 worst lag but not the run's p99. Where only rows are known (files, imports, fleet merges),
@@ -30,7 +30,10 @@ from time import perf_counter_ns
 __all__ = ["ROWS_SATURATED_MS", "SATURATED_MS", "LagMonitor", "LagSummary", "saturated",
            "saturated_rows"]
 
-SATURATED_MS = 2.0  # the run's p99 loop lag above this flags it
+# The run's p99 loop lag above this flags it: the timing error lens promises to stay within
+# (chunk timing error p99 <= 5 ms, docs/benchmarks.md); lags below it are scheduler noise a
+# shared machine always has, which would make every CI runner's gate refuse.
+SATURATED_MS = 5.0
 ROWS_SATURATED_MS = 50.0  # without the run's probe: the median request's worst lag
 _INTERVAL_NS = 1_000_000  # the probe asks to run every 1 ms
 _BUCKET_NS = 5_000_000  # per-request lookups at 5 ms resolution

@@ -24,6 +24,8 @@ from lens.spec.providers import (
     DialectInfo,
     ProviderInfo,
 )
+from lens.spec.search import SaturationSpec, SearchSpec
+from lens.spec.slo import Objective, SLOSpec, as_objectives, parse_objective
 
 __all__ = [
     "DIALECTS",
@@ -35,13 +37,19 @@ __all__ = [
     "Caps",
     "DialectInfo",
     "LoadShape",
+    "Objective",
     "PromptSpec",
     "ProviderInfo",
+    "SLOSpec",
+    "SaturationSpec",
+    "SearchSpec",
     "SessionSpec",
     "TargetSpec",
     "Timeouts",
     "TraceSource",
+    "as_objectives",
     "load_spec",
+    "parse_objective",
     "read_mapping",
     "spec_from_dict",
 ]

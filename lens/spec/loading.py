@@ -55,6 +55,8 @@ _VALUE_FIXES: dict[str, str] = {
     "cancel": "give cancel.after_tokens and/or cancel.after_ms (see docs/spec.md#cancellation)",
     "sessions": "see docs/spec.md#multi-turn-sessions",
     "trace": "see docs/spec.md#trace-replay",
+    "slo": "write a number (the worst acceptable value) or a string like '<=500' (docs/spec.md#slo)",
+    "search": "see docs/spec.md#search for the search fields",
 }
 
 

@@ -25,6 +25,8 @@ from pydantic import (
 from lens.errors import TargetError
 from lens.spec.multipliers import output_multipliers
 from lens.spec.providers import DIALECTS, PROVIDERS
+from lens.spec.search import SearchSpec
+from lens.spec.slo import SLOSpec
 
 # A prompt set name (lens.workload.prompt_sets): no separators, no dots, so never a path.
 PROMPT_SET_NAME = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
@@ -350,6 +352,10 @@ class BurstSpec(_Strict):
     runner: str = "local"
     sessions: SessionSpec | None = None
     cancel: CancelSpec | None = None
+    # Per-request SLOs (lens.spec.slo): attainment and goodput in every summary.
+    slo: SLOSpec | None = None
+    # How `lens capacity` searches for the highest level meeting the SLOs (lens.spec.search).
+    search: SearchSpec | None = None
 
     @model_validator(mode="after")
     def _unique_target_names(self) -> BurstSpec:

@@ -5,6 +5,8 @@
 - :class:`FilterPanel`: filter an already-loaded frame (run, target, region, time range,
   metric, percentile) and redraw charts without re-running any query.
 - :class:`CostExplorer`: what-if sliders for volume and prompt/output lengths.
+- :class:`CapacityPanel`: SLOs and a target attainment; Search finds the highest load
+  that meets them (lens.burst.capacity) and draws the evidence.
 - :func:`setup_notebook`: make Altair charts render offline in JupyterLab.
 
 ipywidgets is imported when a panel is built, so ``import lens.widgets`` is cheap.
@@ -16,8 +18,8 @@ from typing import Any
 
 from lens.widgets._display import chart_bundle, error_html, setup_notebook
 
-__all__ = ["CostExplorer", "FilterPanel", "FirePanel", "chart_bundle", "error_html",
-           "setup_notebook"]
+__all__ = ["CapacityPanel", "CostExplorer", "FilterPanel", "FirePanel", "chart_bundle",
+           "error_html", "setup_notebook"]
 
 
 def __getattr__(name: str) -> Any:
@@ -29,6 +31,10 @@ def __getattr__(name: str) -> Any:
         from lens.widgets.filters import FilterPanel
 
         return FilterPanel
+    if name == "CapacityPanel":
+        from lens.widgets.capacity import CapacityPanel
+
+        return CapacityPanel
     if name == "CostExplorer":
         from lens.widgets.cost import CostExplorer
 

@@ -4,16 +4,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from helpers_cli import lens
 
 from lens.sim import start_sim_in_thread
 from lens.store.sql import open_store
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from helpers_cli import lens
 
 ROOT = Path(__file__).resolve().parents[2]
 BURSTGPT = ROOT / "data" / "traces" / "sample_burstgpt.csv"

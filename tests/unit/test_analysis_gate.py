@@ -15,6 +15,9 @@ def test_example_thresholds_load() -> None:
     t = gate.load_thresholds(ROOT / "examples" / "gate.toml")
     assert t.max_p95_ttft_regression == 0.10 and t.max_error_rate == 0.02
     assert [r.metric for r in t.regressions] == ["e2e_ms", "output_tokens_per_s"]
+    assert t.slo is not None and [str(o) for o in t.slo.objectives()] == ["ttft_ms<=2000",
+                                                                         "e2e_ms<=30000"]
+    assert (t.min_attainment, t.max_attainment_drop) == (0.90, 0.02)
     # flags win over the file
     t = gate.load_thresholds(ROOT / "examples" / "gate.toml", max_error_rate=0.5)
     assert t.max_error_rate == 0.5

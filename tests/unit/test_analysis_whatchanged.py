@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pandas as pd
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_analysis import T0, make_records
 
 from lens.analysis import changepoints

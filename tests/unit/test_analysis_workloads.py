@@ -4,13 +4,9 @@ gate, status chart); prompt-cache hit rates; TTFT by turn."""
 from __future__ import annotations
 
 import dataclasses
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_analysis import make_records
 
 from lens.analysis import stats, summary

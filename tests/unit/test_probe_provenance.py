@@ -4,13 +4,9 @@ OpenAI's system_fingerprint, and an allow-list of routing headers (never a secre
 from __future__ import annotations
 
 import json
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_probe_dialects import SPLITS, chunks_of, read_stream
 
 from lens.embed.wire import nonstream_deltas

@@ -4,16 +4,9 @@ A builder takes the :class:`~lens.analysis.reporting.context.ReportContext` and 
 :class:`~lens.analysis.reporting.model.Section` (or None when it has nothing to show).
 To add a section, write the function (anywhere in lens.analysis) and add one line to
 ``SECTIONS``; to add a sentence to the verdict, add a function to
-``lens.analysis.reporting.verdicts.VERDICT_SENTENCES``. For example, an SLO section::
-
-    def slo_section(ctx: ReportContext) -> Section | None:
-        objectives = ctx.options.get("slos")     # build_report(..., options={"slos": [...]})
-        if not objectives:
-            return None
-        ...
-        return Section("slo", "SLOs and goodput", [table(...), Chart(...)])
-
-    SECTIONS.insert(SECTIONS.index(latency_section), slo_section)   # or edit the list
+``lens.analysis.reporting.verdicts.VERDICT_SENTENCES``. Sections with settings of their
+own read them from ``ctx.options`` (``build_report(..., options=...)``): the SLO section
+(lens.analysis.reporting.slo) reads ``options["slos"]``, the verdict ``options["clients"]``.
 """
 
 from __future__ import annotations
@@ -28,6 +21,7 @@ from lens.analysis.reporting.figures import (
     over_time_section,
 )
 from lens.analysis.reporting.model import Section
+from lens.analysis.reporting.slo import slo_section, stalls_section
 from lens.analysis.reporting.tables import (
     cache_section,
     comparison_section,
@@ -48,9 +42,11 @@ SECTIONS: list[SectionBuilder] = [
     comparison_section,
     distributions_section,
     latency_section,
+    slo_section,
     server_time_section,
     cache_section,
     errors_section,
+    stalls_section,
     cost_section,
     over_time_section,
     load_section,
