@@ -118,7 +118,7 @@ REQUEST_FIELDS: tuple[Column, ...] = (
     Column("attempt", "int", "Which attempt this was: 1, or 2+ for an SDK's retry (lens.embed; x-stainless-retry-count)."),
     Column("session_id", "str", "Conversation this request is a turn of (multi-turn workloads)."),
     Column("turn", "int", "Turn number within the session, from 1."),
-    Column("stalls", "int", "Inter-token gaps longer than the stall threshold (250 ms unless the spec says)."),
+    Column("stalls", "int", "Inter-token gaps longer than 250 ms (recount at other thresholds from chunk rows: lens.analysis.stalls)."),
     Column("system_fingerprint", "str", "Backend configuration the server reported (OpenAI system_fingerprint)."),
     Column("server_model", "str", "Model (version) the server said answered, when it differs from what was asked."),
     Column("routing", "str", "Allow-listed routing headers (e.g. cf-ray POP, x-served-by) as compact JSON."),
