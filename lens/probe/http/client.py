@@ -202,6 +202,15 @@ class HttpClient:
             self._pool.add_origin(origin)
         return origin
 
+    def secrets_for(self, url: str) -> tuple[str, ...]:
+        """Credential strings of the proxy ``url`` goes through (empty without one), for
+        scrubbing whatever the proxy echoes; never raises (:meth:`request` names errors)."""
+        try:
+            proxy = self._origin(*_split_url(url)[:3]).proxy
+        except (HttpClientError, ValueError):
+            return ()
+        return proxy.secrets() if proxy is not None else ()
+
     async def request(
         self,
         method: str,

@@ -40,6 +40,15 @@ class ProxyInfo:
     def __repr__(self) -> str:  # keep credentials out of reprs and logs
         return f"ProxyInfo({self.label})"
 
+    def secrets(self) -> tuple[str, ...]:
+        """The credentials in every form a proxy could echo them: the header value, its
+        base64 part, ``user:password`` and the password (to scrub from stored text)."""
+        if not self.authorization:
+            return ()
+        b64 = self.authorization.split(None, 1)[-1]
+        plain = base64.b64decode(b64).decode("utf-8", "replace")
+        return (self.authorization, b64, plain, plain.partition(":")[2])
+
 
 def _label(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
