@@ -1,7 +1,8 @@
 """One shard of a burst in a worker process (the other end of lens.burst.workers).
 
-Protocol over one pipe: the worker says ``("ready",)`` once it is set up (or
-``("error", text)``), waits for ``("go", start_at_ns)``, fires its shard from that shared
+Protocol over one pipe: the worker says ``("ready", planned)`` once it is set up
+(``planned``: the requests its shard sends, None when only a duration bounds it), or
+``("error", text)``; it waits for ``("go", start_at_ns)``, fires its shard from that shared
 start, sends ``("rec", (record, chunks))`` per finished request and ``("progress", event)``,
 obeys ``("stop",)`` and ``("abandon",)`` at any time, and ends with
 ``("done", skipped, complete, client, origins_ns)``.
@@ -57,7 +58,7 @@ def serve_shard(conn: Any, spec_json: str, run_id: str, shard: int,
     except Exception as exc:  # reported to the parent, which names it
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
         return
-    conn.send(("ready",))
+    conn.send(("ready", _planned(burst)))
     msg = conn.recv()
     if msg[0] != "go":
         conn.send(("done", 0, False, None, {}))
@@ -93,3 +94,12 @@ def serve_shard(conn: Any, spec_json: str, run_id: str, shard: int,
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
         return
     conn.send(("done", res.skipped, res.complete, res.client, res.origins_ns))
+
+
+def _planned(burst: Any) -> int | None:
+    """Requests this shard sends (all targets, warm-up included; None when only a duration
+    bounds it): the parent counts what a worker that dies never sent."""
+    per_stage = [st.planned() for st in burst.stages]
+    if any(n is None for n in per_stage):
+        return None
+    return int(burst.work.planned(sum(per_stage) + burst.spec.warmup)) * len(burst.targets)

@@ -1,0 +1,99 @@
+"""Adversarial review of ``--workers`` (issue #16): the load split exactly, every row once,
+and a run that lost a worker marked for what it is.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lens.burst.run import run
+from lens.sim.process import SimProcess
+from lens.spec import spec_from_dict
+from lens.store.sql import open_store
+from lens.workload.shard import shard_specs
+
+PROFILE = {"header_ms": 1.0, "ttft_ms": 40.0, "itl_ms": 20.0, "itl_jitter": 0.0, "output_tokens": 8}
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimProcess]:
+    with SimProcess({"w": PROFILE}) as s:
+        yield s
+
+
+def _spec(url: str, **kw: Any) -> Any:
+    d: dict[str, Any] = {
+        "targets": [{"provider": "vllm", "base_url": url, "model": "m"}],
+        "prompts": {"synthetic_tokens": 16}, "max_tokens": 8, "workers": 2,
+        "load": {"requests": 8, "concurrency": 4},
+    }  # fmt: skip
+    d.update(kw)
+    return spec_from_dict(d, source="test")
+
+
+def test_shards_split_the_warmup_too() -> None:
+    spec = spec_from_dict({"targets": [{"provider": "sim", "model": "m"}], "warmup": 5,
+                           "load": {"requests": 40, "concurrency": 8}}, source="t")
+    for n in (2, 3, 4):
+        assert sum(s.warmup for s in shard_specs(spec, n)) == 5, n
+
+
+def test_two_workers_send_the_warmup_asked_for_not_twice(sim: SimProcess, tmp_path: Path) -> None:
+    # spec.md: `warmup` is "warm-up requests per target"; the budget estimate counts them once.
+    spec = _spec(sim.base_url("openai_compat", "w"), warmup=3)
+    store = open_store(tmp_path / "w.db")
+    try:
+        out = run(spec, store=store)
+        frame = store.requests_frame(out.run_id)
+    finally:
+        store.close()
+    assert out.status == "complete"
+    assert int(frame["warmup"].sum()) == 3 and int((~frame["warmup"]).sum()) == 8
+    assert frame["request_id"].is_unique
+
+
+class _KillWorkerOne:
+    """A sink that SIGKILLs worker 1 once ``after`` rows have arrived (a worker lost to the
+    OOM killer, a segfault in a C extension, a kill by an admin)."""
+
+    def __init__(self, after: int) -> None:
+        self.after = after
+        self.n = 0
+        self.killed = False
+
+    def add(self, record: Any, chunks: Any) -> None:
+        self.n += 1
+        if self.n == self.after and not self.killed:
+            for p in mp.active_children():
+                if p.name == "lens-worker-1":
+                    os.kill(p.pid, signal.SIGKILL)  # type: ignore[arg-type]
+                    self.killed = True
+
+
+def test_a_worker_killed_mid_burst_leaves_an_incomplete_run_with_what_it_lost(
+    sim: SimProcess, tmp_path: Path
+) -> None:
+    spec = _spec(sim.base_url("openai_compat", "w"), load={"requests": 40, "concurrency": 4})
+    store = open_store(tmp_path / "k.db")
+    killer = _KillWorkerOne(after=4)
+    try:
+        out = run(spec, store=store, sinks=[killer])
+        info = store.get_run(out.run_id)
+        frame = store.requests_frame(out.run_id)
+    finally:
+        store.close()
+    assert killer.killed
+    # The survivors' rows are kept once each, the run says it is incomplete, how many
+    # requests were never sent, why, and keeps the client health the survivor measured.
+    assert out.status == "incomplete" and info.status == "incomplete"
+    assert frame["request_id"].is_unique and len(frame) == len(out.records)
+    assert len(frame) + info.skipped == 40, (len(frame), info.skipped)
+    assert any("worker 1" in k for k in out.failures), out.failures
+    assert "client" in info.extra
