@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from lens.probe.dialects import get_dialect
 from lens.probe.exchange import exchange
+from lens.probe.fdlimit import ensure_open_files
 from lens.probe.http import HttpClient
 from lens.probe.lag import LagMonitor
 from lens.probe.measure import Measurement, count_text_tokens
@@ -103,6 +104,9 @@ class Burst:
         limit = max((st.level for st in self.stages if st.closed), default=1)
         if open_loop:
             limit = max(limit, spec.load.max_in_flight)
+        # Each connection is a socket: past the process's open-files limit connects fail on
+        # the client ("too many open files"), not at the provider.
+        ensure_open_files(limit * len(self.targets))
         self.result.started_at = datetime.now(UTC)
         if self.deadline_ns is not None:
             loop = asyncio.get_running_loop()
