@@ -79,7 +79,9 @@ class WorkersExecutor:
         pool = _Pool(asyncio.get_running_loop(), sink, on_progress, run_id)
         pool.spawn(shards, self.api_keys, _share(self.rpm, len(shards)), _share(self.tpm, len(shards)))
         try:
-            await pool.wait_ready(self.start_timeout_s)
+            # Workers say "ready" after their warm-up requests (lens.probe.worker), each of
+            # which may take up to the total timeout.
+            await pool.wait_ready(self.start_timeout_s + spec.warmup * spec.timeouts.total_s)
             pool.go()
             await pool.run_until_done(stop)
         finally:

@@ -4,6 +4,7 @@ and a run that lost a worker marked for what it is.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import os
 import signal
@@ -97,3 +98,26 @@ def test_a_worker_killed_mid_burst_leaves_an_incomplete_run_with_what_it_lost(
     assert len(frame) + info.skipped == 40, (len(frame), info.skipped)
     assert any("worker 1" in k for k in out.failures), out.failures
     assert "client" in info.extra
+
+
+@pytest.mark.parametrize("warmup", [1, 3])
+def test_an_open_loop_schedule_after_a_warmup_interleaves_on_the_shared_clock(
+    sim: SimProcess, warmup: int
+) -> None:
+    # Each worker started its open-loop clock when its own warm-up ended, so the workers'
+    # arrivals no longer interleaved: at 20/s the gaps alternated 44/56 ms, or 12/88 ms when
+    # one shard had no warm-up. Shards now warm up before the shared start.
+    rate, n = 20.0, 20
+    spec = _spec(sim.base_url("openai_compat", "w"), warmup=warmup,
+                 load={"kind": "rate", "rate": rate, "requests": n})
+    out = run(spec)
+    recs = [r for r in out.records if not r.warmup]
+    assert len(recs) == n and {r.status for r in recs} == {"ok"}
+    assert len(out.records) - n == warmup
+    assert sorted(r.scheduled_ms for r in recs) == pytest.approx(
+        [i * 1000 / rate for i in range(n)], abs=1e-3)
+    assert min(r.queue_ms for r in recs) >= 0
+    starts = sorted(out.result.origins_ns[r.request_id] for r in recs)
+    gaps = [(b - a) / 1e6 for a, b in itertools.pairwise(starts)]
+    assert sorted(gaps)[len(gaps) // 2] == pytest.approx(1000 / rate, abs=5), gaps
+    assert sum(abs(g - 1000 / rate) < 5 for g in gaps) >= len(gaps) - 2, [round(g, 1) for g in gaps]
