@@ -10,6 +10,7 @@ import base64
 import dataclasses
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from helpers_http import RawServer, Req, ThreadLoop, write_sse
@@ -104,3 +105,25 @@ def test_proxy_credentials_echoed_by_the_proxy_never_reach_the_record(
     b64 = base64.b64encode(b"alice:hunter2secret").decode()
     stored = json.dumps(dataclasses.asdict(rec), default=str)
     assert "hunter2secret" not in stored and b64 not in stored, rec.error
+
+
+def test_a_missing_ssl_cert_file_stops_the_burst_before_it_starts(
+    server_loop: ThreadLoop, no_env_proxy: None, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    # A stale SSL_CERT_FILE (left by a conda env or an old setup) made every https request a
+    # "stream_error" of the provider reading "client error ConfigError: ...", after the TCP
+    # connect. It is the client's setting: refuse it before the burst, naming the variable.
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(ctx)
+    srv = server_loop.call(RawServer(_ok, ssl=ctx).start())
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "gone.pem"))
+    with pytest.raises(ConfigError) as err:
+        run_burst_sync(_spec(f"https://127.0.0.1:{srv.port}/v1"))  # type: ignore[arg-type]
+    assert "SSL_CERT_FILE" in str(err.value) and "gone.pem" in str(err.value)
+    assert srv.connections == 0  # nothing was sent
