@@ -19,10 +19,6 @@ from lens.probe.lag import ROWS_SATURATED_MS, SATURATED_MS, saturated, saturated
 
 __all__ = ["ClientHealth", "client_health"]
 
-# Below this share of a core used by the client, a late loop is the machine's doing (a
-# quiet run on a loaded 2-core box: 4-11 %; a client starved by its own thread: 34-70 %).
-BUSY_ELSEWHERE_CPU = 0.2
-
 
 @dataclass(frozen=True)
 class ClientHealth:
@@ -50,12 +46,6 @@ class ClientHealth:
         else:
             why = (f"the median request saw its event loop {self.median_ms:.1f} ms late (over "
                    f"{ROWS_SATURATED_MS:g} ms)")
-        if self.source == "probe" and self.cpu is not None and self.cpu < BUSY_ELSEWHERE_CPU:
-            # The loop was late while the client itself was mostly idle: the OS gave the core
-            # to other processes. More streams per process did not cause it; fewer won't help.
-            return (f"{label}: the client could not keep up -- {why}: other processes had the "
-                    "CPU, so TTFT and ITL include time the client waited for it. Fire from a "
-                    "quieter machine, or stop what else is running.")
         return (f"{label}: the client could not keep up -- {why}, so TTFT and ITL include the "
                 "client's own delay. Fire fewer streams per process (lens run --workers N), "
                 "or run the endpoint (e.g. lens sim) in another process or machine.")

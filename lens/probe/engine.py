@@ -149,7 +149,8 @@ class Burst:
             if wait_ns > 0:
                 await asyncio.sleep(wait_ns / 1e9)
             self.t0_ns = t0
-            self.lag.start()
+            if self.before_start is None:  # (a shard started it before its warm-up)
+                self.lag.start()
             main = asyncio.ensure_future(
                 asyncio.gather(*(self._run_target(tg) for tg in self.targets))
             )

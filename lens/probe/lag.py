@@ -71,9 +71,6 @@ class LagMonitor:
         self._cpu = 0.0
 
     def start(self) -> None:
-        """Start sampling (a second call while running does nothing)."""
-        if self._handle is not None:
-            return
         self._loop = asyncio.get_running_loop()
         self._t0 = perf_counter_ns()
         self._cpu0, self._wall0 = time.process_time(), time.perf_counter()

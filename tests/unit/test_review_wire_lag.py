@@ -70,5 +70,5 @@ def test_a_lone_stall_is_not_flagged(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_continuously_busy_loop_is_flagged(monkeypatch: pytest.MonkeyPatch) -> None:
     mon, clock = _monitor(monkeypatch)
-    _burst(mon, clock, periods=500, quiet_ticks=3, stall_ms=5.0)  # every 4th tick 5 ms late
+    _burst(mon, clock, periods=500, quiet_ticks=3, stall_ms=8.0)  # every 4th tick 8 ms late
     assert saturated(mon.summary().as_dict())
