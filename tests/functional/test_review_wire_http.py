@@ -135,6 +135,34 @@ def test_an_endless_response_head_is_cut_not_buffered(loop: str) -> None:
     run(loop, main())
 
 
+def test_endless_chunked_trailers_are_cut_not_buffered(loop: str) -> None:
+    # After the last chunk, trailers are header lines again: 150 MB of them went into the
+    # response's headers (the body cap does not see them).
+    async def flood(req: Req, w: asyncio.StreamWriter) -> bool:
+        w.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + chunk(b"data: x\n\n") + b"0\r\n")
+        try:
+            for i in range(150_000):
+                w.write(b"X-T-%d: %s\r\n" % (i, b"a" * 1000))
+                if i % 100 == 0:
+                    await w.drain()
+        except ConnectionError:
+            pass
+        return False
+
+    async def main() -> None:
+        srv = await RawServer(flood).start()
+        try:
+            async with HttpClient() as client:
+                with pytest.raises(ProtocolError) as err:
+                    await client.request("GET", srv.url(), max_body=1000)
+            assert "trailer" in str(err.value) and f"127.0.0.1:{srv.port}" in str(err.value)
+        finally:
+            await srv.stop()
+
+    run(loop, main())
+
+
 # -- bare LF line endings in the response head -------------------------------------------------
 def test_a_head_with_bare_lf_line_endings_is_read(loop: str) -> None:
     # RFC 9112 2.2: a recipient MAY take a bare LF as a line terminator; curl, browsers and

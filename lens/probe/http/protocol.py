@@ -262,6 +262,15 @@ class HttpConnection(asyncio.Protocol):
         self._reason += status.decode("latin-1")
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self._got_head:  # a chunked body's trailers: bounded like the head
+            self._head_n += len(name) + len(value)
+            if self._head_n > MAX_HEAD_BYTES:
+                big = ProtocolError(
+                    f"{self.address} sent chunked trailers larger than {MAX_HEAD_BYTES} bytes",
+                    address=self.address,
+                )
+                self._cb_exc = big  # (httptools' __context__ is not reliably ours)
+                raise big
         self._headers.add(name.decode("latin-1").lower(), value.decode("latin-1"))
 
     def on_headers_complete(self) -> None:
@@ -314,6 +323,7 @@ class HttpConnection(asyncio.Protocol):
                     address=self.address,
                 )
         self._got_head = True
+        self._head_n = 0  # from here on: trailer bytes
         obs = self._obs
         assert obs is not None
         t = self._t
