@@ -81,7 +81,8 @@ class WorkersExecutor:
         try:
             # Workers say "ready" after their warm-up requests (lens.probe.worker), each of
             # which may take up to the total timeout.
-            await pool.wait_ready(self.start_timeout_s + spec.warmup * spec.timeouts.total_s)
+            await pool.wait_ready(self.start_timeout_s + spec.warmup * spec.timeouts.total_s,
+                                  stop)
             pool.go()
             await pool.run_until_done(stop)
         finally:
@@ -106,6 +107,7 @@ class _Pool:
         self.failed: list[BaseException] = []
         self.planned: dict[int, int | None] = {}  # requests each shard would send
         self.rows: dict[int, int] = {}  # requests each shard sent back
+        self.sent = ""  # the stop level the workers were told
 
     def spawn(self, shards: list[BurstSpec], api_keys: Mapping[str, str] | None,
               rpm: float | None, tpm: float | None) -> None:
@@ -125,8 +127,10 @@ class _Pool:
             r.start()
             self.readers.append(r)
 
-    async def wait_ready(self, timeout_s: float) -> None:
-        await _wait(lambda: len(self.done) == len(self.procs), timeout_s, self.procs)
+    async def wait_ready(self, timeout_s: float, stop: StopSignal) -> None:
+        # (Ctrl-C during the warm-up reaches the workers now, not after it)
+        await _wait(lambda: len(self.done) == len(self.procs), timeout_s, self.procs,
+                    lambda: self.forward(stop))
         errors = [m[1] for m in self.done.values() if m[0] == "error"]
         if errors:
             raise ProbeError(f"a worker process could not start: {errors[0]}")
@@ -138,14 +142,17 @@ class _Pool:
         for conn in self.pipes:
             conn.send(("go", start_at))
 
+    def forward(self, stop: StopSignal) -> None:
+        """Tell every worker a stop or abandon it has not been told yet."""
+        level = "abandon" if stop.abandoned else ("stop" if stop.stopped else "")
+        if level != self.sent:
+            for conn in self.pipes:
+                conn.send((level,))
+            self.sent = level
+
     async def run_until_done(self, stop: StopSignal) -> None:
-        sent = ""
         while len(self.done) < len(self.procs):
-            level = "abandon" if stop.abandoned else ("stop" if stop.stopped else "")
-            if level != sent:
-                for conn in self.pipes:
-                    conn.send((level,))
-                sent = level
+            self.forward(stop)
             await asyncio.sleep(0.05)
             if not any(p.is_alive() for p in self.procs) and len(self.done) < len(self.procs):
                 await asyncio.sleep(0.2)  # let the readers post what the pipes still hold
@@ -242,10 +249,13 @@ def _note(done: dict[int, tuple[Any, ...]], shard: int, msg: tuple[Any, ...]) ->
         done.setdefault(shard, msg)
 
 
-async def _wait(cond: Callable[[], bool], timeout_s: float, procs: list[Any]) -> None:
+async def _wait(cond: Callable[[], bool], timeout_s: float, procs: list[Any],
+                tick: Callable[[], None] | None = None) -> None:
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout_s
     while not cond():
+        if tick is not None:
+            tick()
         if loop.time() > end or not any(p.is_alive() for p in procs):
             raise ProbeError("the worker processes did not start in time",
                              hint="try --workers 1; check that lens imports in a fresh Python")

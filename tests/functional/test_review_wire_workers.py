@@ -121,3 +121,41 @@ def test_an_open_loop_schedule_after_a_warmup_interleaves_on_the_shared_clock(
     gaps = [(b - a) / 1e6 for a, b in itertools.pairwise(starts)]
     # (interleaved: the median gap is the rate's; single gaps move with a loaded machine)
     assert sorted(gaps)[len(gaps) // 2] == pytest.approx(1000 / rate, abs=5), gaps
+
+
+def test_ctrl_c_during_the_workers_warmup_stops_promptly(tmp_path: Path) -> None:
+    # Workers warm up before the shared start; a Ctrl-C then must reach them at once (no
+    # new warm-up, nothing after it), not wait for the whole warm-up to be done first.
+    import subprocess
+    import sys
+    import time
+
+    slow = {"header_ms": 1.0, "ttft_ms": 2500.0, "itl_ms": 5.0, "output_tokens": 2}
+    with SimProcess({"s": slow}) as s:
+        db = tmp_path / "c.db"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lens.cli", "run", "--provider", "vllm", "--model", "m",
+             "--base-url", s.base_url("openai_compat", "s"), "--requests", "8",
+             "--concurrency", "2", "--warmup", "8", "--workers", "2", "--db", str(db),
+             "--run-id", "w", "--no-progress"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        )  # fmt: skip
+        time.sleep(4.0)  # workers are in their first warm-up wave (2.5 s per request)
+        t = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+        took = time.monotonic() - t
+    assert proc.returncode == 130, err[-2000:]
+    # One warm-up wave (2.5 s) may finish; four waves (8 warm-ups, 2 at a time per worker)
+    # must not run first.
+    assert took < 6.0, took
+    store = open_store(db)
+    try:
+        info = store.get_run("w")
+        frame = store.requests_frame("w")
+    finally:
+        store.close()
+    assert info.status == "incomplete"
+    assert not (~frame["warmup"].astype(bool)).any()  # nothing measured after the stop
+    assert len(frame) + info.skipped == 16, (len(frame), info.skipped)
