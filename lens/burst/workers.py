@@ -37,6 +37,7 @@ __all__ = ["STREAMS_PER_WORKER", "WorkersExecutor", "auto_workers"]
 
 STREAMS_PER_WORKER = 256  # streams one process times well (docs/benchmarks.md)
 _START_MARGIN_NS = 100_000_000  # from "go" to the shared start: every worker gets the word
+_ENDED = "the worker process ended"
 
 
 def peak_streams(spec: BurstSpec) -> int:
@@ -78,12 +79,16 @@ class WorkersExecutor:
         pool = _Pool(asyncio.get_running_loop(), sink, on_progress, run_id)
         pool.spawn(shards, self.api_keys, _share(self.rpm, len(shards)), _share(self.tpm, len(shards)))
         try:
-            await pool.wait_ready(self.start_timeout_s)
+            # Workers say "ready" after their warm-up requests (lens.probe.worker), each of
+            # which may take up to the total timeout.
+            await pool.wait_ready(self.start_timeout_s + spec.warmup * spec.timeouts.total_s,
+                                  stop)
             pool.go()
             await pool.run_until_done(stop)
         finally:
             pool.reap()
-        return ExecResult(pool.result())
+        res, failures = pool.result()
+        return ExecResult(res, failures=failures)
 
 
 class _Pool:
@@ -100,6 +105,9 @@ class _Pool:
         self.done: dict[int, tuple[Any, ...]] = {}
         self.progress: dict[tuple[int, str], Any] = {}
         self.failed: list[BaseException] = []
+        self.planned: dict[int, int | None] = {}  # requests each shard would send
+        self.rows: dict[int, int] = {}  # requests each shard sent back
+        self.sent = ""  # the stop level the workers were told
 
     def spawn(self, shards: list[BurstSpec], api_keys: Mapping[str, str] | None,
               rpm: float | None, tpm: float | None) -> None:
@@ -119,11 +127,14 @@ class _Pool:
             r.start()
             self.readers.append(r)
 
-    async def wait_ready(self, timeout_s: float) -> None:
-        await _wait(lambda: len(self.done) == len(self.procs), timeout_s, self.procs)
+    async def wait_ready(self, timeout_s: float, stop: StopSignal) -> None:
+        # (Ctrl-C during the warm-up reaches the workers now, not after it)
+        await _wait(lambda: len(self.done) == len(self.procs), timeout_s, self.procs,
+                    lambda: self.forward(stop))
         errors = [m[1] for m in self.done.values() if m[0] == "error"]
         if errors:
             raise ProbeError(f"a worker process could not start: {errors[0]}")
+        self.planned = {i: (m[1] if len(m) > 1 else None) for i, m in self.done.items()}
         self.done.clear()
 
     def go(self) -> None:
@@ -131,14 +142,17 @@ class _Pool:
         for conn in self.pipes:
             conn.send(("go", start_at))
 
+    def forward(self, stop: StopSignal) -> None:
+        """Tell every worker a stop or abandon it has not been told yet."""
+        level = "abandon" if stop.abandoned else ("stop" if stop.stopped else "")
+        if level != self.sent:
+            for conn in self.pipes:
+                conn.send((level,))
+            self.sent = level
+
     async def run_until_done(self, stop: StopSignal) -> None:
-        sent = ""
         while len(self.done) < len(self.procs):
-            level = "abandon" if stop.abandoned else ("stop" if stop.stopped else "")
-            if level != sent:
-                for conn in self.pipes:
-                    conn.send((level,))
-                sent = level
+            self.forward(stop)
             await asyncio.sleep(0.05)
             if not any(p.is_alive() for p in self.procs) and len(self.done) < len(self.procs):
                 await asyncio.sleep(0.2)  # let the readers post what the pipes still hold
@@ -152,23 +166,43 @@ class _Pool:
         for r in self.readers:
             r.join(1)
 
-    def result(self) -> BurstResult:
+    def result(self) -> tuple[BurstResult, dict[str, str]]:
+        """The merged result, and ``worker N -> why`` for workers that ended without
+        finishing (the run is then incomplete; what they never sent is in ``skipped``).
+        Raises when no worker finished at all."""
         if self.failed:
             raise self.failed[0]
-        done = self.done
-        errors = [m[1] for m in done.values() if m[0] == "error"]
-        if errors or len(done) < len(self.procs):
+        finished = {i: m for i, m in self.done.items() if m[0] == "done"}
+        lost = [i for i in range(len(self.procs)) if i not in finished]
+        if not finished:
+            errors = [m[1] for m in self.done.values() if m[0] == "error"]
             raise ProbeError(f"a worker process failed: {errors[0] if errors else 'it died'}",
                              hint="finished requests are stored; run again with --workers 1 to see why")
         res = self.res
-        for m in done.values():
+        failures: dict[str, str] = {}
+        for m in finished.values():
             res.origins_ns.update(m[4])
-        res.skipped = sum(m[1] for m in done.values())
-        res.complete = all(m[2] for m in done.values())
-        clients = [m[3] for m in done.values() if m[3]]
+        res.skipped = sum(m[1] for m in finished.values())
+        for i in lost:
+            failures[f"worker {i}"] = self._why(i)
+            planned = self.planned.get(i)
+            if planned is not None:
+                res.skipped += max(0, planned - self.rows.get(i, 0))
+        res.complete = not lost and all(m[2] for m in finished.values())
+        clients = [m[3] for m in finished.values() if m[3]]
         res.client = max(clients, key=lambda c: c.get("lag_p99_ms", 0.0)) if clients else None
         res.finished_at = datetime.now(UTC)
-        return res
+        return res, failures
+
+    def _why(self, shard: int) -> str:
+        msg = self.done.get(shard)
+        code = self.procs[shard].exitcode
+        how = (f"was killed by signal {-code}" if code is not None and code < 0
+               else f"exited with code {code}" if code else "ended")
+        said = f" ({msg[1]})" if msg is not None and msg[0] == "error" and len(msg) > 1 \
+            and msg[1] != _ENDED else ""
+        return (f"the worker process {how} before finishing{said}; its "
+                f"{self.rows.get(shard, 0)} finished requests are stored")
 
     # -- the readers' side: posted to the loop's thread ----------------------------------------
 
@@ -184,13 +218,14 @@ class _Pool:
                 else:
                     post(self._deliver, msg[0], shard, msg[1])
         except (EOFError, OSError):
-            post(_note, self.done, shard, ("error", "the worker process ended"))
+            post(_note, self.done, shard, ("error", _ENDED))
 
     def _deliver(self, kind: str, shard: int, payload: Any) -> None:
         from lens.probe.engine import ProgressEvent
 
         try:
             if kind == "rec":
+                self.rows[shard] = self.rows.get(shard, 0) + 1
                 record, chunks = payload
                 self.res.records.append(record)
                 self.res.chunks.extend(chunks)
@@ -214,10 +249,13 @@ def _note(done: dict[int, tuple[Any, ...]], shard: int, msg: tuple[Any, ...]) ->
         done.setdefault(shard, msg)
 
 
-async def _wait(cond: Callable[[], bool], timeout_s: float, procs: list[Any]) -> None:
+async def _wait(cond: Callable[[], bool], timeout_s: float, procs: list[Any],
+                tick: Callable[[], None] | None = None) -> None:
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout_s
     while not cond():
+        if tick is not None:
+            tick()
         if loop.time() > end or not any(p.is_alive() for p in procs):
             raise ProbeError("the worker processes did not start in time",
                              hint="try --workers 1; check that lens imports in a fresh Python")

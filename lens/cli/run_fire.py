@@ -135,7 +135,8 @@ def fire(
         err.print(f"lens: retention: pruned {len(outcome.pruned.runs)} run(s) older than the "
                   "store's setting")
     for region, reason in outcome.failures.items():
-        err.print(clean(f"lens: fleet: {region}: {reason}"), markup=False, highlight=False)
+        where = region if region.startswith("worker ") else f"fleet: {region}"  # --workers
+        err.print(clean(f"lens: {where}: {reason}"), markup=False, highlight=False)
     if outcome.details is not None:
         _report_measuring_cost(outcome.details, err)
     return outcome.status, bool(signals)

@@ -19,13 +19,14 @@ import contextlib
 import functools
 import os
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 from lens.probe.dialects import get_dialect
 from lens.probe.exchange import exchange
+from lens.probe.fdlimit import ensure_open_files
 from lens.probe.http import HttpClient
 from lens.probe.lag import LagMonitor
 from lens.probe.measure import Measurement, count_text_tokens
@@ -86,6 +87,10 @@ class Burst:
         env = os.environ if api_keys is None else api_keys
         self.targets = resolve_targets(spec, env, get_dialect)
         self.t0_ns = 0
+        # A shard of a burst fired from several processes (lens.probe.worker) sets this: it
+        # is awaited after the warm-up, before the shared start (``start_at_ns``) is known.
+        self.before_start: Callable[[], Awaitable[None]] | None = None
+        self._warmed = False  # warm-ups ran before the start (shards: before_start)
         self.stopped = False
         self.cancelled = 0
         self._inflight: set[asyncio.Task[None]] = set()
@@ -103,6 +108,9 @@ class Burst:
         limit = max((st.level for st in self.stages if st.closed), default=1)
         if open_loop:
             limit = max(limit, spec.load.max_in_flight)
+        # Each connection is a socket: past the process's open-files limit connects fail on
+        # the client ("too many open files"), not at the provider.
+        ensure_open_files(limit * len(self.targets))
         self.result.started_at = datetime.now(UTC)
         if self.deadline_ns is not None:
             loop = asyncio.get_running_loop()
@@ -125,13 +133,24 @@ class Burst:
             # An open-loop first stage builds its first arrivals LEAD_NS ahead (lens.probe.
             # pacing): the burst's clock starts that much after now, or at the start shards in
             # other processes share (CLOCK_MONOTONIC is one clock for the whole machine).
+            if self.before_start is not None:
+                # Shards warm up first and then wait for the shared start, so every shard's
+                # schedule counts from that one instant (a warm-up after it would start each
+                # shard's open-loop clock when its own warm-up ended).
+                self.lag.start()
+                if spec.warmup:
+                    self.t0_ns = perf_counter_ns()  # warm-up rows count from their own start
+                    await asyncio.gather(*(self._warm(tg) for tg in self.targets))
+                    self._warmed = True
+                await self.before_start()
             lead = 0 if self.stages and self.stages[0].closed else LEAD_NS
             t0 = self.start_at_ns or perf_counter_ns() + lead
             wait_ns = t0 - lead - perf_counter_ns()
             if wait_ns > 0:
                 await asyncio.sleep(wait_ns / 1e9)
             self.t0_ns = t0
-            self.lag.start()
+            if self.before_start is None:  # (a shard started it before its warm-up)
+                self.lag.start()
             main = asyncio.ensure_future(
                 asyncio.gather(*(self._run_target(tg) for tg in self.targets))
             )
@@ -195,13 +214,15 @@ class Burst:
             return False
         return True
 
+    async def _warm(self, tg: BurstTarget) -> None:
+        first = self.stages[0].level if self.stages[0].closed else 1
+        warm = Stage(min(self.spec.warmup, first), True, self.spec.warmup, None)
+        await self._closed(tg, warm, [0], warmup=True)
+
     async def _run_target(self, tg: BurstTarget) -> None:
         counter = [0]
-        if self.spec.warmup:
-            first = self.stages[0].level if self.stages[0].closed else 1
-            warm = Stage(min(self.spec.warmup, first), True, self.spec.warmup, None)
-            await self._closed(tg, warm, counter, warmup=True)
-            counter[0] = 0
+        if self.spec.warmup and not self._warmed:
+            await self._warm(tg)
         for st in self.stages:
             if self.stopped:
                 break
@@ -236,7 +257,7 @@ class Burst:
         # The first stage counts from the burst's start (shards in other processes share it,
         # so their schedules interleave exactly); a later one from when it is entered, plus
         # the lead that lets its first arrival be built ahead too.
-        first = st is self.stages[0] and not self.spec.warmup
+        first = st is self.stages[0] and (not self.spec.warmup or self._warmed)
         begun = self.t0_ns if first else perf_counter_ns() + LEAD_NS
         tasks: list[asyncio.Task[None]] = []
         for off in st.offsets():

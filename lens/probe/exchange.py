@@ -39,7 +39,7 @@ from lens.probe.outcome import (
 )
 from lens.probe.routing import routing_json, served_model
 from lens.record import ChunkTiming, RequestRecord
-from lens.redact.secrets import ERROR_TEXT_LIMIT, scrub
+from lens.redact.secrets import ERROR_TEXT_LIMIT, scrub, secret_values
 
 if TYPE_CHECKING:
     from lens.probe.dialects.base import Dialect, HttpRequest
@@ -226,6 +226,10 @@ async def exchange(
     failed request: every outcome becomes a status). With ``cancel`` the client abandons
     the stream after that many tokens or milliseconds: status ``cancelled``."""
     loop = asyncio.get_running_loop()
+    proxy_secrets = client.secrets_for(req.url)
+    if proxy_secrets:  # a proxy may echo its credentials into what is stored
+        secrets = secret_values(extra=(*secrets, *proxy_secrets))
+        m.secrets = secrets
     lim = limits(loop, timeouts, deadline_at, cancel.after_ms if cancel is not None else None)
     if cancel is not None and cancel.after_tokens is not None:
         w: Wire = CancellingWire(m, dialect, caps.max_events, cancel.after_tokens)

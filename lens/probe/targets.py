@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from lens.probe.dialects import get_dialect
 from lens.probe.outcome import endpoint_host
+from lens.probe.preflight import check_wire
 from lens.record import RequestRecord
 from lens.redact.secrets import secret_values
 from lens.spec import BurstSpec, TargetSpec
@@ -84,9 +85,10 @@ def resolve_targets(
         dialect = dialects(t.resolved_dialect, **kw)
         # Build one request now so signing/credential problems (Bedrock) surface as an
         # error before the burst, not as N identical failures inside it.
-        dialect.build_request(
+        pre = dialect.build_request(
             t, "preflight", max_tokens=spec.max_tokens, temperature=spec.temperature, api_key=key
         )
+        check_wire(t, pre, secret_headers)  # a key with a line break, an unusable proxy
         out.append(
             BurstTarget(
                 spec=t,

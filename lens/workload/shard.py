@@ -9,7 +9,9 @@ A shard is the burst's spec with ``load.shard_index``/``load.shard_count`` set;
   shard; a shard left with no stream at some level sits that stage out;
 - open-loop arrivals (rate, poisson): every shard computes the burst's one schedule (same
   seed) and sends every n-th arrival of it, so the union is exactly the schedule a single
-  firer would send, Poisson included; ``max_in_flight`` is divided.
+  firer would send, Poisson included; ``max_in_flight`` is divided;
+- warm-up requests are divided too (a shard may get none: its first requests then open
+  their connections, as the burst's first requests would without a warm-up).
 
 Shards share the clock through the absolute start time their firer gives them (lens.burst's
 workers), so ``scheduled_ms`` lines up across them.
@@ -57,4 +59,9 @@ def shard_specs(spec: BurstSpec, shards: int) -> list[BurstSpec]:
             update={"shard_index": i, "shard_count": shards})})
         if any(st.requests != 0 for st in stages(part.load)):
             out.append(part)
+    # Warm-up requests are the burst's too ("per target", counted once by the budget
+    # estimate): split like the rest, not sent once per shard.
+    if spec.warmup and len(out) > 1:
+        out = [part.model_copy(update={"warmup": warm})
+               for part, warm in zip(out, split(spec.warmup, len(out)), strict=True)]
     return out

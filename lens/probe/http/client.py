@@ -120,6 +120,10 @@ class HttpClient:
       ``trust_env``, the ``*_PROXY``/``NO_PROXY`` environment decides.
     - ``resend_stale``: send a request again, once, on a new connection when its pooled
       connection turned out dead before any response byte (see ``Observer`` ``resend``).
+    - ``stale_window_s``: ... and only when that showed within this long of the request's
+      write (or three set-up round trips of the connection, if longer). A server that had
+      closed the connection is found out within a round trip; one that closes later had
+      the request and may have acted on it, so it is not sent twice (the error stands).
     - ``max_body``: default cap on a response body's bytes (:class:`ResponseTooLarge`).
     - ``hangup_window_s``: a server closing an idle connection this soon after a response
       is taken to close after every response (no more reuse for that origin).
@@ -137,12 +141,14 @@ class HttpClient:
         proxy: str | None = None,
         trust_env: bool = True,
         resend_stale: bool = True,
+        stale_window_s: float = 0.5,
         max_body: int | None = None,
         dns_ttl_s: float = 10.0,
         hangup_window_s: float = 0.5,
     ) -> None:
         self.stats = ClientStats()
         self.resend_stale = resend_stale
+        self.stale_window_s = stale_window_s
         self.max_body = max_body
         self.trust_env = trust_env
         self._proxy = parse_proxy(proxy) if proxy else None
@@ -196,6 +202,15 @@ class HttpClient:
             self._pool.add_origin(origin)
         return origin
 
+    def secrets_for(self, url: str) -> tuple[str, ...]:
+        """Credential strings of the proxy ``url`` goes through (empty without one), for
+        scrubbing whatever the proxy echoes; never raises (:meth:`request` names errors)."""
+        try:
+            proxy = self._origin(*_split_url(url)[:3]).proxy
+        except (HttpClientError, ValueError):
+            return ()
+        return proxy.secrets() if proxy is not None else ()
+
     async def request(
         self,
         method: str,
@@ -237,6 +252,15 @@ class HttpClient:
         except ConnectionClosedError as exc:
             if not (exc.before_response and reused and self.resend_stale):
                 raise
+            window = max(self.stale_window_s, 3 * conn.rtt_ns / 1e9)
+            if exc.after_s is not None and exc.after_s > window:
+                kept = ConnectionClosedError(
+                    f"{exc.message}, {exc.after_s:.2f}s after the request was sent; not sent "
+                    "again, since the server had it and may have acted on it",
+                    address=exc.address, before_response=True,
+                )  # fmt: skip
+                kept.reused = True
+                raise kept from None
             # A pooled connection the server had already given up on: the request never
             # reached a live server, so sending it again is safe and loses no response.
             if asyncio.get_running_loop().time() - conn.done_at < self._pool.hangup_window_s:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import socket
 import ssl
 from collections.abc import Callable
@@ -33,6 +34,14 @@ if TYPE_CHECKING:
 __all__ = ["Opener"]
 
 AddrInfo = tuple[int, int, int, str, Any]
+
+
+def _os_words(exc: OSError) -> str:
+    """What the OS said, in words: asyncio's own text for a refused connect is
+    "Connect call failed ('127.0.0.1', 8000)", a Python tuple; the errno says it plainly."""
+    if exc.errno:
+        return os.strerror(exc.errno).lower()
+    return (exc.strerror or str(exc)).lower()
 
 
 def _is_ip(host: str) -> bool:
@@ -129,7 +138,8 @@ class Opener:
             proto: asyncio.Protocol = _Tunnel(tunnel_fut)
         else:
             proto = conn
-        obs.mark("tcp_start", perf_counter_ns())
+        tcp_start = perf_counter_ns()
+        obs.mark("tcp_start", tcp_start)
         transport: asyncio.Transport | None = None
         last: OSError | None = None
         for family, _type, _proto, _cn, addr in infos:
@@ -141,17 +151,21 @@ class Opener:
             except OSError as exc:
                 last = exc
         if transport is None:
-            why = (last.strerror or str(last)).lower() if last is not None else "no address"
+            why = _os_words(last) if last is not None else "no address"
             raise ConnectError(
                 f"could not connect to {who}: {why}", phase="tcp", address=label,
                 hint="check the host and port, and that the server is running" if proxy is None
                 else "check the proxy settings (HTTPS_PROXY / HTTP_PROXY / NO_PROXY)",
             )
-        obs.mark("tcp_end", perf_counter_ns())
+        tcp_end = perf_counter_ns()
+        obs.mark("tcp_end", tcp_end)
+        conn.rtt_ns = tcp_end - tcp_start
         try:
             if tunnel and tunnel_fut is not None:
                 step[0] = "tunnel"
+                t = perf_counter_ns()
                 await self._tunnel(transport, origin, obs, tunnel_fut)
+                conn.rtt_ns += perf_counter_ns() - t
             if origin.tls:
                 step[0] = "tls"
                 obs.mark("tls_start", perf_counter_ns())

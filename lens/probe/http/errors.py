@@ -80,12 +80,16 @@ class ConnectionClosedError(HttpClientError):
     """The connection ended (EOF, reset, broken pipe) before the response was complete.
 
     ``before_response`` is True when not one byte of the response had arrived: the only
-    case in which a request on a reused connection may be sent again.
+    case in which a request on a reused connection may be sent again. ``after_s`` is how
+    long after the request was written the connection ended (None: it was never written,
+    or the server said it never took it): a close long after the write means the server
+    had the request, and it is not sent again.
     """
 
     def __init__(self, message: str, *, address: str, before_response: bool) -> None:
         super().__init__(message, address=address)
         self.before_response = before_response
+        self.after_s: float | None = None
 
 
 class ProtocolError(HttpClientError):

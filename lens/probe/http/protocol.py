@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 __all__ = ["ConnectionHooks", "HttpConnection", "Outcome"]
 
 _NO_LIMIT = 1 << 62
+# Most bytes a response head (status line, headers, 1xx interim heads) may take: the body
+# has caps.max_bytes; without this a server could make the client buffer headers forever.
+MAX_HEAD_BYTES = 1 << 20
 
 # (status, reason, headers, body bytes after decoding)
 Outcome = tuple[int, str, Headers, int]
@@ -60,6 +63,7 @@ class HttpConnection(asyncio.Protocol):
         "_fut",
         "_got_bytes",
         "_got_head",
+        "_head_n",
         "_head_only",
         "_headers",
         "_interim",
@@ -83,6 +87,8 @@ class HttpConnection(asyncio.Protocol):
         "lost",
         "origin",
         "requests",
+        "rtt_ns",
+        "sent_ns",
         "state",
         "transport",
     )
@@ -99,7 +105,13 @@ class HttpConnection(asyncio.Protocol):
         self.expires_at = 0.0  # loop.time() after which it must not be reused
         self.ka_timeout: float | None = None  # from the server's Keep-Alive header
         self.ka_max: int | None = None  # first max= the server announced
+        self.rtt_ns = 0  # the connection's set-up round trip (TCP, plus a proxy's CONNECT)
+        self.sent_ns = 0  # perf_counter_ns when the current request was written
         self._parser = httptools.HttpResponseParser(self)
+        # RFC 9112 2.2: a bare LF may end a line; curl, browsers and aiohttp read such heads.
+        lenient = getattr(self._parser, "set_dangerous_leniencies", None)
+        if lenient is not None:
+            lenient(lenient_optional_cr_before_lf=True)
         self._fut: asyncio.Future[Outcome] | None = None
         self._obs: Observer | None = None
         self._on_body: Any = None
@@ -111,6 +123,7 @@ class HttpConnection(asyncio.Protocol):
     def _reset(self) -> None:
         self._got_bytes = False
         self._got_head = False
+        self._head_n = 0
         self._interim = False
         self._status = 0
         self._reason = ""
@@ -144,10 +157,11 @@ class HttpConnection(asyncio.Protocol):
         self.requests += 1
         fut = self._fut = asyncio.get_running_loop().create_future()
         tr.write(data)
+        self.sent_ns = t = perf_counter_ns()
         if self._write_paused:  # flow control: "sent" when the transport takes it all
             self._sent_pending = True
         else:
-            obs.mark("sent", perf_counter_ns())
+            obs.mark("sent", t)
         return fut
 
     def abort(self, fut: asyncio.Future[Outcome] | None = None) -> None:
@@ -173,8 +187,15 @@ class HttpConnection(asyncio.Protocol):
             self._fail(None)
             return
         self._got_bytes = True
+        if not self._got_head:
+            self._head_n += len(data)
         try:
             self._parser.feed_data(data)
+            if not self._got_head and self._head_n > MAX_HEAD_BYTES and self._fut is not None:
+                self._fail(ProtocolError(
+                    f"{self.address} sent response headers larger than {MAX_HEAD_BYTES} bytes",
+                    address=self.address,
+                ))
         except httptools.HttpParserCallbackError as exc:
             cb, self._cb_exc = self._cb_exc, None
             self._fail(cb or exc.__context__ or ProtocolError(str(exc), address=self.address))
@@ -199,14 +220,13 @@ class HttpConnection(asyncio.Protocol):
                 self._complete()  # a close-delimited body ends here
             elif not self._got_bytes:
                 why = f" ({_why(exc)})" if exc is not None else ""
-                self._fail(
-                    ConnectionClosedError(
-                        f"{self.address} closed the connection before sending a response{why}",
-                        address=self.address,
-                        before_response=True,
-                    ),
-                    abort=False,
+                closed = ConnectionClosedError(
+                    f"{self.address} closed the connection before sending a response{why}",
+                    address=self.address,
+                    before_response=True,
                 )
+                closed.after_s = (perf_counter_ns() - self.sent_ns) / 1e9
+                self._fail(closed, abort=False)
             else:
                 why = f" ({_why(exc)})" if exc is not None else ""
                 self._fail(
@@ -242,6 +262,15 @@ class HttpConnection(asyncio.Protocol):
         self._reason += status.decode("latin-1")
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self._got_head:  # a chunked body's trailers: bounded like the head
+            self._head_n += len(name) + len(value)
+            if self._head_n > MAX_HEAD_BYTES:
+                big = ProtocolError(
+                    f"{self.address} sent chunked trailers larger than {MAX_HEAD_BYTES} bytes",
+                    address=self.address,
+                )
+                self._cb_exc = big  # (httptools' __context__ is not reliably ours)
+                raise big
         self._headers.add(name.decode("latin-1").lower(), value.decode("latin-1"))
 
     def on_headers_complete(self) -> None:
@@ -252,6 +281,16 @@ class HttpConnection(asyncio.Protocol):
             self._interim = True  # 100 Continue, 103 Early Hints...: wait for the real one
             return
         self._interim = False
+        if status == 408 and self.requests > 1:
+            # The server timed this kept-alive connection out before our request arrived
+            # (RFC 9110 15.5.9): it never acted on it, so it is a stale connection.
+            stale = ConnectionClosedError(
+                f"{self.address} answered 408 Request Timeout on a reused connection",
+                address=self.address,
+                before_response=True,
+            )
+            self._cb_exc = stale
+            raise stale
         self._status = status
         h = self._headers
         te = h.get("transfer-encoding")
@@ -284,6 +323,7 @@ class HttpConnection(asyncio.Protocol):
                     address=self.address,
                 )
         self._got_head = True
+        self._head_n = 0  # from here on: trailer bytes
         obs = self._obs
         assert obs is not None
         t = self._t

@@ -3,7 +3,8 @@
 Environment variables are read as curl, requests and urllib read them (through
 ``urllib.request``): ``https_proxy``/``HTTPS_PROXY`` for https URLs, ``http_proxy``/
 ``HTTP_PROXY`` for http ones, ``all_proxy``/``ALL_PROXY`` for either, and ``no_proxy``/
-``NO_PROXY`` (comma-separated host names or domain suffixes, ``*`` for all) to bypass.
+``NO_PROXY`` (comma-separated host names, domain suffixes or CIDR blocks of IP addresses,
+``*`` for all) to bypass.
 Lower-case wins over upper-case. ``HTTP_PROXY`` is ignored when ``REQUEST_METHOD`` is set
 (a CGI environment, "httpoxy"), as urllib does.
 
@@ -14,6 +15,7 @@ http targets are sent to them in absolute form). A proxy URL without a port mean
 from __future__ import annotations
 
 import base64
+import ipaddress
 import urllib.request
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
@@ -37,6 +39,15 @@ class ProxyInfo:
 
     def __repr__(self) -> str:  # keep credentials out of reprs and logs
         return f"ProxyInfo({self.label})"
+
+    def secrets(self) -> tuple[str, ...]:
+        """The credentials in every form a proxy could echo them: the header value, its
+        base64 part, ``user:password`` and the password (to scrub from stored text)."""
+        if not self.authorization:
+            return ()
+        b64 = self.authorization.split(None, 1)[-1]
+        plain = base64.b64decode(b64).decode("utf-8", "replace")
+        return (self.authorization, b64, plain, plain.partition(":")[2])
 
 
 def _label(host: str, port: int) -> str:
@@ -85,4 +96,25 @@ def proxy_bypassed(host: str, port: int, proxies: dict[str, str] | None = None) 
     proxies = urllib.request.getproxies_environment() if proxies is None else proxies
     if "no" not in proxies:
         return False
+    if _in_cidr(host, proxies["no"]):
+        return True
     return bool(urllib.request.proxy_bypass_environment(f"{host}:{port}", proxies))  # type: ignore[attr-defined]  # not in typeshed's urllib stubs
+
+
+def _in_cidr(host: str, no_proxy: str) -> bool:
+    """True when ``host`` is an IP address inside a CIDR block of ``no_proxy`` (curl 7.86+
+    and requests read ``10.0.0.0/8``; urllib does not). Host names are not resolved."""
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    for entry in no_proxy.split(","):
+        entry = entry.strip()
+        if "/" not in entry:
+            continue
+        try:
+            if addr in ipaddress.ip_network(entry.strip("[]"), strict=False):
+                return True
+        except (ValueError, TypeError):
+            continue
+    return False

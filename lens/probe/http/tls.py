@@ -90,6 +90,7 @@ _WHY = {
     10: "it has expired",
     23: "it has been revoked",
     62: "it was issued for another host name",
+    64: "it was issued for another host (IP address)",
 }
 
 
@@ -101,8 +102,10 @@ def describe_tls_error(exc: BaseException, address: str, host: str) -> ConnectEr
         why = _WHY.get(code)
         if why is None and "hostname mismatch" in text.lower():
             code, why = 62, _WHY[62]
+        elif why is None and "ip address mismatch" in text.lower():
+            code, why = 64, _WHY[64]
         why = f"{why} ({text})" if why else text
-        if code == 62:
+        if code in (62, 64):
             hint = (
                 f"connect with a host name the certificate lists (it does not list {host}), "
                 "or fix the server's certificate"
