@@ -8,11 +8,11 @@ import altair as alt
 import pandas as pd
 
 from lens.analysis.changepoints import ChangePoint, detect
-from lens.analysis.charts.theme import MAX_ROWS
+from lens.analysis.charts.theme import MAX_ROWS, time_axis
 
 
 def timeseries_chart(series: pd.Series, points: Sequence[ChangePoint] | None = None,
-                     metric: str = "p95 ttft_ms") -> alt.LayerChart | alt.FacetChart:
+                     metric: str = "p95 TTFT (ms)") -> alt.LayerChart | alt.FacetChart:
     """Line of ``series`` (index = time); vertical rules at change points (detected with
     lens.analysis.changepoints.detect when ``points`` is None), tooltips with the level
     before and after, and each segment's median level as a dashed step."""
@@ -28,16 +28,18 @@ def timeseries_chart(series: pd.Series, points: Sequence[ChangePoint] | None = N
     levels = [pts[0].before] if pts else [float(s.median())]
     levels += [p.after for p in pts]
     steps = pd.DataFrame({"start": edges[:-1], "end": edges[1:], "level": levels})
-    x = alt.X("time:T", title="time")
+    x = time_axis(data["time"])
     line = alt.Chart(data).mark_line(point=True).encode(
         x=x, y=alt.Y("value:Q", title=metric),
-        tooltip=[alt.Tooltip("time:T"), alt.Tooltip("value:Q", format=".1f")])
+        tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M UTC", formatType="utc"),
+                 alt.Tooltip("value:Q", format=",.1f", title=metric)])
     level = alt.Chart(steps).mark_rule(strokeDash=[5, 3], color="#888").encode(
         x="start:T", x2="end:T", y="level:Q",
         tooltip=[alt.Tooltip("level:Q", format=".1f", title="segment median")])
     rules = alt.Chart(cps).mark_rule(color="#dc3912", strokeWidth=2).encode(
         x="time:T",
-        tooltip=[alt.Tooltip("time:T", title="change at"),
+        tooltip=[alt.Tooltip("time:T", title="change at", format="%Y-%m-%d %H:%M UTC",
+                             formatType="utc"),
                  alt.Tooltip("before:Q", format=".1f"), alt.Tooltip("after:Q", format=".1f"),
                  alt.Tooltip("rel_change:Q", format="+.1%")])
     return alt.layer(line, level, rules, title=f"{metric} over time ({len(pts)} change points)")

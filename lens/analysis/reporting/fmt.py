@@ -20,6 +20,16 @@ METRIC_LABELS: dict[str, tuple[str, str]] = {
     "output_tokens_per_s": ("output tokens/s", "tok/s"),
     "headers_ms": ("time to headers", "ms"),
     "queue_ms": ("queue time", "ms"),
+    "itl_p99_ms": ("ITL (per-request p99)", "ms"),
+    "itl_max_ms": ("longest inter-token gap", "ms"),
+    "dns_ms": ("DNS", "ms"),
+    "connect_ms": ("connect", "ms"),
+    "sent_ms": ("request sent", "ms"),
+    "last_token_ms": ("last token", "ms"),
+    "client_lag_ms": ("client lag", "ms"),
+    "input_tokens": ("prompt tokens", "tokens"),
+    "output_tokens": ("output tokens", "tokens"),
+    "cost_usd": ("cost per request", "USD"),
 }
 VERDICT_CLASS = {"regressed": "bad", "improved": "good", "no significant change": "neutral",
                  "insufficient data": "muted", "PASS": "good", "FAIL": "bad"}
