@@ -120,7 +120,7 @@ class CostExplorer:
         """Recompute the what-if table from the sliders."""
         try:
             self.table = self.whatif()
-            self.table_html.value = table_html(self.table, floatfmt="{:,.6g}")
+            self.table_html.value = table_html(self.table)
             self.status.value = ""
             self.error = None
         except Exception as exc:

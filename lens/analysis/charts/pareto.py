@@ -63,7 +63,7 @@ def money_format(values: pd.Series) -> str:
 
 
 def pareto_chart(data: pd.DataFrame, latency_title: str, group: str = "target",
-                 cost_title: str = "mean cost per request") -> alt.LayerChart:
+                 cost_title: str = "mean cost per request") -> alt.LayerChart | alt.FacetChart:
     """Points (``latency``, ``cost_usd``, ``frontier`` per ``group``) and the frontier."""
     money = money_format(data["cost_usd"])
     tip = [alt.Tooltip(f"{group}:N"),

@@ -142,6 +142,7 @@ def time_axis(times: Any, field: str = "time", title: str = "date (UTC)") -> Any
 
     ts = pd.to_datetime(pd.Series(list(times)), utc=True).dropna()
     span = (ts.max() - ts.min()) if len(ts) else pd.Timedelta(0)
+    ticks: Any
     if span >= pd.Timedelta(days=2):
         fmt, ticks = "%b %d", {"interval": "day", "step": max(1, span.days // 10)}
     elif span >= pd.Timedelta(hours=1):
