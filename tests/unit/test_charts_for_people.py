@@ -99,7 +99,7 @@ def test_waterfall_rows_are_labelled_by_target_and_tokens_are_whole() -> None:
                            for k, rid in enumerate(reqs["request_id"]) for i in range(6)])
     spec = charts.token_waterfall(chunks, request_ids=list(reqs["request_id"][:2])
                                   + list(reqs["request_id"][3:5]), requests=reqs).to_dict()
-    rule, pts = spec["layer"]
+    _rule, pts = spec["layer"]
     assert pts["encoding"]["y"]["sort"] == ["sim-fast #1", "sim-fast #2", "sim-slow #1",
                                             "sim-slow #2"]
     assert pts["encoding"]["color"]["field"] == "target"
