@@ -6,6 +6,7 @@
   metric, percentile) and redraw charts without re-running any query.
 - :class:`CostExplorer`: what-if sliders for volume and prompt/output lengths.
 - :func:`setup_notebook`: make Altair charts render offline in JupyterLab.
+- :func:`show_table`, :func:`comparison_table`: frames as tables for people.
 
 ipywidgets is imported when a panel is built, so ``import lens.widgets`` is cheap.
 """
@@ -16,8 +17,8 @@ from typing import Any
 
 from lens.widgets._display import chart_bundle, error_html, setup_notebook
 
-__all__ = ["CostExplorer", "FilterPanel", "FirePanel", "chart_bundle", "error_html",
-           "setup_notebook"]
+__all__ = ["CostExplorer", "FilterPanel", "FirePanel", "chart_bundle", "comparison_table",
+           "error_html", "setup_notebook", "show_table"]
 
 
 def __getattr__(name: str) -> Any:
@@ -33,4 +34,8 @@ def __getattr__(name: str) -> Any:
         from lens.widgets.cost import CostExplorer
 
         return CostExplorer
+    if name in ("show_table", "comparison_table"):
+        from lens.widgets import tables
+
+        return getattr(tables, name)
     raise AttributeError(f"module 'lens.widgets' has no attribute {name!r}")

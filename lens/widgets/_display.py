@@ -109,8 +109,15 @@ def _cell(v: Any, kind: str) -> str:
 
     if v is None or (isinstance(v, float) and v != v):
         return ""
+    if hasattr(v, "strftime") and hasattr(v, "tzinfo"):  # a timestamp: to the minute, UTC
+        import pandas as pd
+
+        return pd.Timestamp(v).tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC") \
+            if pd.Timestamp(v).tzinfo else pd.Timestamp(v).strftime("%Y-%m-%d %H:%M")
     if kind == "money":
         return fmt.usd(v)
+    if kind == "share":
+        return fmt.pct(v, signed=True)
     if kind == "count":
         return fmt.count(v)
     if kind == "number":
@@ -124,21 +131,9 @@ def table_html(df: Any, *, css_class: str = "lens-summary", empty: str = "no row
     :func:`header`, or ``headers``); text left-aligned, numbers right-aligned under
     right-aligned headers; counts with thousands separators, measurements with ~3
     significant digits, money (columns named ``usd...``) as $1,234.56."""
-    import pandas as pd
-
     if df is None or len(df) == 0:
         return f'<div class="{css_class} lens-empty" style="color:#888">{html.escape(empty)}</div>'
-    kinds: dict[str, str] = {}
-    for col in df.columns:
-        s = df[col]
-        if "usd" in str(col) and pd.api.types.is_numeric_dtype(s):
-            kinds[col] = "money"
-        elif pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
-            kinds[col] = "text"
-        elif pd.api.types.is_integer_dtype(s) or str(col) in COUNT_COLUMNS:
-            kinds[col] = "count"
-        else:
-            kinds[col] = "number"
+    kinds = column_kinds(df)
     names = {c: (headers or {}).get(str(c), header(str(c))) for c in df.columns}
     pad = "padding:2px 10px"
 
@@ -155,3 +150,39 @@ def table_html(df: Any, *, css_class: str = "lens-summary", empty: str = "no row
     return (f'<table class="{css_class}" style="border-collapse:collapse;'
             f'font-variant-numeric:tabular-nums"><thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table>")
+
+
+def table_text(df: Any, headers: dict[str, str] | None = None) -> str:
+    """The same table as plain text (aligned columns), for consoles and text outputs."""
+    if df is None or len(df) == 0:
+        return "(no rows)"
+    kinds = column_kinds(df)
+    cols = [[(headers or {}).get(str(c), header(str(c)))]
+            + [_cell(v, kinds[c]) for v in df[c].tolist()] for c in df.columns]
+    widths = [max(len(x) for x in col) for col in cols]
+    lines = []
+    for i in range(len(df) + 1):
+        cells = [(col[i].ljust(wd) if kinds[c] == "text" else col[i].rjust(wd))
+                 for col, wd, c in zip(cols, widths, df.columns, strict=True)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def column_kinds(df: Any) -> dict[Any, str]:
+    """Per column: money | share | count | number | text (how to format and align it)."""
+    import pandas as pd
+
+    kinds: dict[Any, str] = {}
+    for col in df.columns:
+        s = df[col]
+        if "usd" in str(col) and pd.api.types.is_numeric_dtype(s):
+            kinds[col] = "money"
+        elif str(col).startswith(("rel_", "rate_")) and pd.api.types.is_numeric_dtype(s):
+            kinds[col] = "share"
+        elif pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+            kinds[col] = "text"
+        elif pd.api.types.is_integer_dtype(s) or str(col) in COUNT_COLUMNS:
+            kinds[col] = "count"
+        else:
+            kinds[col] = "number"
+    return kinds

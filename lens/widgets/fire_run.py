@@ -77,6 +77,13 @@ class FiringMixin:
 
     # ---- firing ---------------------------------------------------------------------------
 
+    def client_health(self) -> Any:
+        """Whether the client kept up during the latest burst (lens.analysis.health)."""
+        from lens.analysis.health import client_health
+
+        client = getattr(self.outcome.result, "client", None) if self.outcome else None
+        return client_health(self.frame, client)
+
     @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
