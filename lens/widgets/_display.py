@@ -39,7 +39,10 @@ def compile_spec(spec: dict[str, Any], *, text: str = "<lens chart>") -> dict[st
     try:
         import vl_convert as vlc
 
-        return {VEGA5_MIME: vlc.vegalite_to_vega(spec, vl_version=VL_VERSION), "text/plain": text}
+        vega = vlc.vegalite_to_vega(spec, vl_version=VL_VERSION)
+        # SVG, not canvas: crisp at any zoom, and its marks are elements a test can count
+        vega.setdefault("usermeta", {}).setdefault("embedOptions", {"renderer": "svg"})
+        return {VEGA5_MIME: vega, "text/plain": text}
     except Exception:
         spec = dict(spec, **{"$schema": "https://vega.github.io/schema/vega-lite/v5.json"})
         return {VEGALITE5_MIME: spec, "text/plain": text}
