@@ -10,6 +10,7 @@ under ``application/vnd.vega.v5+json``: JupyterLab renders that natively, with n
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 from lens.errors import LensError, require
@@ -17,7 +18,8 @@ from lens.errors import LensError, require
 VEGA5_MIME = "application/vnd.vega.v5+json"
 VEGALITE5_MIME = "application/vnd.vegalite.v5+json"
 COUNT_COLUMNS = frozenset({"requests", "ok", "errors", "failed", "priced", "n", "stopped"})
-VL_VERSION = "5.20"  # the newest Vega-Lite 5 vl-convert bundles (JupyterLab renders Vega 5)
+VL_VERSION = "5.20"
+_NUMBERISH = re.compile(r"^[-+$]?\d[\d,.]*\s*(%|ms|s|tok/s|tokens)?(\s*\[.*\])?$")  # the newest Vega-Lite 5 vl-convert bundles (JupyterLab renders Vega 5)
 
 
 def ipw() -> Any:
@@ -183,7 +185,10 @@ def column_kinds(df: Any) -> dict[Any, str]:
         elif str(col).startswith(("rel_", "rate_")) and pd.api.types.is_numeric_dtype(s):
             kinds[col] = "share"
         elif pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
-            kinds[col] = "text"
+            # numbers already written out ('230 ms', '+13% [+9.2%, +29%]') align as numbers
+            vals = [str(v) for v in s.dropna().tolist()]
+            numeric = bool(vals) and all(_NUMBERISH.match(v) for v in vals)
+            kinds[col] = "numtext" if numeric else "text"
         elif pd.api.types.is_integer_dtype(s) or str(col) in COUNT_COLUMNS:
             kinds[col] = "count"
         else:

@@ -188,6 +188,8 @@ def screenshot_notebook(page: Any, name: str) -> Path:
                            "' .jp-WindowedPanel-outer') || document.querySelector(c + "
                            "' .jp-Notebook'); return o.scrollHeight; }", current)
     page.set_viewport_size({"width": 1440, "height": min(int(height) + 160, 14_000)})
+    page.evaluate("(c) => document.querySelectorAll(c + ' .jp-WindowedPanel-outer, ' + c + "
+                  "' .jp-Notebook').forEach(e => { e.scrollTop = 0; })", current)
     page.wait_for_timeout(1200)
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"{name}.png"

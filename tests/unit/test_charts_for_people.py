@@ -60,7 +60,7 @@ def test_axis_titles_are_words_with_units_not_column_names() -> None:
     specs = [charts.ecdf(df, "itl_p50_ms").to_dict(), charts.region_box(df, "ttft_ms").to_dict(),
              charts.ttft_vs_prompt(df).to_dict(), charts.latency_vs_load(df).to_dict()]
     titles = [t for s in specs for t in axis_titles(s)]
-    assert "TTFT (ms)" in titles and "ITL (per-request median) (ms)" in titles
+    assert "TTFT (ms)" in titles and "ITL (per-request median, ms)" in titles
     raw = [t for t in titles if re.search(r"\b[a-z]+_[a-z0-9_]+\b", t)]
     assert raw == [], raw
 

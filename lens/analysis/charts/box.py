@@ -49,4 +49,6 @@ def region_box(df: pd.DataFrame, metric: str = "ttft_ms", group: str = "region")
         color=category_color(group, names_of(pts, group), legend=None),
         tooltip=[alt.Tooltip("request_id:N"), alt.Tooltip(f"{metric}:Q", format=",.1f", title=axis_title(metric))],
     ).transform_calculate(jitter="random() * 16 - 8")
-    return alt.layer(strip, whisker, box, med, title=f"{metric_name(metric)} by {group}")
+    # a readable row per group (Altair's default band leaves three groups 60 px tall)
+    return alt.layer(strip, whisker, box, med, title=f"{metric_name(metric)} by {group}"
+                     ).properties(height=max(120, 44 * len(stats)))

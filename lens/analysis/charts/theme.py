@@ -102,6 +102,8 @@ def axis_title(column: str, prefix: str = "") -> str:
         name = base.replace("_", " ")
         unit = "ms" if column.endswith("_ms") else "USD" if column.endswith("_usd") else ""
     text = f"{prefix} {name}".strip() if prefix else name
+    if unit and text.endswith(")"):  # 'ITL (per-request median)' -> '... median, ms)'
+        return f"{text[:-1]}, {unit})"
     return f"{text} ({unit})" if unit else text
 
 
