@@ -104,6 +104,8 @@ def header(col: str) -> str:
         return axis_title(parts[1], parts[0])
     if col.startswith("usd_per_"):
         return "$ per " + col.removeprefix("usd_per_").replace("_", " ")
+    if col.endswith("_usd"):
+        return col.removesuffix("_usd").replace("_", " ") + " ($)"
     if col.endswith("_ms") or col in ("input_tokens", "output_tokens", "cost_usd"):
         return axis_title(col)
     return col.replace("_", " ")
@@ -119,6 +121,8 @@ def _cell(v: Any, kind: str) -> str:
 
         return pd.Timestamp(v).tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC") \
             if pd.Timestamp(v).tzinfo else pd.Timestamp(v).strftime("%Y-%m-%d %H:%M")
+    if isinstance(v, bool) or type(v).__name__ == "bool_":
+        return "yes" if v else "no"
     if kind == "money":
         return fmt.usd(v)
     if kind == "share":

@@ -92,10 +92,13 @@ class CostExplorer:
                                                  step=0.05, description="requests / day",
                                                  readout_format=",.0f", style=style,
                                                  layout=layout)
-        self.prompt_tokens = w.IntSlider(value=prompt_tokens, min=1, max=32_000, step=1,
-                                         description="prompt tokens", style=style, layout=layout)
-        self.output_tokens = w.IntSlider(value=output_tokens, min=1, max=8_000, step=1,
-                                         description="output tokens", style=style, layout=layout)
+        # log sliders too: 10 to 100k prompt tokens, 1 to 10k output tokens
+        self.prompt_tokens = w.FloatLogSlider(value=prompt_tokens, base=10, min=1, max=5,
+                                              step=0.02, description="prompt tokens",
+                                              readout_format=",.0f", style=style, layout=layout)
+        self.output_tokens = w.FloatLogSlider(value=output_tokens, base=10, min=0, max=4,
+                                              step=0.02, description="output tokens",
+                                              readout_format=",.0f", style=style, layout=layout)
         self.status = w.HTML()
         self.table_html = w.HTML()
         self.chart_output = w.Output()
@@ -115,8 +118,8 @@ class CostExplorer:
         """Per target: $ per request, per day and per month at the sliders' values."""
         return whatif_costs(self.priced, self.prices,
                             requests_per_day=round(self.requests_per_day.value),
-                            prompt_tokens=int(self.prompt_tokens.value),
-                            output_tokens=int(self.output_tokens.value))
+                            prompt_tokens=round(self.prompt_tokens.value),
+                            output_tokens=round(self.output_tokens.value))
 
     def update(self) -> None:
         """Recompute the what-if table and redraw the chart from the sliders."""
@@ -144,9 +147,9 @@ class CostExplorer:
         from lens.analysis.charts.pareto import pareto_chart
         from lens.analysis.charts.theme import axis_title
 
-        prompt, output = int(self.prompt_tokens.value), int(self.output_tokens.value)
+        prompt, output = round(self.prompt_tokens.value), round(self.output_tokens.value)
         self.chart = pareto_chart(
             self.pareto_frame(), axis_title(self.latency, f"p{self.q * 100:g}"),
-            cost_title=f"$ per request ({prompt:,} in / {output:,} out tokens)")
+            cost_title="$ per request", sizes=f"{prompt:,} in / {output:,} out tokens")
         self.chart_output.outputs = ({"output_type": "display_data",
                                       "data": chart_bundle(self.chart), "metadata": {}},)

@@ -53,8 +53,10 @@ class FilterPanel:
                                                  readout=False, layout=w.Layout(width="520px"))
         self.time_readout = w.HTML(layout=w.Layout(margin="0 0 0 10px"))
         metrics = [m for m in (*METRICS, "e2e_ms", "headers_ms") if m in df.columns]
-        self.metric = w.Dropdown(options=list(dict.fromkeys(metrics)), value=metric,
-                                 description="metric", style=style)
+        from lens.analysis.reporting.fmt import label
+
+        self.metric = w.Dropdown(options=[(label(m), m) for m in dict.fromkeys(metrics)],
+                                 value=metric, description="metric", style=style)
         self.percentile = w.Dropdown(options=list(PERCENTILES), value=percentile,
                                      description="percentile", style=style)
         self.group = w.Dropdown(options=[g for g in GROUPS if g in df.columns], value=group,

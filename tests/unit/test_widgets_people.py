@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -34,6 +35,8 @@ def test_volume_slider_puts_the_default_mid_track(base: pd.DataFrame) -> None:
     s = ce.requests_per_day
     share = (5 - s.min) / (s.max - s.min)  # log10(100k) along the track
     assert 0.3 < share < 0.7 and s.value == pytest.approx(100_000)
+    p = ce.prompt_tokens  # 500 prompt tokens: not squeezed at the far left either
+    assert 0.3 < (np.log10(500) - p.min) / (p.max - p.min) < 0.7
 
 
 def test_the_chart_follows_the_sliders_and_draws_the_frontier(base: pd.DataFrame) -> None:
@@ -45,10 +48,10 @@ def test_the_chart_follows_the_sliders_and_draws_the_frontier(base: pd.DataFrame
     # sim-slow: 200 more output tokens at $15/M = $0.003 more per request
     assert after["sim-slow"] - before["sim-slow"] == pytest.approx(0.003)
     spec = ce.chart.to_dict()
-    front, pts = spec["layer"]
+    front, _pts = spec["layer"]
     line = spec["datasets"][front["data"]["name"]]
     assert front["mark"]["type"] == "line" and len(line) >= 3  # one frontier point still draws
-    assert "400 out" in pts["encoding"]["y"]["title"]
+    assert "400 out" in spec["title"]
 
 
 def test_money_reads_as_money(base: pd.DataFrame) -> None:

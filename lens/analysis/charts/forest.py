@@ -20,8 +20,8 @@ def forest_domain(d: pd.DataFrame, value: str) -> tuple[float, float]:
         lo, hi, pts, ref = np.log(lo.clip(lower=1e-9)), np.log(hi.clip(lower=1e-9)), \
             np.log(pts.clip(lower=1e-9)), 0.0
     half = ((hi - lo) / 2).dropna()
-    # a wide CI counts up to 3x the median half-width of the others
-    reach = 3 * float(half.median()) if len(half) else 0.0
+    # the range reaches twice the median half-width beyond the outermost point estimates
+    reach = 2 * float(half.median()) if len(half) else 0.0
     left = min(float(pts.min()), ref) - reach
     right = max(float(pts.max()), ref) + reach
     left, right = max(left, float(lo.min())), min(right, float(hi.max()))
@@ -54,7 +54,7 @@ def forest_plot(comparison: pd.DataFrame, value: str = "ratio") -> alt.LayerChar
            alt.Tooltip("cand:Q", format=",.1f", title="candidate"),
            alt.Tooltip("mw_p:Q", format=".3g", title="Mann-Whitney p"),
            alt.Tooltip("cliffs_delta:Q", format=".2f"), alt.Tooltip("verdict:N")]
-    scale = alt.Scale(domain=[left, right], clamp=True, zero=False,
+    scale = alt.Scale(domain=[left, right], clamp=True, zero=False, nice=False,
                       type="log" if value == "ratio" else "linear")
     title = ("candidate ÷ baseline (1 = no change, with CI)" if value == "ratio"
              else "candidate - baseline (0 = no change, with CI)")
@@ -73,4 +73,5 @@ def forest_plot(comparison: pd.DataFrame, value: str = "ratio") -> alt.LayerChar
         color=alt.Color("verdict:N", scale=colors), tooltip=tip)
     refline = alt.Chart(ref).mark_rule(color="black", strokeDash=[3, 3]).encode(x="x:Q")
     return alt.layer(refline, ci, pt, arrows,
-                     title="Candidate vs baseline, percentiles with CIs (arrows: CI clipped)")
+                     title="Candidate vs baseline, percentiles with CIs (arrows: CI clipped)"
+                     ).properties(height=max(120, 30 * len(d)))

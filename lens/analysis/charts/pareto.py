@@ -63,8 +63,10 @@ def money_format(values: pd.Series) -> str:
 
 
 def pareto_chart(data: pd.DataFrame, latency_title: str, group: str = "target",
-                 cost_title: str = "mean cost per request") -> alt.LayerChart | alt.FacetChart:
-    """Points (``latency``, ``cost_usd``, ``frontier`` per ``group``) and the frontier."""
+                 cost_title: str = "mean cost per request", sizes: str = ""
+                 ) -> alt.LayerChart | alt.FacetChart:
+    """Points (``latency``, ``cost_usd``, ``frontier`` per ``group``) and the frontier;
+    ``sizes`` (e.g. '500 in / 200 out tokens') says in the title what the cost is of."""
     money = money_format(data["cost_usd"])
     tip = [alt.Tooltip(f"{group}:N"),
            alt.Tooltip("latency:Q", format=",.1f", title=latency_title),
@@ -73,7 +75,8 @@ def pareto_chart(data: pd.DataFrame, latency_title: str, group: str = "target",
     if "n" in data.columns:
         tip.append(alt.Tooltip("n:Q", title="requests"))
     x = alt.X("latency:Q", title=latency_title, scale=alt.Scale(zero=False, nice=True))
-    y = alt.Y("cost_usd:Q", title=f"{cost_title} (USD)", axis=alt.Axis(format=money))
+    y = alt.Y("cost_usd:Q", title=cost_title if "$" in cost_title else f"{cost_title} ($)",
+              axis=alt.Axis(format=money))
     pts = alt.Chart(data).mark_point(filled=True, size=110).encode(
         x=x, y=y, color=category_color(group, names_of(data, group)),
         shape=alt.Shape("frontier:N", title="on frontier",
@@ -81,7 +84,8 @@ def pareto_chart(data: pd.DataFrame, latency_title: str, group: str = "target",
         tooltip=tip)
     front = alt.Chart(staircase(data)).mark_line(color="black", strokeDash=[4, 3]).encode(
         x="latency:Q", y="cost_usd:Q", order="step:Q")
-    return alt.layer(front, pts, title=f"Cost vs {latency_title}: Pareto frontier dashed")
+    at = f" at {sizes}" if sizes else ""
+    return alt.layer(front, pts, title=f"Cost{at} vs {latency_title}: Pareto frontier dashed")
 
 
 def cost_latency_pareto(df: pd.DataFrame, latency: str = "ttft_ms", q: float = 0.95,

@@ -43,7 +43,10 @@ def timeseries_chart(series: pd.Series, points: Sequence[ChangePoint] | None = N
         tooltip=[alt.Tooltip("utc:N", title="change at"),
                  alt.Tooltip("before:Q", format=".1f"), alt.Tooltip("after:Q", format=".1f"),
                  alt.Tooltip("rel_change:Q", format="+.1%")])
-    return alt.layer(line, level, rules, title=f"{metric} over time ({len(pts)} change points)")
+    n = len(pts)
+    name = metric.split(" (")[0]  # the unit is on the axis
+    return alt.layer(line, level, rules,
+                     title=f"{name} over time: {n} change point{'s' * (n != 1)}")
 
 
 def _utc_text(times: pd.Series) -> list[str]:
