@@ -68,6 +68,20 @@ def _hypothetical(g: Any, prompt_tokens: int, output_tokens: int) -> Any:
     )  # fmt: skip
 
 
+def log_steps(lo: int, hi: int, *extra: int) -> list[int]:
+    """Round numbers from ``lo`` to ``hi``, 9 per decade (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8),
+    plus ``extra`` values, sorted."""
+    out = set(extra)
+    scale = 1
+    while scale <= hi:
+        for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8):
+            v = int(m * scale)
+            if lo <= v <= hi and v == m * scale:
+                out.add(v)
+        scale *= 10
+    return sorted(out)
+
+
 class CostExplorer:
     """Sliders for volume and request size; a what-if table and a cost/latency Pareto chart."""
 
@@ -87,18 +101,16 @@ class CostExplorer:
         self.table: Any = None
         style = {"description_width": "130px"}
         layout = w.Layout(width="520px")
-        # a log slider: 100 to 100M a day, so 100k sits in the middle, not at the far left
-        self.requests_per_day = w.FloatLogSlider(value=requests_per_day, base=10, min=2, max=8,
-                                                 step=0.05, description="requests / day",
-                                                 readout_format=",.0f", style=style,
-                                                 layout=layout)
-        # log sliders too: 10 to 100k prompt tokens, 1 to 10k output tokens
-        self.prompt_tokens = w.FloatLogSlider(value=prompt_tokens, base=10, min=1, max=5,
-                                              step=0.02, description="prompt tokens",
-                                              readout_format=",.0f", style=style, layout=layout)
-        self.output_tokens = w.FloatLogSlider(value=output_tokens, base=10, min=0, max=4,
-                                              step=0.02, description="output tokens",
-                                              readout_format=",.0f", style=style, layout=layout)
+        # sliders over round numbers spaced evenly in log (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 per
+        # decade): 100k a day sits mid-track, not at the far left, and a value stays exact
+        def slider(value: int, lo: int, hi: int, description: str) -> Any:
+            opts = log_steps(lo, hi, value)
+            return w.SelectionSlider(options=[(f"{v:,}", v) for v in opts], value=value,
+                                     description=description, style=style, layout=layout)
+
+        self.requests_per_day = slider(requests_per_day, 100, 100_000_000, "requests / day")
+        self.prompt_tokens = slider(prompt_tokens, 10, 200_000, "prompt tokens")
+        self.output_tokens = slider(output_tokens, 1, 30_000, "output tokens")
         self.status = w.HTML()
         self.table_html = w.HTML()
         self.chart_output = w.Output()
@@ -117,9 +129,9 @@ class CostExplorer:
     def whatif(self) -> Any:
         """Per target: $ per request, per day and per month at the sliders' values."""
         return whatif_costs(self.priced, self.prices,
-                            requests_per_day=round(self.requests_per_day.value),
-                            prompt_tokens=round(self.prompt_tokens.value),
-                            output_tokens=round(self.output_tokens.value))
+                            requests_per_day=int(self.requests_per_day.value),
+                            prompt_tokens=int(self.prompt_tokens.value),
+                            output_tokens=int(self.output_tokens.value))
 
     def update(self) -> None:
         """Recompute the what-if table and redraw the chart from the sliders."""
@@ -147,7 +159,7 @@ class CostExplorer:
         from lens.analysis.charts.pareto import pareto_chart
         from lens.analysis.charts.theme import axis_title
 
-        prompt, output = round(self.prompt_tokens.value), round(self.output_tokens.value)
+        prompt, output = int(self.prompt_tokens.value), int(self.output_tokens.value)
         self.chart = pareto_chart(
             self.pareto_frame(), axis_title(self.latency, f"p{self.q * 100:g}"),
             cost_title="$ per request", sizes=f"{prompt:,} in / {output:,} out tokens")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -32,11 +31,12 @@ def base() -> pd.DataFrame:
 
 def test_volume_slider_puts_the_default_mid_track(base: pd.DataFrame) -> None:
     ce = CostExplorer(base, overrides_from_dict(PRICES), requests_per_day=100_000)
-    s = ce.requests_per_day
-    share = (5 - s.min) / (s.max - s.min)  # log10(100k) along the track
-    assert 0.3 < share < 0.7 and s.value == pytest.approx(100_000)
-    p = ce.prompt_tokens  # 500 prompt tokens: not squeezed at the far left either
-    assert 0.3 < (np.log10(500) - p.min) / (p.max - p.min) < 0.7
+    for s, value in ((ce.requests_per_day, 100_000), (ce.prompt_tokens, 500),
+                     (ce.output_tokens, 200)):
+        share = s.index / (len(s.options) - 1)  # where the handle sits along the track
+        assert 0.3 < share < 0.7 and s.value == value, (s.description, share)
+    ce.requests_per_day.value, ce.output_tokens.value = 250_000, 400  # exact, not snapped
+    assert round(ce.table["usd_per_day"].iloc[0] / ce.table["usd_per_request"].iloc[0]) == 250_000
 
 
 def test_the_chart_follows_the_sliders_and_draws_the_frontier(base: pd.DataFrame) -> None:
