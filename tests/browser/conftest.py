@@ -1,5 +1,7 @@
-"""Session fixtures for the notebook browser tests: one JupyterLab server and one Chromium
-for all of them (starting either takes seconds; two cores are shared)."""
+"""Fixtures for the notebook browser tests: one JupyterLab server and one Chromium shared by
+all of them (starting either takes seconds; two cores are shared). Module-scoped: every
+notebook test lives in one module, and Playwright's sync API allows one driver at a time,
+so it must end before test_report_chromium starts its own."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import pytest
 from lab_driver import ARGS, CHROMIUM, Lab, start_lab
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian chromium is not installed (make sysdeps installs it)")
@@ -29,7 +31,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(lab: Lab) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
