@@ -89,6 +89,7 @@ class FirePanel(FiringMixin):
         self.redraws = 0
         self.fleet_result: Any = None
         self._regions_of_run: list[str] = []
+        self._spec_of_run: Any = None
 
         if targets is None:
             for name, dialect, preset, model in SIM_TARGETS:
@@ -218,7 +219,8 @@ class FirePanel(FiringMixin):
         """(summary, chart, chart mimebundle) from the rows so far; None without rows."""
         if not self.records:
             return None
-        return draw(self.frame, self.metric.value, self._regions_of_run, list(self._targets))
+        return draw(self.frame, self.metric.value, self._regions_of_run, list(self._targets),
+                    getattr(self._spec_of_run, "slo", None))
 
     def _show(self, drawn: tuple[Any, Any, dict[str, Any] | None] | None) -> None:
         if drawn is None:

@@ -10,15 +10,35 @@ key set), so Fire never meets a target that cannot fire.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lens.errors import ConfigError
-from lens.spec import PROVIDERS, TargetSpec, spec_from_dict
+from lens.spec import PROVIDERS, BurstSpec, TargetSpec, spec_from_dict
 
 ARRIVALS: tuple[str, ...] = ("concurrency", "rate", "poisson")
+_SLO_ITEM = re.compile(r"^\s*([A-Za-z0-9_]+)\s*(<=|>=|<|>)\s*(\S+)\s*$")
 LIVE_METRICS: tuple[str, ...] = ("ttft_ms", "e2e_ms", "tpot_ms", "itl_p50_ms", "headers_ms")
 STYLE = {"description_width": "110px"}
+
+
+def slo_supported() -> bool:
+    """Whether this lens has per-request SLOs (a BurstSpec ``slo`` block)."""
+    return "slo" in BurstSpec.model_fields
+
+
+def slo_block(text: str) -> dict[str, str]:
+    """'ttft_ms<=500, tpot_ms<=40' -> {'ttft_ms': '<=500', 'tpot_ms': '<=40'} (the spec's
+    ``slo:`` block; lens.spec checks metrics and numbers and names the field)."""
+    out: dict[str, str] = {}
+    for item in filter(None, (p.strip() for p in re.split(r"[,;]", text))):
+        m = _SLO_ITEM.match(item)
+        if m is None:
+            raise ConfigError(f"SLO {item!r} is not METRIC<=LIMIT", source="panel",
+                              field="slo", hint="write e.g. ttft_ms<=500, tpot_ms<=40")
+        out[m.group(1)] = f"{m.group(2)}{m.group(3)}"
+    return out
 
 
 def check_target(data: Mapping[str, Any], taken: Sequence[str],
@@ -84,6 +104,9 @@ class FireControls:
                                              description="cancel after", style=st,
                                              tooltip="abandon each stream after this many "
                                              "tokens (0: never)")
+        self.slo = w.Text(value="", placeholder="e.g. ttft_ms<=500, tpot_ms<=40",
+                          description="SLOs", style=st, disabled=not slo_supported(),
+                          tooltip="per-request objectives: attainment in the summary")
         self.run_name = w.Text(value="notebook", description="run name", style=st)
         self.metric = w.Dropdown(options=[(_metric_label(m), m) for m in LIVE_METRICS],
                                  value="ttft_ms", description="chart metric", style=st)
@@ -98,7 +121,8 @@ class FireControls:
                  self.base_url, self.sim_profile, self.target_name, self.add_target_button]),
             col([w.HTML("<b>Load</b>"), self.requests, self.arrival, self.concurrency,
                  self.rate, w.HTML("<b>Prompts</b>"), self.prompt_set, self.prompt_tokens,
-                 self.max_tokens, w.HTML("<b>Workload</b>"), self.turns, self.cancel_after]),
+                 self.max_tokens, w.HTML("<b>Workload</b>"), self.turns, self.cancel_after,
+                 self.slo]),
             col([w.HTML("<b>Regions</b> (none chosen: in-process)"), self.regions, self.shards,
                  self.run_name, self.metric]),
         ])
@@ -144,6 +168,8 @@ class FireControls:
             data["sessions"] = {"turns": int(self.turns.value)}
         if int(self.cancel_after.value) > 0:
             data["cancel"] = {"after_tokens": int(self.cancel_after.value)}
+        if self.slo.value.strip() and slo_supported():
+            data["slo"] = slo_block(self.slo.value)
         return data
 
     def set_running(self, running: bool) -> None:

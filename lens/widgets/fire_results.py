@@ -25,15 +25,26 @@ def with_series(df: Any) -> Any:
                         + df["region"].astype("object").astype(str)})
 
 
-def summary_table(df: Any, metric: str, group: str) -> Any:
-    """Per group: requests, ok, failed, then p50/p90/p99 of ``metric`` over ok rows."""
+def summary_table(df: Any, metric: str, group: str, slo: Any = None) -> Any:
+    """Per group: requests, ok, failed, p50/p90/p99 of ``metric`` over ok rows, and with
+    SLOs (a spec's ``slo`` block) the share of requests meeting all of them."""
     d = with_series(df) if group == SERIES else df
-    out = live_summary(d, metric, group)
-    return out.rename(columns={"errors": "failed"})
+    out = live_summary(d, metric, group).rename(columns={"errors": "failed"})
+    if slo is not None:
+        import importlib
+
+        from lens.analysis.reporting.fmt import pct
+
+        attainment_of = importlib.import_module("lens.analysis.slo").attainment_of
+        objectives = slo.objectives()
+        shares = {str(k): attainment_of(g, objectives).attainment
+                  for k, g in d.groupby(group, observed=True)}
+        out["SLO attainment"] = [pct(shares.get(str(k))) for k in out[group]]
+    return out
 
 
-def draw(df: Any, metric: str, regions: Sequence[str], domain: Sequence[str]
-         ) -> tuple[Any, Any, dict[str, Any] | None]:
+def draw(df: Any, metric: str, regions: Sequence[str], domain: Sequence[str],
+         slo: Any = None) -> tuple[Any, Any, dict[str, Any] | None]:
     """(summary, chart or None, its mimebundle or None) from the rows so far.
 
     ``domain``: every target of the panel, so each keeps its colour across redraws and runs.
@@ -41,7 +52,7 @@ def draw(df: Any, metric: str, regions: Sequence[str], domain: Sequence[str]
     from lens.widgets._display import chart_bundle
 
     group = chart_group(df, regions)
-    summary = summary_table(df, metric, group)
+    summary = summary_table(df, metric, group, slo)
     ok = df[(df["status"].astype("object") == "ok") & df[metric].notna()]
     if not len(ok):
         return summary, None, None

@@ -53,6 +53,7 @@ class FiringMixin:
     _invoker: Any
     _own_invoker: Any
     _regions_of_run: list[str]
+    _spec_of_run: Any
 
     # FirePanel's (declared for the type checker)
     frame: Any
@@ -142,6 +143,7 @@ class FiringMixin:
         self.error = self.outcome = self.fleet_result = None
         self._stop = StopSignal()
         self._regions_of_run = regions
+        self._spec_of_run = spec
         with self._lock:
             self.records, self.chunks = [], []
         self._fresh = True  # the last run's chart stays until this run's first rows
