@@ -111,7 +111,7 @@ def header(col: str) -> str:
     return col.replace("_", " ")
 
 
-def _cell(v: Any, kind: str) -> str:
+def _cell(v: Any, kind: str, floatfmt: str | None = None) -> str:
     from lens.analysis.reporting import fmt
 
     if v is None or (isinstance(v, float) and v != v):
@@ -130,16 +130,17 @@ def _cell(v: Any, kind: str) -> str:
     if kind == "count":
         return fmt.count(v)
     if kind == "number":
-        return fmt.num(v)
+        return floatfmt.format(v) if floatfmt else fmt.num(v)
     return str(v)
 
 
 def table_html(df: Any, *, css_class: str = "lens-summary", empty: str = "no rows yet",
-               headers: dict[str, str] | None = None) -> str:
+               headers: dict[str, str] | None = None, floatfmt: str | None = None) -> str:
     """A small HTML table for people: no index; headers in words with units (see
     :func:`header`, or ``headers``); text left-aligned, numbers right-aligned under
     right-aligned headers; counts with thousands separators, measurements with ~3
-    significant digits, money (columns named ``usd...``) as $1,234.56."""
+    significant digits (or ``floatfmt``, e.g. "{:.3g}"), money (columns named ``usd...``) as
+    $1,234.56."""
     if df is None or len(df) == 0:
         return f'<div class="{css_class} lens-empty" style="color:#888">{html.escape(empty)}</div>'
     kinds = column_kinds(df)
@@ -153,7 +154,7 @@ def table_html(df: Any, *, css_class: str = "lens-summary", empty: str = "no row
                    for c in df.columns)
     body = "".join(
         "<tr>" + "".join(f'<td style="text-align:{align(c)};{pad}">'
-                         f"{html.escape(_cell(row[i], kinds[c]))}</td>"
+                         f"{html.escape(_cell(row[i], kinds[c], floatfmt))}</td>"
                          for i, c in enumerate(df.columns)) + "</tr>"
         for row in df.itertuples(index=False, name=None))
     return (f'<table class="{css_class}" style="border-collapse:collapse;'
