@@ -37,6 +37,20 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+def _url_example(v: str) -> str:
+    """A corrected URL when ``v`` is one slip away from a URL ('localhost:8000/v1',
+    'htp://host/v1'), else a generic example: never 'https://not a url'."""
+    import re
+
+    rest = v.split("://", 1)[1] if "://" in v else v.lstrip("/")
+    if re.fullmatch(r"[A-Za-z0-9.-]+(:\d+)?(/\S*)?", rest):
+        host = rest.split("/")[0].split(":")[0]
+        if host == "localhost" or "." in host or re.fullmatch(r"[\d.]+", host):
+            scheme = "http" if host in ("localhost", "127.0.0.1") else "https"
+            return f"{scheme}://{rest}"
+    return "https://api.example.com/v1"
+
+
 class TargetSpec(_Strict):
     """One API endpoint + model to measure."""
 
@@ -74,9 +88,7 @@ class TargetSpec(_Strict):
             return v
         parts = urlsplit(v)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(
-                f"base URL {v!r} needs a scheme and a host, e.g. 'https://{v.lstrip('/')}'"
-            )
+            raise ValueError(f"base URL {v!r} needs a scheme and a host, e.g. {_url_example(v)!r}")
         return v.rstrip("/")
 
     @field_validator("headers")

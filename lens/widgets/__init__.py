@@ -8,6 +8,7 @@
 - :class:`CapacityPanel`: SLOs and a target attainment; Search finds the highest load
   that meets them (lens.burst.capacity) and draws the evidence.
 - :func:`setup_notebook`: make Altair charts render offline in JupyterLab.
+- :func:`show_table`, :func:`comparison_table`: frames as tables for people.
 
 ipywidgets is imported when a panel is built, so ``import lens.widgets`` is cheap.
 """
@@ -19,7 +20,7 @@ from typing import Any
 from lens.widgets._display import chart_bundle, error_html, setup_notebook
 
 __all__ = ["CapacityPanel", "CostExplorer", "FilterPanel", "FirePanel", "chart_bundle",
-           "error_html", "setup_notebook"]
+           "comparison_table", "error_html", "setup_notebook", "show_table"]
 
 
 def __getattr__(name: str) -> Any:
@@ -39,4 +40,8 @@ def __getattr__(name: str) -> Any:
         from lens.widgets.cost import CostExplorer
 
         return CostExplorer
+    if name in ("show_table", "comparison_table"):
+        from lens.widgets import tables
+
+        return getattr(tables, name)
     raise AttributeError(f"module 'lens.widgets' has no attribute {name!r}")

@@ -68,6 +68,20 @@ def _hypothetical(g: Any, prompt_tokens: int, output_tokens: int) -> Any:
     )  # fmt: skip
 
 
+def log_steps(lo: int, hi: int, *extra: int) -> list[int]:
+    """Round numbers from ``lo`` to ``hi``, 9 per decade (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8),
+    plus ``extra`` values, sorted."""
+    out = set(extra)
+    scale = 1
+    while scale <= hi:
+        for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8):
+            v = int(m * scale)
+            if lo <= v <= hi and v == m * scale:
+                out.add(v)
+        scale *= 10
+    return sorted(out)
+
+
 class CostExplorer:
     """Sliders for volume and request size; a what-if table and a cost/latency Pareto chart."""
 
@@ -87,13 +101,16 @@ class CostExplorer:
         self.table: Any = None
         style = {"description_width": "130px"}
         layout = w.Layout(width="520px")
-        self.requests_per_day = w.IntSlider(value=requests_per_day, min=1_000, max=10_000_000,
-                                            step=1_000, description="requests / day",
-                                            style=style, layout=layout)
-        self.prompt_tokens = w.IntSlider(value=prompt_tokens, min=1, max=32_000, step=1,
-                                         description="prompt tokens", style=style, layout=layout)
-        self.output_tokens = w.IntSlider(value=output_tokens, min=1, max=8_000, step=1,
-                                         description="output tokens", style=style, layout=layout)
+        # sliders over round numbers spaced evenly in log (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 per
+        # decade): 100k a day sits mid-track, not at the far left, and a value stays exact
+        def slider(value: int, lo: int, hi: int, description: str) -> Any:
+            opts = log_steps(lo, hi, value)
+            return w.SelectionSlider(options=[(f"{v:,}", v) for v in opts], value=value,
+                                     description=description, style=style, layout=layout)
+
+        self.requests_per_day = slider(requests_per_day, 100, 100_000_000, "requests / day")
+        self.prompt_tokens = slider(prompt_tokens, 10, 200_000, "prompt tokens")
+        self.output_tokens = slider(output_tokens, 1, 30_000, "output tokens")
         self.status = w.HTML()
         self.table_html = w.HTML()
         self.chart_output = w.Output()
@@ -102,7 +119,6 @@ class CostExplorer:
         self.widget = w.VBox([self.requests_per_day, self.prompt_tokens, self.output_tokens,
                               self.status, self.table_html, self.chart_output])
         self.widget.add_class("lens-cost-explorer")
-        self.draw_pareto()
         self.update()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
@@ -111,29 +127,41 @@ class CostExplorer:
         return bundle
 
     def whatif(self) -> Any:
+        """Per target: $ per request, per day and per month at the sliders' values."""
         return whatif_costs(self.priced, self.prices,
                             requests_per_day=int(self.requests_per_day.value),
                             prompt_tokens=int(self.prompt_tokens.value),
                             output_tokens=int(self.output_tokens.value))
 
     def update(self) -> None:
-        """Recompute the what-if table from the sliders."""
+        """Recompute the what-if table and redraw the chart from the sliders."""
         try:
             self.table = self.whatif()
-            self.table_html.value = table_html(self.table, floatfmt="{:,.6g}")
+            self.table_html.value = table_html(self.table)
+            self.draw_pareto()
             self.status.value = ""
             self.error = None
         except Exception as exc:
             self.error = exc
             self.status.value = error_html(exc)
 
-    def draw_pareto(self) -> None:
-        from lens.analysis import charts
+    def pareto_frame(self) -> Any:
+        """Per target: measured latency (the ``q`` quantile) and the what-if $ per request."""
+        from lens.analysis.charts.pareto import mark_frontier, pareto_points
 
-        try:
-            self.chart = charts.cost_latency_pareto(self.priced, self.latency, self.q)
-            self.chart_output.outputs = ({"output_type": "display_data",
-                                          "data": chart_bundle(self.chart), "metadata": {}},)
-        except Exception as exc:
-            self.error = exc
-            self.status.value = error_html(exc)
+        pts = pareto_points(self.priced, self.latency, self.q)
+        cost = self.table.set_index("target")["usd_per_request"]
+        pts["cost_usd"] = pts["target"].map(cost).astype("float64")
+        return mark_frontier(pts.dropna(subset=["cost_usd"]).reset_index(drop=True))
+
+    def draw_pareto(self) -> None:
+        """Cost per request at the sliders' sizes against measured latency, frontier dashed."""
+        from lens.analysis.charts.pareto import pareto_chart
+        from lens.analysis.charts.theme import axis_title
+
+        prompt, output = int(self.prompt_tokens.value), int(self.output_tokens.value)
+        self.chart = pareto_chart(
+            self.pareto_frame(), axis_title(self.latency, f"p{self.q * 100:g}"),
+            cost_title="$ per request", sizes=f"{prompt:,} in / {output:,} out tokens")
+        self.chart_output.outputs = ({"output_type": "display_data",
+                                      "data": chart_bundle(self.chart), "metadata": {}},)

@@ -46,12 +46,17 @@ class FilterPanel:
         steps = _time_steps(ts, max_time_steps)
         self._steps = steps
         labels = [s.strftime("%Y-%m-%d %H:%M:%S") for s in steps] or ["(no rows)"]
+        # the slider's own readout is cut off for two date-times: the range is spelled out
+        # in full beside it instead
         self.time_range = w.SelectionRangeSlider(options=labels, index=(0, len(labels) - 1),
                                                  description="time", style=style,
-                                                 layout=w.Layout(width="520px"))
+                                                 readout=False, layout=w.Layout(width="520px"))
+        self.time_readout = w.HTML(layout=w.Layout(margin="0 0 0 10px"))
         metrics = [m for m in (*METRICS, "e2e_ms", "headers_ms") if m in df.columns]
-        self.metric = w.Dropdown(options=list(dict.fromkeys(metrics)), value=metric,
-                                 description="metric", style=style)
+        from lens.analysis.reporting.fmt import label
+
+        self.metric = w.Dropdown(options=[(label(m), m) for m in dict.fromkeys(metrics)],
+                                 value=metric, description="metric", style=style)
         self.percentile = w.Dropdown(options=list(PERCENTILES), value=percentile,
                                      description="percentile", style=style)
         self.group = w.Dropdown(options=[g for g in GROUPS if g in df.columns], value=group,
@@ -65,7 +70,7 @@ class FilterPanel:
             c.observe(lambda _change: self.redraw(), names="value")
         self.widget = w.VBox([
             w.HBox([self.runs, self.targets, self.regions]),
-            self.time_range,
+            w.HBox([self.time_range, self.time_readout]),
             w.HBox([self.metric, self.percentile, self.group, self.kind]),
             self.status, self.chart_output, self.table_html,
         ])
@@ -104,6 +109,9 @@ class FilterPanel:
         from lens.analysis import charts
 
         try:
+            lo, hi = self.time_range.value
+            self.time_readout.value = (f'<span class="lens-time-readout">{lo} to {hi} UTC</span>'
+                                       if self._steps else "")
             d = self.filtered()
             self.status.value = info_html(f"{len(d)} of {len(self.df)} requests selected")
             if not len(d):

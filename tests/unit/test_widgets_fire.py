@@ -94,20 +94,25 @@ async def test_stop_ends_early(sim: object) -> None:
     assert 0 < len(p.frame) < 50 and not p.fire_button.disabled
 
 
-async def test_errors_are_shown_in_the_panel_not_raised(sim: object) -> None:
+async def test_errors_are_shown_in_the_panel_not_raised(
+        sim: object, monkeypatch: pytest.MonkeyPatch) -> None:
     p = _panel(sim)
     p.target_list.value = ()
     assert p.fire() is None
     assert "lens-error" in p.status.value and "no target selected" in p.status.value
     assert "Traceback" not in p.status.value and not p.fire_button.disabled
-    # a target needing an API key that is not set: TargetError from the engine, in the box
+    # a target whose API key is not set is refused at "Add target", with the fix (#18)
+    monkeypatch.delenv("GROQ_API_KEY", raising=False)
     p.provider.value, p.model.value, p.target_name.value = "groq", "llama", "g"
     p.base_url.value = sim.url + "/v1"  # type: ignore[attr-defined]
+    assert p.add_target() is None
+    assert "GROQ_API_KEY" in p.status.value and "fix: export GROQ_API_KEY" in p.status.value
+    assert "g" not in p.target_list.options
+    # added while the key was set, fired after it was unset: the engine's error, in the box
+    monkeypatch.setenv("GROQ_API_KEY", "k")
     assert p.add_target() == "g"
+    monkeypatch.delenv("GROQ_API_KEY")
     p.target_list.value = ("g",)
-    import os
-
-    os.environ.pop("GROQ_API_KEY", None)
     p.fire_button.click()
     await p.wait(30)
     assert "GROQ_API_KEY" in p.status.value and "lens-error" in p.status.value
@@ -127,7 +132,7 @@ def test_default_panel_targets_the_embedded_sim() -> None:
         urls = {t.base_url for t in p.spec().targets}
         assert all(u.startswith(p.sim.url) for u in urls)
         bundle = p._repr_mimebundle_()
-        assert bundle["text/plain"].startswith("FirePanel(")
+        assert bundle["text/plain"].startswith("Fire panel (3 targets") and "run this cell" in bundle["text/plain"]
         assert "application/vnd.jupyter.widget-view+json" in bundle
     finally:
         p.close()

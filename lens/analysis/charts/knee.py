@@ -6,7 +6,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from lens.analysis.charts.theme import measured
+from lens.analysis.charts.theme import axis_title, category_color, measured, metric_name, names_of
 
 
 def find_knee(x: np.ndarray, y: np.ndarray) -> float | None:
@@ -46,12 +46,12 @@ def latency_vs_load(df: pd.DataFrame, metric: str = "ttft_ms", x: str = "concurr
            alt.Tooltip(f"{metric}:Q", format=".1f"), alt.Tooltip("n:Q", title="requests")]
     base = alt.Chart(long)
     lines = base.mark_line(point=True).encode(
-        x=alt.X(f"{x}:Q", title=x), y=alt.Y(f"{metric}:Q", title=metric),
-        color=alt.Color(f"{group}:N", title=group),
+        x=alt.X(f"{x}:Q", title=axis_title(x)), y=alt.Y(f"{metric}:Q", title=axis_title(metric)),
+        color=category_color(group, names_of(long, group)),
         strokeDash=alt.StrokeDash("stat:N", title="percentile",
                                   scale=alt.Scale(domain=["p50", "p95"], range=[[4, 3], [1, 0]])),
         tooltip=tip)
     knees = base.transform_filter("datum.knee && datum.stat == 'p95'").mark_point(
         size=250, shape="circle", filled=False, strokeWidth=2, color="black").encode(
         x=f"{x}:Q", y=f"{metric}:Q", tooltip=tip)
-    return alt.layer(lines, knees, title=f"{metric} vs {x} (knee ringed)")
+    return alt.layer(lines, knees, title=f"{metric_name(metric)} vs {axis_title(x)} (knee ringed)")

@@ -6,7 +6,16 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from lens.analysis.charts.theme import MAX_ROWS, limit_rows, measured, plain
+from lens.analysis.charts.theme import (
+    MAX_ROWS,
+    axis_title,
+    category_color,
+    limit_rows,
+    measured,
+    metric_name,
+    names_of,
+    plain,
+)
 
 
 def prefill_fit(df: pd.DataFrame, group: str = "target", x: str = "input_tokens",
@@ -36,12 +45,12 @@ def ttft_vs_prompt(df: pd.DataFrame, group: str = "target", x: str = "input_toke
     fit = prefill_fit(df, group, x, y)
     pts = plain(limit_rows(measured(df)[[group, x, y, "request_id"]].dropna(), MAX_ROWS - len(fit),
                            by=[group]))
-    title = f"{y} vs {x}"
+    title = f"{metric_name(y)} vs {metric_name(x)}"
     if fit[group].nunique() == 1:
         title += f" (prefill slope {fit['slope_ms_per_1k'].iloc[0]:.2f} ms per 1k tokens)"
-    color = alt.Color(f"{group}:N", title=group)
+    color = category_color(group, names_of(pts, group))
     scatter = alt.Chart(pts).mark_circle(size=18, opacity=0.4).encode(
-        x=alt.X(f"{x}:Q", title=x), y=alt.Y(f"{y}:Q", title=y), color=color,
+        x=alt.X(f"{x}:Q", title=axis_title(x)), y=alt.Y(f"{y}:Q", title=axis_title(y)), color=color,
         tooltip=[alt.Tooltip("request_id:N"), alt.Tooltip(f"{x}:Q"),
                  alt.Tooltip(f"{y}:Q", format=".1f")])
     line = alt.Chart(fit).mark_line(strokeWidth=2.5).encode(

@@ -14,7 +14,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from lens.analysis.charts.theme import MAX_ROWS, measured
+from lens.analysis.charts.theme import MAX_ROWS, axis_title, measured, metric_name
 
 Colors = tuple[Sequence[str], Sequence[str]] | None
 
@@ -56,7 +56,7 @@ def ecdf_by_run(df: pd.DataFrame, metric: str = "ttft_ms", run: str = "run",
     n_lines = max(1, d.groupby(keys, observed=True).ngroups)
     data = _ecdf_rows(d, metric, keys, max(50, MAX_ROWS // n_lines))
     base = alt.Chart(data).mark_line(interpolate="step-after", strokeWidth=2).encode(
-        x=alt.X(f"{metric}:Q", title=axis or metric),
+        x=alt.X(f"{metric}:Q", title=axis or axis_title(metric)),
         y=alt.Y("ecdf:Q", title="share of requests", scale=alt.Scale(domain=[0, 1]),
                 axis=alt.Axis(format="%")),
         color=_color(run, colors),
@@ -64,7 +64,7 @@ def ecdf_by_run(df: pd.DataFrame, metric: str = "ttft_ms", run: str = "run",
                  alt.Tooltip("ecdf:Q", format=".1%", title="share at or below"),
                  alt.Tooltip("n:Q", title="requests")],
     )
-    head = title or f"{metric}: distribution per run"
+    head = title or f"{metric_name(metric)}: distribution per run"
     if panel:
         # no empty grid cell for 3 panels; each panel its own x range (targets differ, the
         # runs of one target are what a panel compares)
@@ -103,13 +103,13 @@ def box_by_run(df: pd.DataFrame, metric: str = "ttft_ms", run: str = "run",
            alt.Tooltip("n:Q", title="requests")]
     base = alt.Chart()
     whisker = base.mark_rule(strokeWidth=1.5).encode(
-        x=alt.X("p5:Q", title=f"{axis or metric}: p5, quartiles, median, p95"), x2="p95:Q", y=y,
+        x=alt.X("p5:Q", title=f"{axis or axis_title(metric)}: p5, quartiles, median, p95"), x2="p95:Q", y=y,
         color=color, tooltip=tip)
     box = base.mark_bar(size=16, opacity=0.35).encode(x="q1:Q", x2="q3:Q", y=y, color=color,
                                                       tooltip=tip)
     med = base.mark_tick(size=16, thickness=2.5).encode(x="median:Q", y=y, color=color,
                                                         tooltip=tip)
-    head = title or f"{metric}: spread per run"
+    head = title or f"{metric_name(metric)}: spread per run"
     layered = alt.layer(whisker, box, med, data=data)
     if panel:
         return layered.properties(width=520, height=60).facet(

@@ -5,7 +5,13 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from lens.analysis.charts.theme import empty_chart, names_of
 from lens.analysis.stats import CLIENT_STATUSES, error_rates
+
+# one colour per failure kind (lens.record.columns.STATUSES), the same in every chart
+STATUS_COLORS = {"http_error": "#dc3912", "rate_limited": "#ff9900", "overloaded": "#dd4477",
+                 "timeout": "#316395", "network": "#990099", "stream_error": "#0099c6",
+                 "truncated": "#66aa00"}
 
 
 def status_frame(df: pd.DataFrame, group: str = "target") -> pd.DataFrame:
@@ -21,18 +27,22 @@ def status_frame(df: pd.DataFrame, group: str = "target") -> pd.DataFrame:
 
 
 def error_rate_chart(df: pd.DataFrame, group: str = "target") -> alt.Chart:
+    """Stacked share of failed requests by status per ``group``; with no failures, a chart
+    that says "no errors in this selection" (with the request count) instead of empty axes."""
     data = status_frame(df, group)
     title = f"Error rate by status and {group}"
     if data.empty or not (data["rate"] > 0).any():
-        # Nothing failed: say so, with a zero row per group, rather than draw an empty plot.
-        er = error_rates(df, by=(group,))
-        data = pd.DataFrame({group: er[group].astype("object"), "count": er["count"],
-                             "status": "none", "rate": 0.0})  # fmt: skip
-        title = f"{title}: no failed requests"
+        n = len(df)
+        return empty_chart(f"no errors in this selection ({n:,} request{'s' * (n != 1)})",
+                           title)
+    data = data.loc[data["rate"] > 0]
+    statuses = names_of(data, "status")
+    palette = [STATUS_COLORS.get(s, "#888888") for s in statuses]
     return alt.Chart(data, title=title).mark_bar().encode(
         x=alt.X("rate:Q", title="share of requests", axis=alt.Axis(format="%"), stack="zero"),
         y=alt.Y(f"{group}:N", title=group),
-        color=alt.Color("status:N", title="status"),
+        color=alt.Color("status:N", title="status",
+                        scale=alt.Scale(domain=statuses, range=palette)),
         tooltip=[alt.Tooltip(f"{group}:N"), alt.Tooltip("status:N"),
                  alt.Tooltip("rate:Q", format=".2%"), alt.Tooltip("count:Q", title="requests")],
     )

@@ -6,7 +6,14 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from lens.analysis.charts.theme import measured, plain
+from lens.analysis.charts.theme import (
+    axis_title,
+    category_color,
+    measured,
+    metric_name,
+    names_of,
+    plain,
+)
 
 
 def turn_frame(df: pd.DataFrame, metric: str = "ttft_ms", group: str = "target") -> pd.DataFrame:
@@ -40,13 +47,13 @@ def ttft_by_turn(df: pd.DataFrame, metric: str = "ttft_ms", group: str = "target
     data = turn_frame(df, metric, group)
     long = data.melt(id_vars=[group, "turn", "n", "input_tokens", "cache_hit_rate"],
                      value_vars=["p50", "p90"], var_name="stat", value_name=metric)
-    title = f"{metric} by turn"
+    title = f"{metric_name(metric)} by turn"
     if long.empty:
         title += ": no session turns (spec sessions)"
     return alt.Chart(long, title=title).mark_line(point=True).encode(
         x=alt.X("turn:O", title="turn"),
-        y=alt.Y(f"{metric}:Q", title=metric),
-        color=alt.Color(f"{group}:N", title=group),
+        y=alt.Y(f"{metric}:Q", title=axis_title(metric)),
+        color=category_color(group, names_of(long, group)),
         strokeDash=alt.StrokeDash("stat:N", title="percentile",
                                   scale=alt.Scale(domain=["p50", "p90"], range=[[1, 0], [4, 3]])),
         tooltip=[alt.Tooltip(f"{group}:N"), alt.Tooltip("turn:O"), alt.Tooltip("stat:N"),
