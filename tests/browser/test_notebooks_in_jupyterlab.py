@@ -115,6 +115,26 @@ def test_05_scheduled_runs_filter_panel(lab: Lab, page: Any) -> None:
                            timeout=10_000)
 
 
+@pytest.mark.timeout(400)
+def test_06_capacity_panel_searches_from_its_button(lab: Lab, page: Any) -> None:
+    open_notebook(page, lab, "06_capacity.ipynb")
+    _ran_clean(page)
+    screenshot_notebook(page, "06_capacity")
+    panel = page.locator(".lens-capacity-panel").first
+    # The notebook's own search (through the panel's API) filled the table; the last cell
+    # closed the panel and its sim. Search again from the button: it starts a new sim.
+    assert panel.locator("table tbody tr").count() >= 3
+    panel.locator("button", has_text="Search").click()
+    # a new search says so at once, then its levels, then the answer
+    _status_has(page, ".lens-capacity-panel", "searching", 30)
+    _status_has(page, ".lens-capacity-panel", "level ", 120)
+    _status_has(page, ".lens-capacity-panel", "highest concurrency meeting", 300)
+    assert panel.locator("table tbody tr").count() >= 3
+    text = panel.inner_text()
+    assert "ttft_ms<=60" in text and "Traceback" not in text
+    assert all(m > 0 for m in chart_marks(page, ".lens-capacity-panel"))
+
+
 def _scratch(lab: Lab, name: str, source: str) -> None:
     import nbformat
 
