@@ -80,19 +80,8 @@ def write_report(rep: Report, path: str | os.PathLike[str]) -> Path:
 def save_images(charts: Mapping[str, Any], directory: str | os.PathLike[str],
                 formats: Sequence[str] = ("png", "svg"), scale: float = 2.0) -> list[Path]:
     """Write each chart as NAME.png / NAME.svg with vl-convert (no browser needed)."""
-    import vl_convert as vlc
+    from lens.analysis.charts.files import save_chart
 
     out_dir = Path(directory)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, chart in charts.items():
-        spec = chart.to_dict()
-        if "png" in formats:
-            p = out_dir / f"{name}.png"
-            p.write_bytes(vlc.vegalite_to_png(spec, scale=scale))
-            written.append(p)
-        if "svg" in formats:
-            p = out_dir / f"{name}.svg"
-            p.write_text(vlc.vegalite_to_svg(spec), encoding="utf-8")
-            written.append(p)
-    return written
+    return [save_chart(chart, out_dir / f"{name}.{fmt}", scale=scale)
+            for name, chart in charts.items() for fmt in ("png", "svg") if fmt in formats]

@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "lens.cli.store_cmds",  # runs, show, export, import, prune, backup
     "lens.cli.analysis_cmds",  # report, compare, gate
     "lens.cli.capacity_cmd",  # capacity
+    "lens.cli.chart_cmd",  # chart
     "lens.cli.fleet_cmds",  # schedules
     "lens.cli.retention_cmds",  # prune, backup
 )

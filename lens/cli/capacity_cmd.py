@@ -58,7 +58,7 @@ def register(sub: Any) -> None:
     g.add_argument("--db", help="SQLite file or SQLAlchemy URL (default: $LENS_DB or ~/.local/share/lens/lens.db)")
     g.add_argument("--tag", action="append", default=[], metavar="K=V", help="tag every level's run")
     g.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
-    g.add_argument("--chart", metavar="FILE", help="write the evidence chart (.svg, .png or .json)")
+    g.add_argument("--chart", metavar="FILE", help="write the evidence chart (.svg, .png, .json or .html)")
     p.set_defaults(func=cmd_capacity, concurrency=None, duration=None, rate=None, cold=False)
 
 
@@ -100,9 +100,11 @@ def cmd_capacity(args: argparse.Namespace) -> int:
     if not args.spec and not args.provider:
         raise ConfigError("no target", source="flags",
                           hint="give a spec file, or --provider and --model")
-    if args.chart and not args.chart.lower().endswith((".svg", ".png", ".json")):
+    from lens.analysis.charts.files import CHART_FORMATS
+
+    if args.chart and not args.chart.lower().endswith(CHART_FORMATS):
         raise ConfigError(f"unknown chart format: {args.chart!r}", source="--chart",
-                          hint="write .svg, .png or .json")
+                          hint="write .svg, .png, .json or .html")
     if args.sim_profile is not None:
         from lens.sim import PRESETS
 
@@ -169,19 +171,7 @@ def _print(result: Any) -> None:
 
 
 def _save_chart(result: Any, path: str) -> None:
-    import json
-    from pathlib import Path
+    from lens.analysis.charts.files import save_chart
 
-    spec = result.chart().to_dict()
-    out = Path(path)
-    suffix = out.suffix.lower()
-    if suffix == ".json":
-        out.write_text(json.dumps(spec), encoding="utf-8")
-    else:
-        import vl_convert as vlc
-
-        if suffix == ".svg":
-            out.write_text(vlc.vegalite_to_svg(spec), encoding="utf-8")
-        else:
-            out.write_bytes(vlc.vegalite_to_png(spec, scale=2))
+    out = save_chart(result.chart(), path, source="--chart")
     print(f"wrote {out}", file=sys.stderr)

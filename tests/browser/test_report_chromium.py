@@ -128,3 +128,31 @@ def test_report_renders_offline_without_sideways_scroll(tmp_path: Path) -> None:
     assert all(f"data-name='{n}'" in html for n in names)
     assert "data-name='ttft_over_time'" in reports["nightly"].read_text(encoding="utf-8")
     assert (OUT / "report-compare-1280-light.png").stat().st_size > 50_000
+
+
+def test_a_chart_page_from_lens_chart_renders_offline(tmp_path: Path) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed (make sysdeps installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from lens.analysis.chart_registry import chart
+    from lens.analysis.charts.files import save_chart
+
+    df = records_to_frame(make_records(150, seed=2, error_every=7))
+    path = save_chart(chart("errors", df), tmp_path / "errors.html")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            blocked: list[str] = []
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.route("**/*", lambda route: (blocked.append(route.request.url), route.abort())
+                       if not route.request.url.startswith("file:") else route.continue_())
+            page.goto(path.as_uri())
+            page.wait_for_function("() => document.getElementById('chart').dataset.rendered "
+                                   "=== 'yes'", timeout=20_000)
+            marks = page.evaluate("() => [...document.querySelectorAll('#chart svg "
+                                  "g.role-mark > *')].length")
+            assert marks > 0 and blocked == [] and errors == []
+        finally:
+            browser.close()

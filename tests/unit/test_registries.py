@@ -45,3 +45,12 @@ def test_every_load_kind_has_a_shape_and_each_builds_stages() -> None:
         out = stages(LoadShape(kind=kind, **fields))
         assert out, kind
         assert all(st.closed == (kind in ("concurrency", "sweep")) for st in out), kind
+
+
+def test_chart_registry_names_builders_and_the_cli_lists_them() -> None:
+    from lens.analysis.chart_registry import CHARTS
+    from lens.cli import build_parser
+
+    assert CHARTS and all(k.about and callable(k.build) for k in CHARTS.values())
+    helptext = build_parser()._subparsers._group_actions[0].choices["chart"].format_help()  # type: ignore[union-attr]
+    assert all(name in helptext for name in CHARTS)
