@@ -37,11 +37,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lens.spec import spec_from_dict  # noqa: E402
 from lens.fleet import fire  # noqa: E402
 from lens.fleet.local import LocalFleet  # noqa: E402
 from lens.record import REQUEST_FIELDS  # noqa: E402
 from lens.sim import start_sim_in_thread  # noqa: E402
+from lens.spec import spec_from_dict  # noqa: E402
 from lens.store.files import export_run, write_frame  # noqa: E402
 from lens.store.sql import open_store  # noqa: E402
 

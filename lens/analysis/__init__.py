@@ -1,0 +1,1 @@
+"""Analysis: request frames to prices, statistics, SLOs, charts, reports and the gate."""

@@ -1,3 +1,5 @@
+"""``python -m lens.cli``: the ``lens`` command."""
+
 from __future__ import annotations
 
 import sys

@@ -1,0 +1,1 @@
+"""Exporters: sinks that publish finished requests elsewhere (Prometheus, OpenTelemetry)."""

@@ -1,0 +1,1 @@
+"""Firing and timing: the burst engine, one request on the wire, the HTTP client, dialects."""
