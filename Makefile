@@ -25,10 +25,10 @@ sysdeps:
 	bash scripts/sysdeps.sh
 
 lint: $(STAMP)
-	$(BIN)/ruff check lens tests bench lambdas
+	$(BIN)/ruff check lens tests bench lambdas scripts
 
 test: $(STAMP) sysdeps litellm
-	$(BIN)/ruff check lens tests bench lambdas
+	$(BIN)/ruff check lens tests bench lambdas scripts
 	$(BIN)/lint-imports
 	$(BIN)/mypy lens
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
