@@ -100,6 +100,8 @@ def _fix_for(err: dict[str, Any]) -> str:
             return "add base_url: the server's API root, e.g. http://localhost:8000/v1"
         if "share the label" in msg:
             return _VALUE_FIXES["targets"]
+        if "carries credentials" in msg or "query or fragment" in msg:
+            return "give base_url as scheme://host[:port]/path only; credentials go in api_key_env or headers_env"
         if "completion per request" in msg:
             return "remove that option from extra_body: lens times one completion per request"
         if "not a prompt set name" in msg:

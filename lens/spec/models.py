@@ -23,12 +23,21 @@ from pydantic import (
 )
 
 from lens.errors import TargetError
+from lens.redact.secrets import scrub
 from lens.spec.multipliers import output_multipliers
 from lens.spec.providers import DIALECTS, PROVIDERS
 
 # A prompt set name (lens.workload.prompt_sets): no separators, no dots, so never a path.
 PROMPT_SET_NAME = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
 _SECRET_HEADER_WORDS = ("auth", "key", "token", "secret", "password", "cookie", "subscription")
+
+
+def _url_without_secrets(url: str) -> str:
+    """``url`` without its query, fragment and user-info, to quote in an error."""
+    head, at, tail = url.split("?")[0].split("#")[0].rpartition("@")
+    if not at:
+        return tail
+    return (head.split("://")[0] + "://" if "://" in head else "") + tail
 
 
 class _Strict(BaseModel):
@@ -71,9 +80,24 @@ class TargetSpec(_Strict):
         if v is None:
             return v
         parts = urlsplit(v)
+        # Never echo user-info or a query: either may hold a credential.
+        shown = _url_without_secrets(v)
+        if "@" in parts.netloc:
+            # The client does not send URL credentials, and the spec is stored verbatim.
+            raise ValueError(
+                f"base URL '{shown}' carries credentials (user:password@); lens neither sends "
+                "nor stores them: remove them and give the credential through api_key_env or headers_env"
+            )
+        if parts.query or parts.fragment:
+            # Dialects append their path to base_url, so a query would break the URL, and
+            # it is where gateways put keys (?key=, ?code=): the stored spec must not hold it.
+            raise ValueError(
+                f"base URL '{shown}' has a query or fragment ('?...'/'#...'); give only the API "
+                "root (the dialect appends its path) and send keys through api_key_env or headers_env"
+            )
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(
-                f"base URL {v!r} needs a scheme and a host, e.g. 'https://{v.lstrip('/')}'"
+                f"base URL '{shown}' needs a scheme and a host, e.g. 'https://{shown.lstrip('/')}'"
             )
         return v.rstrip("/")
 
@@ -83,6 +107,13 @@ class TargetSpec(_Strict):
         # Plain header values end up in the stored spec; anything that looks like a
         # credential must come from the environment instead.
         bad = [k for k in v if any(w in k.lower() for w in _SECRET_HEADER_WORDS)]
+        # A key-shaped value under an innocent name would be stored all the same.
+        keyed = [k for k, val in v.items() if scrub(val) != val]
+        if keyed and not bad:
+            raise ValueError(
+                f"the value of header {keyed[0]!r} looks like a key or token; put it in an "
+                f"environment variable and name it in headers_env: {{{keyed[0]!r}: 'MY_VAR'}}"
+            )
         if bad:
             raise ValueError(
                 f"header {bad[0]!r} looks like it carries a secret; put its value in an "
