@@ -168,3 +168,10 @@ def test_guidellm_scheduled_times_are_never_before_the_run_start() -> None:
     assert (df["scheduled_ms"] >= 0).all()
     assert df["scheduled_ms"].min() == pytest.approx(0.0, abs=1e-6)
 
+
+
+@pytest.mark.parametrize("tz", ["Mars/Olympus", "../../etc/passwd"])
+def test_an_unknown_time_zone_is_named_as_the_flag(tz: str, tmp_path: Path) -> None:
+    res = lens(["import", str(VLLM), "--db", str(tmp_path / "d.db"), "--tz", tz])
+    assert res.code == 2 and "Traceback" not in res.err, res.err
+    assert f"--tz {tz} is not a time zone name" in res.err and "Europe/Paris" in res.err
