@@ -157,7 +157,13 @@ class TargetSpec(_Strict):
             return f"https://bedrock-runtime.{self.aws_region or 'us-east-1'}.amazonaws.com"
         url = PROVIDERS[self.provider].base_url
         if url is None:
-            raise TargetError(f"target {self.label!r} has no base_url", field="base_url")
+            hint = (
+                "start the simulator (lens sim --port 8000) and set base_url to "
+                "http://127.0.0.1:8000/v1, or fire with `lens run`, which starts one"
+                if self.provider == "sim"
+                else "set base_url to the server's API root, e.g. http://localhost:8000/v1"
+            )
+            raise TargetError(f"target '{self.label}' has no base_url", field="base_url", hint=hint)
         return url
 
     @property

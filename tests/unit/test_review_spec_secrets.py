@@ -63,3 +63,13 @@ def test_user_info_without_a_scheme_is_not_echoed() -> None:
     with pytest.raises(ConfigError) as info:
         spec_from_dict(_spec(base_url=f"alice:{PASSWORD}@gw.example.com/v1"), source="burst.yaml")
     assert PASSWORD not in str(info.value)
+
+
+def test_a_sim_target_without_base_url_says_how_to_get_one() -> None:
+    from lens.errors import TargetError
+
+    spec = spec_from_dict({"targets": [{"provider": "sim", "model": "m"}], "load": {"requests": 1}})
+    with pytest.raises(TargetError) as info:
+        _ = spec.targets[0].resolved_base_url
+    assert "lens sim" in str(info.value) and "fix:" in str(info.value)
+    assert "'sim/m'" in str(info.value)
