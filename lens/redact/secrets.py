@@ -64,3 +64,12 @@ def scrub(text: str | None, secrets: Iterable[str] = (), *, limit: int | None = 
     if limit is not None and len(text) > limit:
         text = text[: max(0, limit - 1)] + "…"
     return text
+
+
+def url_without_secrets(url: str) -> str:
+    """``url`` without its query, fragment and user-info (where credentials hide), to quote
+    in an error message."""
+    head, at, tail = url.split("?")[0].split("#")[0].rpartition("@")
+    if not at:
+        return tail
+    return (head.split("://")[0] + "://" if "://" in head else "") + tail

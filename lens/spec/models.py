@@ -23,21 +23,13 @@ from pydantic import (
 )
 
 from lens.errors import TargetError
-from lens.redact.secrets import scrub
+from lens.redact.secrets import scrub, url_without_secrets
 from lens.spec.multipliers import output_multipliers
 from lens.spec.providers import DIALECTS, PROVIDERS
 
 # A prompt set name (lens.workload.prompt_sets): no separators, no dots, so never a path.
 PROMPT_SET_NAME = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
 _SECRET_HEADER_WORDS = ("auth", "key", "token", "secret", "password", "cookie", "subscription")
-
-
-def _url_without_secrets(url: str) -> str:
-    """``url`` without its query, fragment and user-info, to quote in an error."""
-    head, at, tail = url.split("?")[0].split("#")[0].rpartition("@")
-    if not at:
-        return tail
-    return (head.split("://")[0] + "://" if "://" in head else "") + tail
 
 
 class _Strict(BaseModel):
@@ -81,7 +73,7 @@ class TargetSpec(_Strict):
             return v
         parts = urlsplit(v)
         # Never echo user-info or a query: either may hold a credential.
-        shown = _url_without_secrets(v)
+        shown = url_without_secrets(v)
         if "@" in parts.netloc:
             # The client does not send URL credentials, and the spec is stored verbatim.
             raise ValueError(
