@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 _KEY_PATTERNS = re.compile(
     r"(?:sk-(?:ant-|proj-)?[A-Za-z0-9_\-]{16,}"  # OpenAI / Anthropic
     r"|AIza[0-9A-Za-z_\-]{30,}"  # Google API keys
-    r"|AKIA[0-9A-Z]{16}"  # AWS access key ids
+    r"|(?:AKIA|ASIA)[0-9A-Z]{16}"  # AWS access key ids (ASIA: temporary, a Lambda role's)
     r"|gsk_[A-Za-z0-9]{20,})"  # Groq
 )
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+")
