@@ -4,9 +4,9 @@
 
 1. every run that is not ``running`` and ended (``finished_at``, else ``started_at``)
    before the cutoff, with all its rows;
-2. in the runs that remain (a long-lived embedded profiler keeps one ``running`` run for
-   as long as the service is up), the requests that started before the cutoff, with
-   their chunks and text samples.
+2. in the embedded runs that remain (a long-lived embedded profiler keeps one ``running``
+   run for as long as the service is up), the requests that started before the cutoff,
+   with their chunks and text samples. A burst's run is kept whole or deleted whole.
 
 A per-store default lives in the ``settings`` table (``retention_days``, migration 0002):
 ``set_retention(store, "90d")``. ``prune(store)`` without ``older_than`` uses it, and
@@ -133,8 +133,14 @@ def prune(
             )
         ]
         result.runs = old_runs
-        # Rows to remove: all rows of old runs + old requests of the runs that stay.
-        req_cond = sa.or_(REQUESTS.c.run_id.in_(old_runs), REQUESTS.c.started_at < cutoff)
+        # Rows to remove: all rows of old runs + old requests of the embedded runs that
+        # stay. Only embedded ones: a burst still firing, or one that ended after the
+        # cutoff, would otherwise lose its first rows and still read "complete".
+        embedded = sa.select(RUNS.c.run_id).where(RUNS.c.runner == "embed")
+        req_cond = sa.or_(
+            REQUESTS.c.run_id.in_(old_runs),
+            sa.and_(REQUESTS.c.started_at < cutoff, REQUESTS.c.run_id.in_(embedded)),
+        )
 
         def of_old_request(table: sa.Table) -> Any:
             return sa.exists().where(
