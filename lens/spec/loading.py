@@ -182,6 +182,23 @@ def read_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ConfigError(f"cannot parse: {exc}", source=str(p), hint="fix the syntax") from None
     if not isinstance(data, dict):
         raise ConfigError("top level must be a mapping", source=str(p))
+    return _dates_as_text(data)
+
+
+def _dates_as_text(data: dict[str, Any]) -> dict[str, Any]:
+    """YAML and TOML read ``name: 2026-01-01`` as a date; a spec holds none, so keep the
+    text the user wrote (a date object broke the CLI's JSON copy with a TypeError)."""
+    import datetime as dt
+
+    stack: list[Any] = [data]
+    while stack:
+        v = stack.pop()
+        items = v.items() if isinstance(v, dict) else enumerate(v) if isinstance(v, list) else ()
+        for k, x in list(items):
+            if isinstance(x, dt.date | dt.time):
+                v[k] = x.isoformat()
+            elif isinstance(x, dict | list):
+                stack.append(x)
     return data
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -24,6 +24,7 @@ from pydantic import (
 
 from lens.errors import TargetError
 from lens.redact.secrets import scrub, url_without_secrets
+from lens.spec.bounds import MAX_PROMPT_TOKENS, MAX_REQUESTS, MAX_STREAMS, MAX_WORKERS
 from lens.spec.multipliers import output_multipliers
 from lens.spec.providers import DIALECTS, PROVIDERS
 
@@ -206,7 +207,7 @@ class PromptSpec(_Strict):
     set: str | None = None  # a NAME from lens.workload.prompt_sets, never a path
     file: str | None = None
     inline: list[str] | None = None
-    synthetic_tokens: int | None = Field(default=None, gt=0)
+    synthetic_tokens: int | None = Field(default=None, gt=0, le=MAX_PROMPT_TOKENS)
     # Prefix-cache workloads (synthetic prompts only): this share of each prompt's tokens is
     # a prefix drawn from a pool of ``prefix_pool`` distinct prefixes; the rest is unique.
     shared_prefix_ratio: float | None = Field(default=None, ge=0, le=1)
@@ -260,12 +261,12 @@ class LoadShape(_Strict):
     """
 
     kind: Literal["concurrency", "rate", "poisson", "sweep", "trace"] = "concurrency"
-    requests: int | None = Field(default=10, gt=0)
-    duration_s: float | None = Field(default=None, gt=0)
-    concurrency: int = Field(default=1, gt=0)
-    rate: float | None = Field(default=None, gt=0)
-    levels: list[int] | None = None
-    max_in_flight: int = Field(default=256, gt=0)
+    requests: int | None = Field(default=10, gt=0, le=MAX_REQUESTS)
+    duration_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    concurrency: int = Field(default=1, gt=0, le=MAX_STREAMS)
+    rate: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    levels: list[Annotated[int, Field(gt=0, le=MAX_STREAMS)]] | None = None
+    max_in_flight: int = Field(default=256, gt=0, le=MAX_STREAMS)
     seed: int = 0
     # Set by lens when it splits a burst over processes (--workers) or runners (--shards):
     # this spec fires part shard_index of shard_count (lens.workload.shard).
@@ -332,7 +333,7 @@ class SessionSpec(_Strict):
     """
 
     turns: int = Field(default=2, gt=0, le=1000)
-    think_s: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    think_s: float = Field(default=0.0, ge=0, le=86_400, allow_inf_nan=False)
     think: Literal["fixed", "exponential"] = "fixed"
     seed: int = 0
 
@@ -363,13 +364,13 @@ class BurstSpec(_Strict):
     max_tokens: int = Field(default=128, gt=0)
     temperature: float | None = Field(default=None, ge=0)
     load: LoadShape = Field(default_factory=LoadShape)
-    warmup: int = Field(default=0, ge=0)
+    warmup: int = Field(default=0, ge=0, le=MAX_REQUESTS)
     timeouts: Timeouts = Field(default_factory=Timeouts)
     caps: Caps = Field(default_factory=Caps)
     connection: Literal["warm", "cold"] = "warm"
     # Client processes to fire from (one shared clock, one store writer): None picks one per
     # 256 streams, up to one core fewer than the machine has (lens.burst.workers).
-    workers: int | None = Field(default=None, ge=1)
+    workers: int | None = Field(default=None, ge=1, le=MAX_WORKERS)
     # PEM file of extra CAs to trust (beside the system store and SSL_CERT_FILE), e.g. a
     # private gateway's or a proxy's that re-signs TLS.
     ca_bundle: str | None = None
