@@ -43,3 +43,11 @@ def test_error_lines_skip_warmup_and_clean_server_text() -> None:
     ]
     lines = error_lines(records_to_frame(recs))
     assert lines == ["t: 1 of 2 requests failed; most often (http_error): HTTP 500 boom"]
+
+
+def test_the_header_counts_warm_up_rows_apart(tmp_path: Path) -> None:
+    res = lens(["run", "--provider", "sim", "--model", "m", "--requests", "2", "--warmup", "1",
+                "--max-tokens", "2", "--db", str(tmp_path / "d.db")])
+    assert res.code == 0, res.err
+    out = " ".join(res.out.split())  # rich wraps at the terminal width
+    assert "3 requests stored in" in out and "(1 warm-up, not summarised)" in out, res.out
