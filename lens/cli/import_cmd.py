@@ -106,9 +106,12 @@ def cmd_import(args: argparse.Namespace) -> int:
         run_id = save(store, run, run_id=args.run_id)
     finally:
         store.close()
-    print(f"imported run {run_id} into {display_db(db)}")
+    from lens.cli.safe_text import clean
+
+    # Run ids, file names, scenarios and notes come from the imported file or the flags.
+    print(clean(f"imported run {run_id} into {display_db(db)}"))
     for line in describe(run):
-        print(line)
+        print(clean(line))
     return 0
 
 

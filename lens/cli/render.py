@@ -106,9 +106,11 @@ def print_summary(
     dur = ""
     if run.finished_at and run.started_at:
         dur = f", {(run.finished_at - run.started_at).total_seconds():.1f} s"
+    warm = sum(s.warmup_excluded for s in summaries)  # else 51 stored vs 48 in the table
     console.print(
         f"[bold]run {esc(run.run_id)}[/bold] ({esc(run.name)}) {esc(run.status)}{dur}, "
         f"{run.n_requests} requests stored in {esc(display_db(db))}"
+        + (f" ({warm} warm-up, not summarised)" if warm else "")
         + (f", {run.skipped} skipped" if run.skipped else "")
     )
     if not summaries:

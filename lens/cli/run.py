@@ -176,7 +176,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 stack.callback(s.close)
         if args.run_id and store.has_run(args.run_id):
             raise ConfigError(
-                f"a run {args.run_id!r} already exists in {display_db(db)}",
+                f"a run '{args.run_id}' already exists in {display_db(db)}",
                 source="--run-id",
                 hint="choose another id, or omit --run-id",
             )
@@ -249,3 +249,7 @@ def _report(store: Any, run_id: str, db: str, args: argparse.Namespace, *, sever
                   indent=None if several else 2)
     else:
         print_summary(run, summaries, db=db, health=health)
+    from lens.cli.run_errors import error_lines
+
+    for line in error_lines(frame):  # on stderr: --json users see them too
+        stderr_console().print(f"lens: {line}", markup=False, highlight=False)

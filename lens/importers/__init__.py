@@ -115,4 +115,8 @@ def import_file(path: str | os.PathLike[str], *, format: str | None = None,
         importer = IMPORTERS[format]
     else:
         importer = detect(p)
-    return importer.load(p, **options)
+    from lens.importers.sanity import check_values, reading
+
+    with reading(p, importer.description):
+        run = importer.load(p, **options)
+    return check_values(run)

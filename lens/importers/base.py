@@ -180,8 +180,16 @@ def load_json(path: Path, what: str) -> Any:
     if path.suffix.lower() in (".yaml", ".yml"):
         import yaml
 
+        from lens.errors import ConfigError
+        from lens.spec.safe_yaml import MAX_NODES, load_yaml
+
         try:
-            return yaml.safe_load(text)
+            # Bounded: aliases of aliases (a "billion laughs") must not expand past what
+            # the text could hold written out; yaml.safe_load ended in a MemoryError.
+            return load_yaml(text, str(path), max_nodes=max(MAX_NODES, len(text)))
+        except ConfigError as exc:
+            raise PeerImportError(exc.message,
+                                  hint=f"give the {what} file as the tool wrote it") from None
         except yaml.YAMLError as exc:
             raise PeerImportError(f"{path}: not valid YAML ({exc})",
                                   hint=f"give the {what} file as the tool wrote it") from None

@@ -29,7 +29,7 @@ def save(store: Any, run: ImportedRun, *, run_id: str | None = None) -> str:
         chunks = frame_to_chunks(run.chunks) if run.chunks is not None else []
         store.add_many(frame_to_records(requests), chunks)
     except Exception:
-        store.delete_run(info.run_id)
+        store.delete_run(info.run_id, exact=True)
         raise
     status = wanted if wanted != "running" else "incomplete"
     store.finish_run(info.run_id, status=status, skipped=info.skipped)

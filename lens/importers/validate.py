@@ -28,6 +28,7 @@ _FALSE = frozenset(("0", "false", "f", "no"))
 _WORDS = {"float": "a number", "int": "a whole number", "bool": "true or false",
           "timestamp": "a date and time (ISO 8601, e.g. 2026-01-31T12:00:00Z)"}
 _SHOW_ROWS = 3
+_INT_LIMIT = 2.0**63  # the stores' INTEGER is 64-bit signed
 
 
 @dataclass(slots=True)
@@ -79,6 +80,8 @@ def _bad_value(v: Any, col: Column) -> str | None:
             return f"is not {_WORDS[kind]}"
         if math.isnan(f) or (kind == "int" and (math.isinf(f) or f != int(f))):
             return f"is not {_WORDS[kind]}"
+        if kind == "int" and abs(f) >= _INT_LIMIT:
+            return "is too large to be a count or size (the store keeps 64-bit whole numbers)"
         return bad_number(f)  # infinite or negative: no time or count of lens's is
     if kind == "timestamp":
         try:

@@ -48,6 +48,7 @@ class VLLMBenchImporter:
         return 0
 
     def load(self, path: Path, **options: Any) -> ImportedRun:
+        _check_tz(options.get("tz"))
         docs = _documents(path)
         for doc in docs:
             missing = [k for k in _ARRAYS if not isinstance(doc.get(k), list)]
@@ -68,6 +69,21 @@ class VLLMBenchImporter:
                     + ", ".join(f"{len(doc[k])} {k}" for k in uneven) + ")",
                     hint="give the result file as vLLM wrote it")
         return _build(path, docs, options)
+
+
+def _check_tz(tz: str | None) -> None:
+    """A ``tz`` that names no zone is the user's typo, not a bad file: say so up front."""
+    if tz is None:
+        return
+    from zoneinfo import ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise PeerImportError(
+            f"tz='{tz}' is not a time zone name",
+            hint="give the zone of the machine that ran vLLM as Area/City, e.g. tz='Europe/Paris'",
+        ) from None
 
 
 def _documents(path: Path) -> list[dict[str, Any]]:

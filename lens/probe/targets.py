@@ -70,6 +70,24 @@ class BurstTarget:
     est_tokens: dict[str, int] = field(default_factory=dict)
 
 
+def _proxy_secrets(url: str) -> tuple[str, ...]:
+    """The Proxy-Authorization the client will send for ``url`` (from ``*_PROXY``), and its
+    base64 credential: a proxy or server echoing it must not get it stored."""
+    from urllib.parse import urlsplit
+
+    from lens.probe.http.errors import ProxyError
+    from lens.probe.http.proxy import proxy_from_env
+
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        proxy = proxy_from_env(parts.scheme, parts.hostname or "", port)
+    except (ProxyError, ValueError):
+        return ()  # the client says what is wrong with it, when it connects
+    auth = proxy.authorization if proxy is not None else None
+    return (auth, auth.split(None, 1)[1]) if auth else ()
+
+
 def resolve_targets(
     spec: BurstSpec, env: Mapping[str, str], dialects: Callable[..., Dialect] = get_dialect
 ) -> list[BurstTarget]:
@@ -95,7 +113,7 @@ def resolve_targets(
                 label=t.label,
                 dialect=dialect,
                 api_key=key,
-                secrets=secret_values(extra=(key, *secret_headers.values())),
+                secrets=secret_values(extra=(key, *secret_headers.values(), *_proxy_secrets(t.resolved_base_url))),
                 host=endpoint_host(t.resolved_base_url),
                 secret_headers=secret_headers,
             )

@@ -102,6 +102,8 @@ def _fix_for(err: dict[str, Any]) -> str:
             return "add base_url: the server's API root, e.g. http://localhost:8000/v1"
         if "share the label" in msg:
             return _VALUE_FIXES["targets"]
+        if "carries credentials" in msg or "query or fragment" in msg:
+            return "give base_url as scheme://host[:port]/path only; credentials go in api_key_env or headers_env"
         if "completion per request" in msg:
             return "remove that option from extra_body: lens times one completion per request"
         if "not a prompt set name" in msg:
@@ -182,6 +184,23 @@ def read_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ConfigError(f"cannot parse: {exc}", source=str(p), hint="fix the syntax") from None
     if not isinstance(data, dict):
         raise ConfigError("top level must be a mapping", source=str(p))
+    return _dates_as_text(data)
+
+
+def _dates_as_text(data: dict[str, Any]) -> dict[str, Any]:
+    """YAML and TOML read ``name: 2026-01-01`` as a date; a spec holds none, so keep the
+    text the user wrote (a date object broke the CLI's JSON copy with a TypeError)."""
+    import datetime as dt
+
+    stack: list[Any] = [data]
+    while stack:
+        v = stack.pop()
+        items = v.items() if isinstance(v, dict) else enumerate(v) if isinstance(v, list) else ()
+        for k, x in list(items):
+            if isinstance(x, dt.date | dt.time):
+                v[k] = x.isoformat()
+            elif isinstance(x, dict | list):
+                stack.append(x)
     return data
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -23,6 +23,8 @@ from pydantic import (
 )
 
 from lens.errors import TargetError
+from lens.redact.secrets import scrub, url_without_secrets
+from lens.spec.bounds import MAX_PROMPT_TOKENS, MAX_REQUESTS, MAX_STREAMS, MAX_WORKERS
 from lens.spec.multipliers import output_multipliers
 from lens.spec.providers import DIALECTS, PROVIDERS
 from lens.spec.search import SearchSpec
@@ -87,8 +89,25 @@ class TargetSpec(_Strict):
         if v is None:
             return v
         parts = urlsplit(v)
+        # Never echo user-info or a query: either may hold a credential.
+        shown = url_without_secrets(v)
+        if "@" in parts.netloc:
+            # The client does not send URL credentials, and the spec is stored verbatim.
+            raise ValueError(
+                f"base URL '{shown}' carries credentials (user:password@); lens neither sends "
+                "nor stores them: remove them and give the credential through api_key_env or headers_env"
+            )
+        if parts.query or parts.fragment:
+            # Dialects append their path to base_url, so a query would break the URL, and
+            # it is where gateways put keys (?key=, ?code=): the stored spec must not hold it.
+            raise ValueError(
+                f"base URL '{shown}' has a query or fragment ('?...'/'#...'); give only the API "
+                "root (the dialect appends its path) and send keys through api_key_env or headers_env"
+            )
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"base URL {v!r} needs a scheme and a host, e.g. {_url_example(v)!r}")
+            raise ValueError(
+                f"base URL '{shown}' needs a scheme and a host, e.g. '{_url_example(shown)}'"
+            )
         return v.rstrip("/")
 
     @field_validator("headers")
@@ -97,6 +116,13 @@ class TargetSpec(_Strict):
         # Plain header values end up in the stored spec; anything that looks like a
         # credential must come from the environment instead.
         bad = [k for k in v if any(w in k.lower() for w in _SECRET_HEADER_WORDS)]
+        # A key-shaped value under an innocent name would be stored all the same.
+        keyed = [k for k, val in v.items() if scrub(val) != val]
+        if keyed and not bad:
+            raise ValueError(
+                f"the value of header {keyed[0]!r} looks like a key or token; put it in an "
+                f"environment variable and name it in headers_env: {{{keyed[0]!r}: 'MY_VAR'}}"
+            )
         if bad:
             raise ValueError(
                 f"header {bad[0]!r} looks like it carries a secret; put its value in an "
@@ -140,7 +166,13 @@ class TargetSpec(_Strict):
             return f"https://bedrock-runtime.{self.aws_region or 'us-east-1'}.amazonaws.com"
         url = PROVIDERS[self.provider].base_url
         if url is None:
-            raise TargetError(f"target {self.label!r} has no base_url", field="base_url")
+            hint = (
+                "start the simulator (lens sim --port 8000) and set base_url to "
+                "http://127.0.0.1:8000/v1, or fire with `lens run`, which starts one"
+                if self.provider == "sim"
+                else "set base_url to the server's API root, e.g. http://localhost:8000/v1"
+            )
+            raise TargetError(f"target '{self.label}' has no base_url", field="base_url", hint=hint)
         return url
 
     @property
@@ -191,7 +223,7 @@ class PromptSpec(_Strict):
     set: str | None = None  # a NAME from lens.workload.prompt_sets, never a path
     file: str | None = None
     inline: list[str] | None = None
-    synthetic_tokens: int | None = Field(default=None, gt=0)
+    synthetic_tokens: int | None = Field(default=None, gt=0, le=MAX_PROMPT_TOKENS)
     # Prefix-cache workloads (synthetic prompts only): this share of each prompt's tokens is
     # a prefix drawn from a pool of ``prefix_pool`` distinct prefixes; the rest is unique.
     shared_prefix_ratio: float | None = Field(default=None, ge=0, le=1)
@@ -245,12 +277,12 @@ class LoadShape(_Strict):
     """
 
     kind: Literal["concurrency", "rate", "poisson", "sweep", "trace"] = "concurrency"
-    requests: int | None = Field(default=10, gt=0)
-    duration_s: float | None = Field(default=None, gt=0)
-    concurrency: int = Field(default=1, gt=0)
-    rate: float | None = Field(default=None, gt=0)
-    levels: list[int] | None = None
-    max_in_flight: int = Field(default=256, gt=0)
+    requests: int | None = Field(default=10, gt=0, le=MAX_REQUESTS)
+    duration_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    concurrency: int = Field(default=1, gt=0, le=MAX_STREAMS)
+    rate: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    levels: list[Annotated[int, Field(gt=0, le=MAX_STREAMS)]] | None = None
+    max_in_flight: int = Field(default=256, gt=0, le=MAX_STREAMS)
     seed: int = 0
     # Set by lens when it splits a burst over processes (--workers) or runners (--shards):
     # this spec fires part shard_index of shard_count (lens.workload.shard).
@@ -317,7 +349,7 @@ class SessionSpec(_Strict):
     """
 
     turns: int = Field(default=2, gt=0, le=1000)
-    think_s: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    think_s: float = Field(default=0.0, ge=0, le=86_400, allow_inf_nan=False)
     think: Literal["fixed", "exponential"] = "fixed"
     seed: int = 0
 
@@ -348,13 +380,13 @@ class BurstSpec(_Strict):
     max_tokens: int = Field(default=128, gt=0)
     temperature: float | None = Field(default=None, ge=0)
     load: LoadShape = Field(default_factory=LoadShape)
-    warmup: int = Field(default=0, ge=0)
+    warmup: int = Field(default=0, ge=0, le=MAX_REQUESTS)
     timeouts: Timeouts = Field(default_factory=Timeouts)
     caps: Caps = Field(default_factory=Caps)
     connection: Literal["warm", "cold"] = "warm"
     # Client processes to fire from (one shared clock, one store writer): None picks one per
     # 256 streams, up to one core fewer than the machine has (lens.burst.workers).
-    workers: int | None = Field(default=None, ge=1)
+    workers: int | None = Field(default=None, ge=1, le=MAX_WORKERS)
     # PEM file of extra CAs to trust (beside the system store and SSL_CERT_FILE), e.g. a
     # private gateway's or a proxy's that re-signs TLS.
     ca_bundle: str | None = None

@@ -54,8 +54,8 @@ def _check_keys(node: yaml.MappingNode) -> None:
         seen[key] = line
 
 
-def _expanded_size(root: yaml.Node, source: str) -> int:
-    """Values the document holds once aliases are expanded (stops past MAX_NODES)."""
+def _expanded_size(root: yaml.Node, source: str, limit: int = MAX_NODES) -> int:
+    """Values the document holds once aliases are expanded (stops past ``limit``)."""
     sizes: dict[int, int] = {}
     on_path: set[int] = set()
     # Iterative post-order walk: a deeply nested file must not hit Python's recursion limit.
@@ -66,7 +66,7 @@ def _expanded_size(root: yaml.Node, source: str) -> int:
         if done:
             on_path.discard(key)
             total = 1 + sum(sizes[id(c)] for c in _children(node))
-            sizes[key] = min(total, MAX_NODES + 1)
+            sizes[key] = min(total, limit + 1)
             continue
         if key in sizes:
             continue
@@ -89,16 +89,19 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-def load_yaml(text: str, source: str) -> Any:
-    """Parse one YAML (or JSON) document under the rules in the module docstring."""
+def load_yaml(text: str, source: str, *, max_nodes: int = MAX_NODES) -> Any:
+    """Parse one YAML (or JSON) document under the rules in the module docstring.
+
+    ``max_nodes`` bounds the expanded document (result files read by lens.importers are
+    larger than specs: they pass the text's length, which no alias-free file exceeds)."""
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None
-        if _expanded_size(node, source) > MAX_NODES:
+        if _expanded_size(node, source, max_nodes) > max_nodes:
             raise ConfigError(
-                f"the document expands to more than {MAX_NODES:,} values (YAML aliases "
+                f"the document expands to more than {max_nodes:,} values (YAML aliases "
                 "repeating aliases, a 'billion laughs')",
                 source=source, hint="write the values out, or use fewer nested aliases")
         return loader.construct_document(node)

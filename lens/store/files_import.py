@@ -154,7 +154,7 @@ def import_run(
     try:
         store.add_many(frame_to_records(requests), frame_to_chunks(chunks))
     except Exception:
-        store.delete_run(new_id)
+        store.delete_run(new_id, exact=True)
         raise
     store.finish_run(
         new_id, status=status if status != "running" else "incomplete", skipped=skipped

@@ -162,7 +162,9 @@ def load(
     else:
         req, ch = _from_aws(kind, src, run_list, chunks, chunks_path, boto3_session,
                             athena_options)
-    out = _filter_frame(conform(req, REQUEST_FIELDS), runs=run_list, since=t0, until=t1,
+    # A SQLite store has already selected the runs, resolving 'latest' and prefixes.
+    sqlite_runs = kind == "db" and not _is_server_url(src)
+    out = _filter_frame(conform(req, REQUEST_FIELDS), runs=None if sqlite_runs else run_list, since=t0, until=t1,
                         targets=targets, include_warmup=include_warmup)
     if kind == "db":  # the runs' loop probes, so the gate and health read what lens gate does
         from lens.store.read_clients import attach_run_clients

@@ -30,6 +30,31 @@ def _sqlite_path(db: str | os.PathLike[str]) -> str:
     return s
 
 
+def _resolve_runs(con: sqlite3.Connection, path: str, runs: list[str]) -> list[str]:
+    """Run ids as the CLI takes them (exact, 'latest', a unique prefix); one that names no
+    run is an error, not an empty frame the caller cannot tell from an empty run."""
+    if not _table_columns(con, "runs"):
+        return runs
+    out = []
+    for rid in runs:
+        exact = "SELECT 1 FROM runs WHERE run_id = ? UNION ALL SELECT 1 FROM requests WHERE run_id = ? LIMIT 1"
+        if con.execute(exact, (rid, rid)).fetchone():
+            out.append(rid)
+            continue
+        if rid == "latest":
+            found = con.execute("SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1").fetchall()
+        else:
+            like = rid.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            found = con.execute("SELECT run_id FROM runs WHERE run_id LIKE ? ESCAPE '\\' LIMIT 2",
+                                (like,)).fetchall()
+        if len(found) != 1:
+            what = "is ambiguous" if found else "matches no run"
+            raise NotFoundError(f"run '{rid}' {what} in {path}",
+                                hint="list the runs with `lens runs --db PATH` and give a full run id")
+        out.append(str(found[0][0]))
+    return out
+
+
 def _table_columns(con: sqlite3.Connection, table: str) -> list[str]:
     return [row[1] for row in con.execute(f'PRAGMA table_info("{table}")')]
 
@@ -187,6 +212,8 @@ def load_sqlite(
         if not have:
             raise StoreError(f"{path}: no 'requests' table", hint="is this a lens store?")
         select = [(f'r."{c.name}"', c) for c in (*REQUEST_FIELDS, *COST_FIELDS) if c.name in have]
+        if runs:
+            runs = _resolve_runs(con, path, runs)
         where, params = _sql_filters(con, runs, tags, since, until, targets, include_warmup)
         req = _query(con, path, select, f"FROM requests r{where}", params)
         ch = None

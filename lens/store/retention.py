@@ -4,9 +4,9 @@
 
 1. every run that is not ``running`` and ended (``finished_at``, else ``started_at``)
    before the cutoff, with all its rows;
-2. in the runs that remain (a long-lived embedded profiler keeps one ``running`` run for
-   as long as the service is up), the requests that started before the cutoff, with
-   their chunks and text samples.
+2. in the embedded runs that remain (a long-lived embedded profiler keeps one ``running``
+   run for as long as the service is up), the requests that started before the cutoff,
+   with their chunks and text samples. A burst's run is kept whole or deleted whole.
 
 A per-store default lives in the ``settings`` table (``retention_days``, migration 0002):
 ``set_retention(store, "90d")``. ``prune(store)`` without ``older_than`` uses it, and
@@ -39,23 +39,27 @@ __all__ = [
 
 RETENTION_KEY = "retention_days"
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_MAX_AGE = timedelta(days=36525)
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "": 86400}
 
 
-def parse_age(text: str | float | timedelta) -> timedelta:
+def parse_age(text: str | float | timedelta, *, flag: str = "--older-than") -> timedelta:
     """``90d``, ``12h``, ``2w``, ``30m``, ``45s`` (a bare number is days) -> timedelta."""
     if isinstance(text, timedelta):
         return text
+    seconds = None
     if isinstance(text, (int, float)):
-        return timedelta(days=float(text))
-    m = _AGE.match(text)
-    if not m:
+        seconds = float(text) * 86400
+    elif (m := _AGE.match(text)) is not None:
+        seconds = float(m.group(1)) * _UNIT_S[m.group(2)]
+    # Past _MAX_AGE "now minus the age" is before year 1 (an OverflowError traceback).
+    if seconds is None or not 0 <= seconds <= _MAX_AGE.total_seconds():
         raise ConfigError(
-            f"cannot read {text!r} as an age",
-            field="--older-than",
+            f"cannot read '{text}' as an age" + (" of at most 100 years" if seconds else ""),
+            field=flag,
             hint="use a number with a unit: 90d, 12h, 2w, 30m, 45s (a bare number is days)",
         )
-    return timedelta(seconds=float(m.group(1)) * _UNIT_S[m.group(2)])
+    return timedelta(seconds=seconds)
 
 
 @dataclass(slots=True)
@@ -90,7 +94,7 @@ def set_retention(store: Any, age: str | float | timedelta | None) -> None:
     with engine.begin() as conn:
         conn.execute(SETTINGS.delete().where(SETTINGS.c.key == RETENTION_KEY))
         if age is not None:
-            days = parse_age(age).total_seconds() / 86400
+            days = parse_age(age, flag="--set-retention").total_seconds() / 86400
             if days <= 0:
                 raise ConfigError("retention must be longer than 0", field="retention")
             conn.execute(SETTINGS.insert().values(key=RETENTION_KEY, value=repr(days)))
@@ -129,8 +133,14 @@ def prune(
             )
         ]
         result.runs = old_runs
-        # Rows to remove: all rows of old runs + old requests of the runs that stay.
-        req_cond = sa.or_(REQUESTS.c.run_id.in_(old_runs), REQUESTS.c.started_at < cutoff)
+        # Rows to remove: all rows of old runs + old requests of the embedded runs that
+        # stay. Only embedded ones: a burst still firing, or one that ended after the
+        # cutoff, would otherwise lose its first rows and still read "complete".
+        embedded = sa.select(RUNS.c.run_id).where(RUNS.c.runner == "embed")
+        req_cond = sa.or_(
+            REQUESTS.c.run_id.in_(old_runs),
+            sa.and_(REQUESTS.c.started_at < cutoff, REQUESTS.c.run_id.in_(embedded)),
+        )
 
         def of_old_request(table: sa.Table) -> Any:
             return sa.exists().where(

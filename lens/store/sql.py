@@ -109,6 +109,13 @@ class SQLStore:
 
     def start_run(self, run: RunInfo) -> None:
         """Insert the run row (status running, this process's pid)."""
+        if run.run_id == "latest" or not run.run_id.strip():
+            # 'latest' names the newest run wherever a run id is read (show, export, ...).
+            raise StoreError(
+                f"'{run.run_id}' cannot be a run id: it must not be empty, and 'latest' always "
+                "means the newest run",
+                hint="choose another --run-id (or omit it to get a fresh one)",
+            )
         row = {
             "run_id": run.run_id,
             "name": run.name,
@@ -396,8 +403,10 @@ class SQLStore:
         with self.engine.connect() as conn:
             return [RequestRecord.from_dict(dict(r._mapping)) for r in conn.execute(q)]
 
-    def delete_run(self, run_id: str) -> None:
-        rid = self.resolve_run_id(run_id)
+    def delete_run(self, run_id: str, *, exact: bool = False) -> None:
+        """Delete a run and its rows. ``exact``: ``run_id`` is the id itself, never a
+        prefix or 'latest' (rolling back a run this process just started)."""
+        rid = run_id if exact else self.resolve_run_id(run_id)
         self.flush()
         with self.engine.begin() as conn:
             conn.execute(CHUNKS.delete().where(CHUNKS.c.run_id == rid))

@@ -7,3 +7,5 @@ _warnings.warn("lens.store.sqlite moved to lens.store.sql; import it from there"
 globals().update(
     {k: v for k, v in vars(_importlib.import_module("lens.store.sql")).items() if not k.startswith("__")}
 )
+# lens.store.sqlite exported these too before they moved to lens.record.
+from lens.record import run_info_dict, run_info_from_dict  # noqa: E402,F401

@@ -29,7 +29,8 @@ def _fill(db: Path) -> None:
             ("embed", 200, "running", [150, 1])]  # fmt: skip
     for run_id, age, status, req_ages in spec:
         start = NOW - timedelta(days=age)
-        store.start_run(RunInfo(run_id, run_id, start, status="running"))
+        store.start_run(RunInfo(run_id, run_id, start, status="running",
+                                runner="embed" if run_id == "embed" else "local"))
         recs, chunks = [], []
         for i, a in enumerate(req_ages):
             rid = f"{run_id}-{i}"
