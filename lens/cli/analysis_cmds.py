@@ -26,14 +26,19 @@ def load_ref(ref: str, db: str | None, *, chunks: bool = False) -> Any:
         if chunks and chunk_path_for(p) is None:
             return load(path=p), None
         return load(path=p, chunks=chunks)
-    if db is None and not os.environ.get("LENS_DB"):
-        raise NotFoundError(f"{ref!r} is not a file or s3:// URI, and no store was given",
-                            hint="pass --db PATH (or set LENS_DB) to read run ids from a store")
+    from lens.store.paths import display_db, is_url, resolve_db
+
+    db = resolve_db(db)  # --db, else $LENS_DB, else the store lens run writes by default
+    if not is_url(db) and not Path(os.path.expanduser(db)).is_file():
+        raise NotFoundError(f"{ref!r} is not a file or s3:// URI, and there is no store at "
+                            f"{display_db(db)} to look it up in",
+                            hint="give a run id of a store with --db PATH (or set LENS_DB), "
+                                 "or the path of an exported file")
     ref = _resolve_run_id(ref, db)
     out = load(db, runs=[ref], chunks=chunks)
     req = out[0] if chunks else out
     if len(req) == 0:
-        raise NotFoundError(f"run {ref!r} has no requests in {db or os.environ.get('LENS_DB')}",
+        raise NotFoundError(f"run {ref!r} has no requests in {display_db(db)}",
                             hint="list runs with `lens runs`")
     from lens.cli.render_slo import run_objectives
 
