@@ -151,6 +151,46 @@ def sentence(row: Any, *, label: str = "") -> str:
             f"(fire about {more} more)")
 
 
+def group_lines(det: pd.DataFrame, keys: Sequence[str] = (), *,
+                focus: str = "p95") -> list[str]:
+    """``detectable`` in one line per (group, metric): the smallest detectable shift at each
+    percentile, then what the target shift takes at ``focus`` (e.g. "sim-fast TTFT: detects
+    p50 >= 9%, p95 >= 22%, p99 >= 19%; 10% at p95 takes about 208 successful requests per
+    run (fire about 160 more)")."""
+    from lens.analysis.reporting.fmt import label
+
+    lines: list[str] = []
+    cols = [k for k in keys if k in det.columns]
+    for key, g in det.groupby([*cols, "metric"], sort=False, observed=True):
+        parts = key if isinstance(key, tuple) else (key,)
+        head = " ".join(str(v) for v in parts[:-1]) + (" " if cols else "") + label(str(parts[-1]))
+        finite = [f"{r.stat} >= {r.mde:.0%}" for r in g.itertuples(index=False)
+                  if math.isfinite(float(r.mde))]
+        if not finite:
+            lines.append(f"{head}: too few successful requests to say what could be detected")
+            continue
+        line = f"{head}: detects {', '.join(finite)}"
+        at = g.loc[g["stat"] == focus]
+        if len(at):
+            r = next(at.itertuples(index=False))
+            need, more = _count(r.n_needed), _count(r.fire_more)
+            q = float(focus.removeprefix("p")) / 100
+            floor = math.ceil(1 / min(q, 1 - q)) if 0 < q < 1 else 1
+            if need is None:
+                pass
+            elif not more:
+                line += f"; {r.target_shift:.0%} at {focus} is within reach of these runs"
+            elif need <= floor and float(r.mde) <= r.target_shift:
+                # the shift is detectable; the tail just has too few observations beyond it
+                line += (f"; a {focus} verdict needs at least {need} successful requests per "
+                         f"run (fire about {more} more)")
+            else:
+                line += (f"; {r.target_shift:.0%} at {focus} takes about {need} successful "
+                         f"requests per run (fire about {more} more)")
+        lines.append(line)
+    return lines
+
+
 def _count(v: Any) -> int | None:
     """An int from a count cell (None/NaN when a frame column mixed them: None)."""
     if v is None or (isinstance(v, float) and math.isnan(v)):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +142,11 @@ def register(sub: Any) -> None:
                     help="the shift to size the runs for (default: --threshold)")
     cp.add_argument("--slo", action="append", metavar="METRIC<=LIMIT",
                     help="also compare SLO attainment and goodput (repeatable)")
+    cp.add_argument("--pooled", action="store_true",
+                    help="pool every target's requests into one comparison (default: per "
+                         "target, and per region when the runs span several)")
+    cp.add_argument("--json", action="store_true",
+                    help="print the comparison rows as JSON (raw numbers, for scripts)")
     _add_common(cp)
     cp.set_defaults(func=cmd_compare)
 
@@ -206,55 +210,79 @@ def _report_slos(flags: list[str] | None, frames: list[Any]) -> list[str]:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    import json
+
     from lens.analysis import stats
+    from lens.analysis.compare_view import compare_keys, markdown, people_table
 
     base = load_ref(args.base, args.db)
     cand = load_ref(args.cand, args.db)
+    keys = compare_keys(base, cand, pooled=args.pooled)
     kw: dict[str, Any] = {"thresholds": args.threshold, "seed": args.seed,
-                          "level": 1 - args.alpha}
+                          "level": 1 - args.alpha, "by": keys}
     if args.metric:
         kw["metrics"] = args.metric
     if args.percentile:
         kw["percentiles"] = args.percentile
     table = stats.compare(base, cand, **kw)
-    cols = ["metric", "stat", "base", "cand", "diff", "diff_low", "diff_high", "ratio",
-            "ratio_low", "ratio_high", "mw_p", "cliffs_delta", "verdict"]
     err = stats.error_rate_test(base, cand, alpha=args.alpha)
+    if args.json:
+        rows = json.loads(table.to_json(orient="records", double_precision=15))
+        print(json.dumps({"baseline": args.base, "candidate": args.cand, "by": keys,
+                          "comparison": rows, "error_rate": {
+                              "base": err.base_rate, "cand": err.cand_rate,
+                              "p_value": err.p_value, "test": err.test,
+                              "verdict": err.verdict}}, indent=2))
+        return 0
+    people = people_table(table, keys)
     extra = _why_and_how_many(base, cand, args, kw)
     slo_line = _slo_line(base, cand, args.slo) if args.slo else None
+    title = f"{args.cand} vs {args.base}" + ("" if keys else " (targets pooled)"
+                                             if base["target"].nunique() > 1 else "")
+    error_line = (f"Error rate: {err.base_rate:.2%} -> {err.cand_rate:.2%} "
+                  f"({fmt_p(err.p_value)}, {err.test}): {err.verdict}")
     if args.markdown:
         from lens.cli.safe_text import say
 
-        say(f"### {args.cand} vs {args.base}\n")
-        say(stats.to_markdown(table[cols]))
-        print(f"Error rate: {err.base_rate:.2%} -> {err.cand_rate:.2%} "
-              f"(p={err.p_value:.3g}, {err.test}): {err.verdict}")
+        say(f"### {title}\n")
+        say(markdown(people))
+        print(error_line)
         if slo_line:
             print(f"\n{slo_line}")
         for line in extra:
             print(f"\n{line}" if not line.startswith("  ") else f"- {line.strip()}")
         return 0
-    from rich.console import Console
     from rich.table import Table
 
-    from lens.cli.render import plain
+    from lens.cli.render import plain, stdout_console
 
-    t = Table(title=plain(f"{args.cand} vs {args.base}"))
-    for c in cols:
-        t.add_column(c, justify="left" if c in ("metric", "stat", "verdict") else "right")
-    style = {"regressed": "red", "improved": "green"}
-    for row in table[cols].itertuples(index=False):
-        cells = [plain(f"{v:.4g}" if isinstance(v, float) else v) for v in row]
-        t.add_row(*cells, style=style.get(row.verdict))
-    console = Console(file=sys.stdout, width=200)
+    t = Table(title=plain(title), title_justify="left", header_style="bold")
+    for c in people.columns:
+        t.add_column(c, justify="right" if c in ("baseline", "candidate", "change [CI]")
+                     else "left")
+    style = {"regressed": "red", "improved": "green", "insufficient data": "dim"}
+    last: tuple[str, ...] = ()
+    for row in people.itertuples(index=False):
+        cells = [plain(v) for v in row]
+        head = tuple(cells[: len(keys) + 1])  # show a target and metric once per group
+        shown = [c if i > len(keys) or head[: i + 1] != last[: i + 1] else ""
+                 for i, c in enumerate(cells)]
+        last = head
+        t.add_row(*shown, style=style.get(row.verdict))
+    console = stdout_console()
     console.print(t)
-    console.print(f"error rate {err.base_rate:.2%} -> {err.cand_rate:.2%} "
-                  f"(p={err.p_value:.3g}, {err.test}): {err.verdict}")
+    console.print(error_line, markup=False, highlight=False)
     if slo_line:
         console.print(slo_line, markup=False, highlight=False)
     for line in extra:
         console.print(plain(line))
     return 0
+
+
+def fmt_p(p: float) -> str:
+    from lens.analysis.reporting.fmt import pvalue
+
+    return pvalue(p)
 
 
 def _why_and_how_many(base: Any, cand: Any, args: argparse.Namespace,
@@ -269,12 +297,15 @@ def _why_and_how_many(base: Any, cand: Any, args: argparse.Namespace,
                  "What changed between the runs: nothing the servers reported (model, "
                  "fingerprint, routing) differs.")
     shift = args.shift if args.shift is not None else args.threshold
-    det = power.detectable(base, cand, kw.get("metrics", power.DEFAULT_METRICS),
-                           kw.get("percentiles", (50, 95, 99)), shift=shift, alpha=args.alpha,
-                           power=args.power, seed=args.seed)
+    keys = kw.get("by", [])
+    pctls = kw.get("percentiles", (50, 95, 99))
+    det = power.detectable(base, cand, kw.get("metrics", power.DEFAULT_METRICS), pctls,
+                           shift=shift, alpha=args.alpha, power=args.power, seed=args.seed,
+                           by=keys)
+    focus = "p95" if 95 in pctls else f"p{pctls[0]:g}"
     lines.append(f"How many requests: the smallest shift these runs detect with "
                  f"{args.power:.0%} power at alpha {args.alpha:g}, and what {shift:.0%} takes:")
-    lines += [f"  {power.sentence(row)}" for row in det.itertuples(index=False)]
+    lines += [f"  {line}" for line in power.group_lines(det, keys, focus=focus)]
     return lines
 
 

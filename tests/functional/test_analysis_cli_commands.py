@@ -55,11 +55,12 @@ def test_compare_markdown_and_terminal(db: Path) -> None:
     res = lens(["compare", "base", "slow", "--db", str(db), "--markdown", "--metric", "ttft_ms",
                 "--percentile", "95"])
     assert res.code == 0, res.err
-    lines = [ln for ln in res.out.splitlines() if ln.startswith("| ttft_ms")]
-    assert len(lines) == 1 and "regressed" in lines[0]
+    lines = [ln for ln in res.out.splitlines() if ln.startswith("| TTFT | p95 |")]
+    assert len(lines) == 1 and "regressed" in lines[0] and " ms |" in lines[0]
     assert "Error rate: 0.00% -> 12.33%" in res.out
     res = lens(["compare", "base", "same", "--db", str(db)])
-    assert res.code == 0 and "no significant change" in res.out and "ttft_ms" in res.out
+    assert res.code == 0 and "no significant change" in res.out and "TTFT" in res.out
+    assert "ttft_ms" not in res.out.split("How many requests")[0]  # people's names in the table
 
 
 def test_gate_exit_codes_and_summary(db: Path, tmp_path: Path) -> None:
@@ -143,3 +144,39 @@ def test_compare_table_shows_bracketed_file_names_verbatim(db: Path, tmp_path: P
                 "--metric", "ttft_ms", "--percentile", "95"])  # fmt: skip
     assert res.code == 0, res.err
     assert "[eu] nightly" in res.out.replace("\n", "")
+
+
+def test_compare_keeps_targets_apart_unless_pooled(tmp_path: Path) -> None:
+    import json
+
+    from lens.analysis import stats
+    from lens.analysis.frames import records_to_frame
+
+    def run(run_id: str, seed: int, slow_fast: float) -> list:
+        fast = make_records(120, run_id=run_id, seed=seed, target="fast", ttft_scale=0.2)
+        slow = make_records(120, run_id=run_id, seed=seed + 50, target="slow",
+                            ttft_scale=slow_fast)
+        for i, r in enumerate(slow):
+            r.request_id = f"{run_id}-slow-{i}"
+        return fast + slow
+
+    base, cand = run("b", 1, 5.0), run("c", 2, 7.5)  # only the slow target regressed
+    db = write_sqlite(tmp_path / "t.db", {"b": (base, {}), "c": (cand, {})})
+    res = lens(["compare", "b", "c", "--db", str(db), "--metric", "ttft_ms", "--percentile",
+                "50", "--markdown"])
+    assert res.code == 0, res.err
+    rows = [ln for ln in res.out.splitlines() if ln.startswith("| fast") or ln.startswith("| slow")]
+    assert len(rows) == 2, res.out
+    assert "regressed" in next(r for r in rows if r.startswith("| slow"))
+    assert "regressed" not in next(r for r in rows if r.startswith("| fast"))
+    js = lens(["compare", "b", "c", "--db", str(db), "--metric", "ttft_ms", "--percentile",
+               "50", "--json"])
+    out = json.loads(js.out)
+    assert out["by"] == ["target"] and {r["target"] for r in out["comparison"]} == {"fast", "slow"}
+    want = stats.compare(records_to_frame(base), records_to_frame(cand), ["ttft_ms"], [50],
+                         by=["target"])
+    got = {r["target"]: r["cand"] for r in out["comparison"]}
+    assert got == dict(zip(want["target"], want["cand"], strict=True))
+    pooled = lens(["compare", "b", "c", "--db", str(db), "--metric", "ttft_ms",
+                   "--percentile", "50", "--pooled", "--markdown"])
+    assert "(targets pooled)" in pooled.out and "| TTFT | p50 |" in pooled.out

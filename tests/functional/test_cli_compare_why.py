@@ -34,14 +34,14 @@ def test_compare_names_the_change_and_the_requests_needed(db: Path) -> None:
     assert ("What changed between the runs: fingerprint fp_a -> fp_b; Cloudflare POP SJC -> "
             "LAX.") in res.out
     assert "detect with 90% power at alpha 0.05, and what 5% takes:" in res.out
-    line = next(ln for ln in res.out.splitlines() if ln.strip().startswith("p95 ttft_ms:"))
+    line = next(ln for ln in res.out.splitlines() if ln.strip().startswith("TTFT: detects"))
     # the same figures as the library gives for these rows
     frames = {r: records_to_frame(make_records(300, run_id=r, seed=s, ttft_scale=k))
               for r, s, k in (("base", 1, 1.0), ("slow", 3, 1.5))}
     row = power.detectable(frames["base"], frames["slow"], ["ttft_ms"], [95], shift=0.05,
                            power=0.9).iloc[0]
-    assert f"detects shifts of {row.mde:.0%} or more" in line
-    assert f"5% takes about {row.n_needed} successful requests per run" in line
+    assert f"detects p95 >= {row.mde:.0%}" in line
+    assert f"5% at p95 takes about {row.n_needed} successful requests per run" in line
     assert int(re.search(r"fire about (\d+) more", line).group(1)) == row.n_needed - 300  # type: ignore[union-attr]
 
 
@@ -49,7 +49,8 @@ def test_markdown_has_the_same_sentences(db: Path) -> None:
     res = lens(["compare", "base", "slow", "--db", str(db), "--markdown"])
     assert res.code == 0, res.err
     assert "\nWhat changed between the runs: fingerprint fp_a -> fp_b" in res.out
-    assert re.search(r"^- p99 output_tokens_per_s: detects shifts of \d+% or more", res.out, re.M)
+    assert re.search(r"^- output tokens/s: detects p50 >= \d+%, p95 >= \d+%, p99 >= \d+%",
+                     res.out, re.M)
 
 
 def test_report_takes_the_threshold_and_the_shift(db: Path, tmp_path: Path) -> None:

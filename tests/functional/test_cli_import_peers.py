@@ -51,7 +51,7 @@ def test_import_then_show_compare_report_gate(case: str, tmp_path: Path) -> None
     assert lens(["import", str(path), "--run-id", "again", *extra, "--db", db]).code == 0
     cmp = lens(["compare", "peer", "again", "--db", db, "--markdown"])
     assert cmp.code == 0, cmp.err
-    assert "regressed" not in cmp.out and "| ttft_ms |" in cmp.out.replace("  ", " ")
+    assert "regressed" not in cmp.out and "| TTFT |" in cmp.out.replace("  ", " ")
     out = tmp_path / "r.html"
     rep = lens(["report", "peer", "again", "--db", db, "-o", str(out)])
     assert rep.code == 0, rep.err

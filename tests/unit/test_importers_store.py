@@ -75,7 +75,7 @@ def test_show_compare_and_gate_work_on_imported_runs(db: str) -> None:
     assert "rate_limited 1, timeout 1" in show.out and "155 / 172 / 180" in show.out
     cmp = lens(["compare", "base", "cand", "--db", db, "--markdown"])
     assert cmp.code == 0, cmp.err
-    assert "| ttft_ms | p50 |" in cmp.out.replace("  ", " ")
+    assert "| TTFT | p50 |" in cmp.out.replace("  ", " ")
     gate = lens(["gate", "--baseline", "base", "--candidate", "cand", "--db", db,
                  "--max-p95-ttft-regression", "0.5"])
     assert gate.code == 0, gate.out + gate.err
