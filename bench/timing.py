@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from lens.probe.lag import saturated
+
 BENCH_PROFILE = {
     # 20 events/s per stream (50 ms gaps, lognormal jitter): aggregate = 20 x streams.
     "header_ms": 1.0,
@@ -220,6 +222,10 @@ def timing_error(sim: Sim, variant: str, level: int, requests: int, shape: str) 
         "ttft_p50_ms": float(np.percentile(te, 50)),
         "ttft_p99_ms": float(np.percentile(te, 99)),
         "sim_max_lag_ms": sim_lag / 1e6,
+        # the run's own verdict on itself (lens.probe.lag): does it agree with the truth?
+        "lag_p99_ms": (res.client or {}).get("lag_p99_ms", float("nan")),
+        "cpu_wait": (res.client or {}).get("cpu_wait", float("nan")),
+        "flagged": bool(saturated(res.client)) if res.client else False,
     }
 
 
@@ -251,6 +257,10 @@ def main(argv: list[str] | None = None) -> int:
         help="burst: N streams start together; ramp: spread arrivals",
     )
     ap.add_argument("--quick", action="store_true", help="fewer requests per level")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="fire each timing row this many times (e.g. 10 for the saturation "
+                         "flag's false-positive rate)")
+    ap.add_argument("--no-capacity", action="store_true", help="skip the capacity table")
     ap.add_argument("--tls", action="store_true", help="the sim serves HTTPS (a throwaway test CA)")
     ap.add_argument(
         "--no-pin", action="store_true", help="let the OS place client and sim (busy shared box)"
@@ -272,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\n## timing error (client arrival - server write_start), ms")
         print(
             f"{'variant':14} {'shape':5} {'streams':>7} {'events':>7} {'ev/s':>6} {'cpu us/ev':>9} "
-            f"{'chunk p50':>9} {'p99':>7} {'max':>7} {'ttft p50':>8} {'p99':>7} {'sim lag':>7} failed"
+            f"{'chunk p50':>9} {'p99':>7} {'max':>7} {'ttft p50':>8} {'p99':>7} {'sim lag':>7} "
+            f"{'lag p99':>7} {'wait':>5} flag failed"
         )
         for variant in variants:
             for shape in shapes:
@@ -280,14 +291,18 @@ def main(argv: list[str] | None = None) -> int:
                     if shape == "ramp" and level == 1:
                         continue
                     n = 30 if level == 1 else (level if args.quick else 2 * level)
-                    r = timing_error(sim, variant, level, n, shape)
-                    print(
-                        f"{variant:14} {shape:5} {level:7d} {r['events']:7d} {r['events_per_s']:6.0f} "
-                        f"{r['cpu_us_per_event']:9.1f} {r['chunk_p50_ms']:9.3f} {r['chunk_p99_ms']:7.3f} "
-                        f"{r['chunk_max_ms']:7.2f} {r['ttft_p50_ms']:8.3f} {r['ttft_p99_ms']:7.3f} "
-                        f"{r['sim_max_lag_ms']:7.1f} {r['failed']}",
-                        flush=True,
-                    )
+                    for _ in range(args.repeat):
+                        r = timing_error(sim, variant, level, n, shape)
+                        print(
+                            f"{variant:14} {shape:5} {level:7d} {r['events']:7d} {r['events_per_s']:6.0f} "
+                            f"{r['cpu_us_per_event']:9.1f} {r['chunk_p50_ms']:9.3f} {r['chunk_p99_ms']:7.3f} "
+                            f"{r['chunk_max_ms']:7.2f} {r['ttft_p50_ms']:8.3f} {r['ttft_p99_ms']:7.3f} "
+                            f"{r['sim_max_lag_ms']:7.1f} {r['lag_p99_ms']:7.2f} {r['cpu_wait']:5.2f} "
+                            f"{'YES ' if r['flagged'] else 'no  '} {r['failed']}",
+                            flush=True,
+                        )
+        if args.no_capacity:
+            return 0
         print("\n## client capacity (sim with zero gaps, 256 tokens per stream)")
         print(
             f"{'variant':14} {'streams':>7} {'events':>7} {'wall s':>7} {'cpu s':>7} {'ev/s wall':>10} {'ev/cpu-s':>9}"
