@@ -5,7 +5,8 @@ may be left off: ``ttft``), a column of the file on the right, optionally conver
 
 - ``ttft=ttft_s:s`` -- the column holds seconds (``:s``, ``:ms``, ``:us``, ``:ns``); lens
   times are milliseconds. ``started_at=ts:s`` reads epoch seconds (ISO text needs no unit).
-- ``ttft=ttft_s*1000`` or ``e2e=latency_us/1000`` -- multiply or divide by a number.
+- ``ttft=ttft_s*1000`` or ``e2e=latency_us/1000`` -- multiply or divide by a number (number
+  columns only; ``started_at`` takes a unit, not a factor).
 - ``ok=success`` -- a true/false column: status ``ok`` when true, else from ``error``.
 
 Columns already named like lens columns are taken as they are. Give ``map`` as a list of
@@ -17,6 +18,7 @@ choice is in the notes). Details: docs/importers.md#csv.
 from __future__ import annotations
 
 import csv
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -59,29 +61,75 @@ def parse_map(spec: str | Iterable[str] | Mapping[str, str] | None) -> list[Colu
         items = [s for s in spec.split(",") if s.strip()]
     else:
         items = [s for part in spec for s in str(part).split(",") if s.strip()]
-    out, bad = [], []
+    out: list[ColumnMap] = []
+    bad: list[str] = []
+    unknown: list[str] = []
     for item in items:
         m = _SPEC.match(item)
-        lens = _ALIASES.get(m.group(1), m.group(1)) if m else ""
-        lens = lens if lens in _COLUMNS or lens in _PSEUDO else f"{lens}_ms"
-        if not m or (lens not in _COLUMNS and lens not in _PSEUDO):
+        if not m:
             bad.append(f"'{item.strip()}'")
+            continue
+        lens = _lens_name(m.group(1))
+        if lens is None:
+            unknown.append(_unknown(m.group(1), item.strip()))
             continue
         unit, op, num = m.group(3), m.group(4), m.group(5)
-        if unit and not (lens.endswith("_ms") or lens in ("started_at", "retry_after_s")):
-            bad.append(f"'{item.strip()}' (a unit only fits times)")
+        why = _refused(lens, unit, op, num)
+        if why:
+            bad.append(f"'{item.strip()}' ({why})")
             continue
-        try:
-            factor = 1.0 if not op else (float(num) if op == "*" else 1.0 / float(num))
-        except (ValueError, ZeroDivisionError):
-            bad.append(f"'{item.strip()}'")
-            continue
+        factor = 1.0 if not op else (float(num) if op == "*" else 1.0 / float(num))
         out.append(ColumnMap(lens, m.group(2).strip(), unit, factor))
-    if bad:
-        raise ConfigError(f"cannot read the column mapping {', '.join(bad)}", source="--map",
-                          hint="write LENS_COLUMN=THEIR_COLUMN, optionally with :s/:ms/:us/:ns "
-                          "or *NUMBER, e.g. ttft=time_to_first_token_s:s")
+    if bad or unknown:
+        parts = [f"cannot read the column mapping {', '.join(bad)}"] if bad else []
+        if unknown:
+            parts.append(f"unknown lens column{'s' * (len(unknown) > 1)} {', '.join(unknown)}")
+        hint = ("write LENS_COLUMN=THEIR_COLUMN, optionally with :s/:ms/:us/:ns or *NUMBER, "
+                "e.g. ttft=time_to_first_token_s:s") if bad else ""
+        if unknown:
+            hint += ("; " if hint else "") + (
+                "the left side of LENS=THEIRS is a lens column (the _ms may be left off: ttft "
+                "for ttft_ms) or ok (a true/false column): " + ", ".join([*_COLUMNS, "ok"]))
+        raise ConfigError("; ".join(parts), source="--map", hint=hint)
     return out
+
+
+def _lens_name(name: str) -> str | None:
+    """The lens column a mapping's left side names (aliases, ``_ms`` left off), or None."""
+    lens = _ALIASES.get(name, name)
+    for candidate in (lens, f"{lens}_ms"):
+        if candidate in _COLUMNS or candidate in _PSEUDO:
+            return candidate
+    return None
+
+
+def _unknown(name: str, item: str) -> str:
+    """``'bogus' (in 'bogus=x'; did you mean 'e2e'?)`` for a left side naming no column."""
+    import difflib
+
+    names = [*_COLUMNS, *_PSEUDO, *_ALIASES, *(c[:-3] for c in _COLUMNS if c.endswith("_ms"))]
+    guess = difflib.get_close_matches(name.lower(), names, n=1, cutoff=0.7)
+    return f"'{name}' (in '{item}'" + (f"; did you mean '{guess[0]}'?)" if guess else ")")
+
+
+def _refused(lens: str, unit: str | None, op: str | None, num: str | None) -> str | None:
+    """Why a unit or factor does not fit lens column ``lens`` (None when it fits)."""
+    if unit and not (lens.endswith("_ms") or lens in ("started_at", "retry_after_s")):
+        return "a unit only fits times"
+    if not op:
+        return None
+    if lens == "started_at":  # an epoch number scaled by a factor is no time anyone means
+        return "started_at takes a unit such as :s or :ms, not a factor"
+    col = _COLUMNS.get(lens)
+    if col is None or col.type not in ("float", "int"):
+        return "a factor only fits number columns"
+    try:
+        factor = float(num or "")
+    except ValueError:
+        return "the factor must be a finite number other than 0"
+    if not math.isfinite(factor) or factor == 0 or not math.isfinite(1.0 / factor):
+        return "the factor must be a finite number other than 0"
+    return None
 
 
 def _delimiter(head: str, path: Path) -> str:
@@ -195,7 +243,9 @@ def _build(path: Path, raw: pd.DataFrame, theirs: list[str], maps: list[ColumnMa
         df["target"] = options.get("target") or [
             derive.target_for(provider, str(m)) for m in df["model"]]
     rid = options.get("run_id")
-    started = pd.to_datetime(df["started_at"], utc=True, errors="coerce").min()
+    # format="mixed" as lens.record.frames reads them: no pandas warning for cells that are
+    # no time at all (check_frame names those)
+    started = pd.to_datetime(df["started_at"], utc=True, errors="coerce", format="mixed").min()
     started = None if pd.isna(started) else started.to_pydatetime()
     run_id = rid or default_run_id("csv", started, file_stem(path))
     fills = {"run_id": run_id, "region": options.get("region", "local"), "runner": "csv",

@@ -27,10 +27,14 @@ from lens.importers import derive
 from lens.importers.base import ImportedRun, PeerImportError, file_stem
 from lens.importers.validate import check_chunk_owners, check_frame, describe
 from lens.record import CHUNK_FIELDS, REQUEST_COLUMNS, REQUEST_FIELDS, RequestRecord
+from lens.store.files import csv_unguard
 from lens.store.import_checks import json_line, meta_time
 from lens.store.read import chunk_path_for
 
 CSV_NULL = "\\N"
+# Text columns: a CSV export wrote them with one leading quote before a formula's start.
+_TEXT = tuple(dict.fromkeys(c.name for c in (*REQUEST_FIELDS, *CHUNK_FIELDS)
+                            if c.type in ("str", "category")))
 _KEY = {"request_id", "ttft_ms", "e2e_ms", "status", "started_at"}
 # Filled with RequestRecord's defaults when a file predates them (never for data columns).
 _DEFAULTED = ("region", "runner", "dialect", "endpoint_host", "scenario", "prompt_id",
@@ -49,7 +53,7 @@ def read_rows(path: Path, fmt: str | None = None) -> pd.DataFrame:
         if suffix == ".csv":
             df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[CSV_NULL],
                              encoding="utf-8").astype(object)
-            return df.where(df.notna(), None)
+            return csv_unguard(df.where(df.notna(), None), _TEXT)
         rows = []
         with path.open(encoding="utf-8") as fh:
             for n, line in enumerate(fh, 1):

@@ -7,7 +7,7 @@ counts were stored; text where a number belongs, a list where a value belongs, a
 unknown unit or a count beyond 64 bits ended in raw ``TypeError``/``ValueError``/
 ``OverflowError`` tracebacks. :func:`check_values` holds every imported row to the rule
 the store's own import keeps (every time and count finite and non-negative, every count
-within 64 bits) and lists what breaks it in one message; :func:`reading` turns anything an
+within 64 bits, no first token after the request's end) and lists what breaks it in one message; :func:`reading` turns anything an
 importer did not foresee into one plain refusal naming the file and the format.
 """
 
@@ -27,6 +27,9 @@ __all__ = ["check_values", "reading"]
 
 _INT_LIMIT = 2.0**63
 _SHOW = 3
+# Files a benchmark tool timed itself: its TTFT can never be later than its end. (A CSV's
+# times are whatever its mapping made of them; lens's own exports keep lens's rules.)
+_TIMED_BY_TOOL = ("aiperf", "guidellm", "vllm-bench")
 
 
 @contextlib.contextmanager
@@ -70,15 +73,35 @@ def _problems(df: pd.DataFrame | None, fields: Sequence[Column], what: str) -> l
         bad, why = _bad(df[col.name], col)
         rows = np.flatnonzero(bad)
         if len(rows):
-            shown = ", ".join(str(int(r) + 1) for r in rows[:_SHOW])
-            more = f" and {len(rows) - _SHOW} more" if len(rows) > _SHOW else ""
-            out.append(f"  - '{col.name}' is {why} in {what} {shown}{more}")
+            out.append(f"  - '{col.name}' is {why} in {what} {_shown_rows(rows)}")
     return out
 
 
+def _shown_rows(rows: np.ndarray) -> str:
+    shown = ", ".join(str(int(r) + 1) for r in rows[:_SHOW])
+    return shown + (f" and {len(rows) - _SHOW} more" if len(rows) > _SHOW else "")
+
+
+def _order(df: pd.DataFrame | None) -> list[str]:
+    """A first token after the request's end: each time may be possible, the pair is not."""
+    if df is None or not len(df) or not {"ttft_ms", "e2e_ms"} <= set(df.columns):
+        return []
+    ttft = pd.to_numeric(df["ttft_ms"], errors="coerce").astype("float64").to_numpy()
+    e2e = pd.to_numeric(df["e2e_ms"], errors="coerce").astype("float64").to_numpy()
+    rows = np.flatnonzero(np.greater(ttft, e2e, where=~(np.isnan(ttft) | np.isnan(e2e)),
+                                     out=np.zeros(len(ttft), dtype=bool)))
+    if not len(rows):
+        return []
+    return [f"  - 'ttft_ms' is later than 'e2e_ms' (a first token after the request ended) "
+            f"in request {_shown_rows(rows)}"]
+
+
 def check_values(run: ImportedRun) -> ImportedRun:
-    """``run`` unchanged, or PeerImportError listing every column with impossible values."""
+    """``run`` unchanged, or PeerImportError listing every column with impossible values
+    (and every TTFT later than its request's end)."""
     lines = _problems(run.requests, REQUEST_FIELDS, "request")
+    if run.source_tool in _TIMED_BY_TOOL:
+        lines += _order(run.requests)
     lines += _problems(run.chunks, CHUNK_FIELDS, "chunk row")
     if lines:
         raise PeerImportError(

@@ -101,13 +101,23 @@ def _documents(path: Path) -> list[dict[str, Any]]:
     return [doc]
 
 
-def _started(doc: dict[str, Any], tz: str | None) -> datetime:
-    """vLLM's ``date`` is local wall time when the result was saved, after the run."""
+def _saved_at(doc: dict[str, Any], tz: str | None) -> datetime | None:
+    """vLLM's ``date``: local wall time when the result was saved (None: not such a date)."""
     try:
         saved = datetime.strptime(str(doc.get("date")), "%Y%m%d-%H%M%S")
     except ValueError:
-        saved = datetime(1970, 1, 1)
-    saved = saved.replace(tzinfo=ZoneInfo(tz) if tz else UTC).astimezone(UTC)
+        return None
+    return saved.replace(tzinfo=ZoneInfo(tz) if tz else UTC).astimezone(UTC)
+
+
+def _mtime(path: Path) -> datetime:
+    return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+
+
+def _started(doc: dict[str, Any], tz: str | None, path: Path) -> datetime:
+    """When the run began: saved (``date``, else the file's modification time, which is
+    also when vLLM saved it) minus the run's duration."""
+    saved = _saved_at(doc, tz) or _mtime(path)
     return saved - timedelta(seconds=float(doc.get("duration") or 0.0))
 
 
@@ -116,12 +126,11 @@ def _scenario(doc: dict[str, Any]) -> str:
     return f"rate-{rate}" + (f"-c{conc}" if conc else "")
 
 
-def _rows(doc: dict[str, Any], k: int, scenario: str, tz: str | None,
+def _rows(doc: dict[str, Any], k: int, scenario: str, begun: datetime,
           origin: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     n = len(doc["ttfts"])
     starts = doc.get("start_times") or [None] * n
     t0 = min((s for s in starts if s is not None), default=0.0)
-    begun = _started(doc, tz)
     lat = doc.get("latencies") or [None] * n
     queue = doc.get("queue_times") or [None] * n
     conc = doc.get("max_concurrency")
@@ -160,12 +169,13 @@ def _rows(doc: dict[str, Any], k: int, scenario: str, tz: str | None,
 
 def _build(path: Path, docs: list[dict[str, Any]], options: dict[str, Any]) -> ImportedRun:
     tz = options.get("tz")
-    origin = min(_started(d, tz) for d in docs)
+    begun = [_started(d, tz, path) for d in docs]
+    origin = min(begun)
     labels = [_scenario(d) for d in docs]
     labels = [lb if labels.count(lb) == 1 else f"{lb}#{k + 1}" for k, lb in enumerate(labels)]
     rows, chunks = [], []
     for k, doc in enumerate(docs):
-        r, c = _rows(doc, k, labels[k], tz, origin)
+        r, c = _rows(doc, k, labels[k], begun[k], origin)
         rows += r
         chunks += c
     first = docs[0]
@@ -189,8 +199,7 @@ def _build(path: Path, docs: list[dict[str, Any]], options: dict[str, Any]) -> I
         "and output tokens are spread evenly over them.",
         "vLLM records no connection phases and no result URL: dns_ms, connect_ms, sent_ms, "
         "headers_ms, conn_reused and endpoint_host are empty.",
-        "vLLM writes its date in the machine's local time without a zone: start times are "
-        + (f"read in {tz}." if tz else "read as UTC (pass tz='Area/City' to correct them)."),
+        *_date_notes(path, docs, labels, tz),
         "Failed requests keep no timings in vLLM's file: their e2e_ms is null.",
     ]
     if not all(isinstance(d.get("latencies"), list) for d in docs):
@@ -217,6 +226,26 @@ def _build(path: Path, docs: list[dict[str, Any]], options: dict[str, Any]) -> I
         imported.notes.append(f"{len(imported.mismatches)} of vLLM's summary figures differ "
                               "from the same figures computed from the imported rows.")
     return imported
+
+
+def _date_notes(path: Path, docs: list[dict[str, Any]], labels: list[str],
+                tz: str | None) -> list[str]:
+    """What the start times were placed by: vLLM's ``date``, or the file's time (said)."""
+    notes = []
+    bad = [(lb, d) for lb, d in zip(labels, docs, strict=True) if _saved_at(d, tz) is None]
+    if len(bad) < len(docs):
+        notes.append("vLLM writes its date in the machine's local time without a zone: start "
+                     "times are " + (f"read in {tz}." if tz else
+                                     "read as UTC (pass tz='Area/City' to correct them)."))
+    for label, doc in bad:
+        date = doc.get("date")
+        what = "no 'date'" if date is None else f"'date' ({str(date)[:40]})"
+        where = f" in scenario {label}" if len(docs) > 1 else ""
+        notes.append(f"The result has {what}{where}, not a date as vLLM writes it "
+                     "(20260310-160512): its start times are placed by the file's "
+                     f"modification time ({_mtime(path):%Y-%m-%d %H:%M:%S} UTC), the run "
+                     "ending then.")
+    return notes
 
 
 def _stat_keys(summary: dict[str, Any], name: str) -> list[str]:

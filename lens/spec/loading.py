@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from lens.errors import ConfigError
 from lens.spec.models import BurstSpec
+from lens.spec.paths import not_a_file
 from lens.spec.providers import PROVIDERS
 from lens.spec.safe_yaml import MAX_SPEC_BYTES, check_size, load_yaml, toml_error
 
@@ -136,8 +137,10 @@ def read_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
     checked (lens.spec.safe_yaml); every failure is a ConfigError naming the file.
     """
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError("file not found", source=str(p), hint="check the path")
+    why = not_a_file(p)
+    if why is not None:
+        raise ConfigError("file not found" if why == "does not exist" else f"the file {why}",
+                          source=str(p), hint="check the path")
     try:
         size = p.stat().st_size
         if size > MAX_SPEC_BYTES:

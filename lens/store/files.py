@@ -12,7 +12,10 @@ frame exported, nulls included. Format details that keep round trips exact:
 - Parquet: pyarrow with the pandas dtypes (categoricals, nullable Int64/boolean, UTC ns).
 - CSV: every value written as text, null written as ``\\N`` (so an empty string and a null
   stay distinct; a literal ``\\N`` string would read back as null), floats with full
-  round-trip precision, timestamps ISO 8601 with offset.
+  round-trip precision, timestamps ISO 8601 with offset. A text cell starting with ``=``,
+  ``+``, ``-``, ``@``, tab, carriage return or ``'`` gets one leading ``'`` (OWASP's CSV
+  injection rule: a spreadsheet shows it as text, never runs it as a formula); lens's CSV
+  readers take exactly one leading ``'`` off text cells, so the round trip stays exact.
 - JSONL: one JSON object per line, null as ``null``, floats via ``repr`` (exact),
   timestamps ISO 8601 with offset.
 """
@@ -52,6 +55,25 @@ META_VERSION = 1
 ENUMS: dict[str, tuple[str, ...]] = {"status": STATUSES, "kind": CHUNK_KINDS}
 # Text a bool cell may hold (what conform reads as True, and its negations).
 _BOOL_TEXT = frozenset(("1", "0", "true", "false", "t", "f", "yes", "no"))
+# Excel and LibreOffice run a cell starting with any of these but the quote as a formula;
+# the quote is escaped too so that a reader can always take exactly one quote off.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+_TEXT_TYPES = ("str", "category")
+
+
+def csv_guard(text: str) -> str:
+    """A text cell as lens writes it to CSV: ``'`` before a spreadsheet formula's start."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def csv_unguard(df: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+    """``df`` (CSV text) with one leading ``'`` taken off the text cells of ``names``."""
+    def column(s: pd.Series) -> pd.Series:  # object dtype kept: None stays None, not NaN
+        return pd.Series([v[1:] if isinstance(v, str) and v.startswith("'") else v for v in s],
+                         index=s.index, dtype=object)
+
+    present = [n for n in names if n in df.columns]
+    return df.assign(**{n: column(df[n]) for n in present}) if present else df
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +171,7 @@ def write_frame(df: pd.DataFrame, path: Path, fmt: str, fields: Sequence[Column]
         return
     cols = list(fields)
     columns = [df[c.name].tolist() for c in cols]
+    text = [c.type in _TEXT_TYPES for c in cols]
     rows = zip(*columns, strict=True) if columns else iter(())
     if fmt == "jsonl":
         with path.open("w", encoding="utf-8") as fh:
@@ -161,11 +184,14 @@ def write_frame(df: pd.DataFrame, path: Path, fmt: str, fields: Sequence[Column]
         w.writerow(names)
         for row in rows:
             out = []
-            for c, v in zip(cols, row, strict=True):
+            for c, is_text, v in zip(cols, text, row, strict=True):
                 cell = _cell(v, c)
-                out.append(
-                    CSV_NULL if cell is None else repr(cell) if isinstance(cell, float) else cell
-                )
+                if cell is None:
+                    out.append(CSV_NULL)
+                elif is_text:
+                    out.append(csv_guard(cell))
+                else:
+                    out.append(repr(cell) if isinstance(cell, float) else cell)
             w.writerow(out)
 
 
@@ -182,7 +208,8 @@ def read_frame(path: Path, fmt: str, fields: Sequence[Column]) -> pd.DataFrame:
             df = pd.read_csv(
                 path, dtype=str, keep_default_na=False, na_values=[CSV_NULL], encoding="utf-8"
             ).astype(object)
-            df = df.where(df.notna(), None)
+            df = csv_unguard(df.where(df.notna(), None),
+                             [c.name for c in fields if c.type in _TEXT_TYPES])
         else:
             rows = []
             with path.open(encoding="utf-8") as fh:

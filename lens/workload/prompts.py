@@ -28,6 +28,7 @@ from pathlib import Path
 
 from lens.errors import ConfigError
 from lens.spec import PromptSpec
+from lens.spec.paths import not_a_file
 from lens.workload import prompt_sets
 
 # Common English words; almost all are one token (with their leading space) in the
@@ -74,9 +75,10 @@ def load_prompts(spec: PromptSpec) -> list[Prompt]:
         return _read_jsonl(found, field="prompts.set")
     if spec.file:
         path = Path(spec.file).expanduser()
-        if not path.is_file():
+        why = not_a_file(path)
+        if why is not None:
             raise ConfigError(
-                "prompt file not found",
+                "prompt file not found" if why == "does not exist" else f"the prompt file {why}",
                 source=str(path),
                 field="prompts.file",
                 hint="check the path (relative paths start at the working directory)",

@@ -81,8 +81,10 @@ def test_bad_mapping_entries_all_named() -> None:
     with pytest.raises(ConfigError) as ei:
         parse_map(["ttft=a:s", "colour=b", "= c", "status=d:s", "e2e=f/0"])
     msg = str(ei.value)
-    assert msg.startswith("--map: cannot read the column mapping 'colour=b', '= c', "
-                          "'status=d:s' (a unit only fits times), 'e2e=f/0'")
+    assert msg.startswith("--map: cannot read the column mapping '= c', "
+                          "'status=d:s' (a unit only fits times), 'e2e=f/0' (the factor must "
+                          "be a finite number other than 0); unknown lens column 'colour' "
+                          "(in 'colour=b')")
     assert "ttft=time_to_first_token_s:s" in msg
 
 
@@ -108,3 +110,57 @@ def test_bad_cells_are_listed_together(tmp_path: Path) -> None:
     assert "2 columns cannot be imported ('output_tokens', 'ttft_ms')" in msg
     assert "'ttft_ms': row 2 (line 3) holds \"slow\", which is not a number" in msg
     assert "'output_tokens': row 3 (line 4) holds \"many\", which is not a whole number" in msg
+
+
+def test_a_factor_on_a_timestamp_or_text_column_is_refused_not_ignored() -> None:
+    # started_at=ts:s*1e20 used to import the epoch seconds with the factor silently dropped
+    with pytest.raises(ConfigError) as ei:
+        parse_map(["started_at=ts:s*1e20", "model=name*2", "ok=success/2", "ttft=t:s*2"])
+    msg = str(ei.value)
+    assert "'started_at=ts:s*1e20' (started_at takes a unit such as :s or :ms, not a factor)" \
+        in msg
+    assert "'model=name*2' (a factor only fits number columns)" in msg
+    assert "'ok=success/2' (a factor only fits number columns)" in msg
+    assert "ttft=t:s*2" not in msg  # a unit and a factor on a time are both applied
+    [m] = parse_map(["ttft=t:s*2"])
+    assert (m.unit, m.factor) == ("s", 2.0)
+
+
+@pytest.mark.parametrize("factor", ["*0", "/0", "*1e400", "*1e-400"])
+def test_a_factor_that_is_not_a_finite_nonzero_number_is_refused(factor: str) -> None:
+    with pytest.raises(ConfigError) as ei:
+        parse_map([f"e2e=latency{factor}"])
+    assert str(ei.value).startswith(
+        f"--map: cannot read the column mapping 'e2e=latency{factor}' (the factor must be a "
+        "finite number other than 0)")
+
+
+def test_an_unknown_lens_column_is_named_with_the_valid_ones_and_a_guess() -> None:
+    with pytest.raises(ConfigError) as ei:
+        parse_map(["bogus=ttft", "e2e=lat:s", "ttf=first_s:s"])
+    err = ei.value
+    msg = str(err)
+    assert msg.startswith("--map: unknown lens columns 'bogus' (in 'bogus=ttft'), 'ttf' "
+                          "(in 'ttf=first_s:s'; did you mean 'ttft'?)")
+    assert "e2e=lat" not in msg
+    hint = err.hint or ""
+    assert "the left side of LENS=THEIRS is a lens column" in hint
+    for name in ("ttft_ms", "e2e_ms", "started_at", "output_tokens", "ok"):
+        assert name in hint, name
+    assert "bogus" not in hint
+
+
+def test_a_text_column_mapped_to_started_at_is_one_clear_error_and_no_warning(
+    tmp_path: Path,
+) -> None:
+    import warnings
+
+    path = tmp_path / "x.csv"
+    path.write_text("ts,ttft,ok\n1700000000,0.1,true\n1700000001,0.2,false\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pandas' date-guessing UserWarning reached the terminal
+        with pytest.raises(PeerImportError) as ei:
+            import_file(path, map=["started_at=ok", "ttft=ttft:s"])
+    msg = str(ei.value)
+    assert "1 column cannot be imported ('started_at')" in msg
+    assert "'started_at': row 1 (line 2) holds \"true\", which is not a date and time" in msg

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 
 from lens.errors import ConfigError
 from lens.probe.http.errors import ConnectError, TLSVerifyError
+from lens.spec.paths import not_a_file
 
 __all__ = ["describe_tls_error", "make_ssl_context"]
 
@@ -63,11 +64,14 @@ def make_ssl_context(
 
 
 def _load(ctx: ssl.SSLContext, path: str, source: str) -> None:
-    if not os.path.isfile(path):
+    why = not_a_file(path)
+    if why is not None:
+        folder = " (a folder of hashed certificates goes in SSL_CERT_DIR)" if "directory" in why \
+            else ""
         raise ConfigError(
-            f"CA bundle {path} does not exist",
+            f"CA bundle {path} {why}",
             source=source,
-            hint="give the path of a PEM file holding the CA certificate(s)",
+            hint=f"give the path of a PEM file holding the CA certificate(s){folder}",
         )
     try:
         ctx.load_verify_locations(cafile=path)

@@ -24,6 +24,7 @@ from types import ModuleType
 
 from lens.errors import ConfigError
 from lens.spec import TraceSource
+from lens.spec.paths import not_a_file
 
 __all__ = ["FORMATS", "Trace", "TraceRow", "format_names", "get_format", "read_trace"]
 
@@ -112,9 +113,10 @@ def read_trace(
     """Read a trace: at most ``limit`` rows (the first ones in the file) and only those
     arriving before ``duration_s`` (replay time, after ``speedup``)."""
     path = Path(src.file).expanduser()
-    if not path.is_file():
+    why = not_a_file(path)
+    if why is not None:
         raise ConfigError(
-            "trace file not found",
+            "trace file not found" if why == "does not exist" else f"the trace file {why}",
             source=str(path),
             field="load.trace.file",
             hint="check the path (relative paths start at the working directory)",
