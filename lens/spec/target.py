@@ -20,6 +20,7 @@ from pydantic import (
 
 from lens.errors import TargetError
 from lens.redact.secrets import scrub, url_without_secrets
+from lens.spec.hosts import ascii_host
 from lens.spec.multipliers import output_multipliers
 from lens.spec.providers import DIALECTS, PROVIDERS
 from lens.spec.strict import Strict as _Strict
@@ -95,6 +96,7 @@ class TargetSpec(_Strict):
             raise ValueError(
                 f"base URL '{shown}' needs a scheme and a host, e.g. '{_url_example(shown)}'"
             )
+        ascii_host(parts.hostname or "")  # a bad internationalised name fails here, not mid-burst
         return v.rstrip("/")
 
     @field_validator("headers")

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from lens.errors import ConfigError, NotFoundError, StoreError
@@ -281,10 +282,13 @@ def _checked_column(raw: pd.Series, col: Column, path: Path, fmt: str) -> pd.Ser
     if lost.any():
         raise bad(int(lost.argmax()), f"is not a valid {col.type}")
     if col.type in ("float", "int"):
-        for pos, v in enumerate(out.tolist()):
-            why = None if v is None or v is pd.NA or v != v else bad_number(float(v))
-            if why is not None:
-                raise bad(pos, why)
+        # vectorised: a per-cell check cost ~5 s on a million-row, 63-column load
+        vals = pd.to_numeric(out, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            wrong = np.flatnonzero(np.isinf(vals) | (vals < 0))
+        if wrong.size:
+            pos = int(wrong[0])
+            raise bad(pos, bad_number(float(vals[pos])) or f"is not a valid {col.type}")
     if not col.nullable and not present.all():
         raise bad(int((~present).argmax()), "is missing, and the column is required")
     allowed = ENUMS.get(col.name)

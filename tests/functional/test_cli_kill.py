@@ -85,13 +85,23 @@ def test_sigkill_keeps_every_finished_request(tmp_path: Path) -> None:
     assert json.loads(shown.out)["status"] == "incomplete"
 
 
-def test_sigint_stores_what_finished_and_marks_incomplete(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("sig", "workers"),
+    [(signal.SIGINT, 1), (signal.SIGTERM, 1), (signal.SIGTERM, 2)],
+    ids=["sigint", "sigterm", "sigterm-2-workers"],
+)
+def test_sigint_stores_what_finished_and_marks_incomplete(
+    tmp_path: Path, sig: signal.Signals, workers: int
+) -> None:
+    # SIGTERM is what `timeout`, systemd, docker stop and Kubernetes send: it stops the burst
+    # like Ctrl-C (what finished is stored, the run is incomplete), with worker processes too.
     db = tmp_path / "int.db"
     with start_sim_in_thread({"default": "slow"}) as sim:
         proc = subprocess.Popen(
             [str(LENS), "run", "--provider", "sim", "--base-url", sim.base_url("openai_chat"),
-             "--model", "m", "--requests", "500", "--concurrency", "2", "--max-tokens", "16",
-             "--db", str(db), "--run-id", "ctrlc", "--no-progress", "--json"],
+             "--model", "m", "--requests", "500", "--concurrency", "4", "--max-tokens", "16",
+             "--db", str(db), "--run-id", "ctrlc", "--no-progress", "--json",
+             "--workers", str(workers)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         try:
@@ -100,7 +110,7 @@ def test_sigint_stores_what_finished_and_marks_incomplete(tmp_path: Path) -> Non
                 assert proc.poll() is None
                 assert time.monotonic() < deadline
                 time.sleep(0.1)
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(sig)
             out, err = proc.communicate(timeout=30)
         finally:
             if proc.poll() is None:

@@ -271,6 +271,14 @@ def test_keep_alive_timeout_and_max_are_honoured(loop: str) -> None:
 
 
 # -- bodies ----------------------------------------------------------------------------------
+async def _in_chunks(w: asyncio.StreamWriter, data: bytes, size: int) -> None:
+    """``data`` as chunks of ``size`` bytes, then the last chunk."""
+    for i in range(0, len(data), size):
+        w.write(chunk(data[i:i + size]))
+        await w.drain()
+    w.write(b"0\r\n\r\n")
+
+
 async def _bodies(req: Req, w: asyncio.StreamWriter) -> bool:
     kind = req.target.rsplit("/", 1)[1]
     text = b"data: hello\n\ndata: world\n\n" * 50
@@ -283,10 +291,7 @@ async def _bodies(req: Req, w: asyncio.StreamWriter) -> bool:
     if kind == "chunked":
         w.write(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n")
         w.write(SSE_HEAD + b"\r\n")
-        for i in range(0, len(text), 77):
-            w.write(chunk(text[i:i + 77]))
-            await w.drain()
-        w.write(b"0\r\n\r\n")
+        await _in_chunks(w, text, 77)
         return True
     if kind == "close":  # no length, not chunked: the body ends when the server closes
         w.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n" + text)
@@ -301,13 +306,26 @@ async def _bodies(req: Req, w: asyncio.StreamWriter) -> bool:
             packed = c.compress(text) + c.flush()
         enc = b"deflate" if "deflate" in kind else b"gzip"
         w.write(SSE_HEAD + b"Content-Encoding: " + enc + b"\r\n\r\n")
-        for i in range(0, len(packed), 50):
-            w.write(chunk(packed[i:i + 50]))
-            await w.drain()
-        w.write(b"0\r\n\r\n")
+        await _in_chunks(w, packed, 50)
+        return True
+    if kind in ("te-gzip", "te-gzip-ce-deflate", "te-gzip-close"):
+        # a transfer coding under the chunking (RFC 9112 6.1), on top of any content coding
+        inner = zlib.compress(text) if kind == "te-gzip-ce-deflate" else text
+        packed = gzip.compress(inner)
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+        if kind == "te-gzip-ce-deflate":
+            head += b"Content-Encoding: deflate\r\n"
+        if kind == "te-gzip-close":  # not chunked last: the body ends when the server closes
+            w.write(head + b"Transfer-Encoding: gzip\r\n\r\n" + packed)
+            return False
+        w.write(head + b"Transfer-Encoding: gzip, chunked\r\n\r\n")
+        await _in_chunks(w, packed, 50)
         return True
     if kind == "brotli":
         w.write(b"HTTP/1.1 200 OK\r\nContent-Encoding: br\r\nContent-Length: 3\r\n\r\nabc")
+        return True
+    if kind == "te-brotli":
+        w.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: br, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
         return True
     raise AssertionError(kind)
 
@@ -319,14 +337,17 @@ def test_body_framings_and_encodings(loop: str) -> None:
         srv = await RawServer(_bodies).start()
         try:
             async with HttpClient() as client:
-                for kind in ("length", "chunked", "close", "gzip", "deflate", "rawdeflate"):
+                for kind in ("length", "chunked", "close", "gzip", "deflate", "rawdeflate",
+                             "te-gzip", "te-gzip-ce-deflate", "te-gzip-close"):
                     rec = Recorder()
                     r = await client.request("GET", srv.url(f"/b/{kind}"), observer=rec)
                     assert (r.status, rec.body, r.body_bytes) == (200, expected, len(expected)), kind
                     assert rec.phases().count("headers") == 1  # 1xx interim responses skipped
                     assert srv.requests[-1].headers["accept-encoding"] == "identity"
-                with pytest.raises(ProtocolError, match="content-encoding 'br'"):
+                with pytest.raises(ProtocolError, match="Content-Encoding 'br', which this"):
                     await client.request("GET", srv.url("/b/brotli"))
+                with pytest.raises(ProtocolError, match="Transfer-Encoding 'br', which this"):
+                    await client.request("GET", srv.url("/b/te-brotli"))
                 with pytest.raises(ResponseTooLarge) as big:
                     await client.request("GET", srv.url("/b/chunked"), max_body=1000)
                 assert big.value.limit == 1000 and "1000 bytes" in str(big.value)

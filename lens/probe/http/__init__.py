@@ -29,8 +29,12 @@ What it does on the wire (details in the modules):
   certificate is not trusted and how to trust a CA;
 - proxies (:mod:`.proxy`): ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` like curl, or an
   explicit one; CONNECT for https, absolute-form for http; credentials never in errors;
-- bodies: chunked, Content-Length and close-delimited; gzip/deflate decoded (the client
-  asks for ``identity``); 1xx interim responses skipped; an optional ``max_body`` cap;
+- bodies: chunked, Content-Length and close-delimited; gzip/deflate content and transfer
+  codings decoded (``Transfer-Encoding: gzip, chunked`` too; the client asks for
+  ``identity``), any other coding refused by name; 1xx interim responses skipped; an
+  optional ``max_body`` cap;
+- host names: internationalised ones go out in their xn-- form (Host, proxy target, DNS,
+  SNI: :mod:`lens.spec.hosts`);
 - errors (:mod:`.errors`): a small typed hierarchy under :class:`HttpClientError`.
 """
 

@@ -19,6 +19,7 @@ from lens.probe.http.pool import ClientStats, Origin, Pool
 from lens.probe.http.protocol import HttpConnection, Outcome
 from lens.probe.http.proxy import ProxyInfo, parse_proxy, proxy_bypassed, proxy_from_env
 from lens.probe.http.tls import make_ssl_context
+from lens.spec.hosts import ascii_host
 
 __all__ = ["HttpClient", "Observer", "Response"]
 
@@ -93,7 +94,7 @@ def _split_url(url: str) -> tuple[str, str, int, str, str]:
         raise ValueError(f"not an absolute http:// or https:// URL: {url.split('?')[0]}")
     default = 443 if scheme == "https" else 80
     port = parts.port or default
-    host = parts.hostname
+    host = ascii_host(parts.hostname)  # Host, DNS and SNI all use the xn-- form
     shown = f"[{host}]" if ":" in host else host
     host_header = shown if port == default else f"{shown}:{port}"
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -233,7 +234,7 @@ class HttpClient:
         method = method.upper()
         proxy_auth = None
         if origin.proxy is not None and not origin.tls:
-            target = url.split("#", 1)[0]  # absolute form, to the proxy
+            target = f"{scheme}://{host_header}{target}"  # absolute form, to the proxy
             proxy_auth = origin.proxy.authorization
         n = len(body) if body is not None else (0 if method in _BODY_METHODS else None)
         data = build_head(

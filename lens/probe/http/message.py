@@ -5,7 +5,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable, Mapping
 
-__all__ = ["Decoder", "Headers", "build_head", "keep_alive_params"]
+__all__ = ["BodyDecoder", "Decoder", "Headers", "body_decoder", "build_head", "keep_alive_params"]
 
 
 class Headers(dict[str, str]):
@@ -134,3 +134,61 @@ class Decoder:
 
 
 SUPPORTED_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate"})
+
+
+class BodyDecoder:
+    """The body's codings undone in turn: transfer codings, then content codings.
+
+    ``encoding`` names them for messages, e.g. ``"gzip (transfer), deflate"``.
+    """
+
+    __slots__ = ("_ds", "encoding")
+
+    def __init__(self, decoders: list[tuple[Decoder, str]]) -> None:
+        self._ds = [d for d, _ in decoders]
+        self.encoding = ", ".join(label for _, label in decoders)
+
+    def feed(self, data: bytes) -> bytes:
+        for d in self._ds:
+            if not data:
+                return b""
+            data = d.feed(data)
+        return data
+
+    def flush(self) -> bytes:
+        out = b""
+        for d in self._ds:
+            # what the previous stage still held goes through this one before it flushes
+            out = (d.feed(out) if out else b"") + d.flush()
+        return out
+
+
+def _codings(value: str | None) -> list[str]:
+    return [c.strip().lower() for c in (value or "").split(",") if c.strip()]
+
+
+def body_decoder(
+    transfer_encoding: str | None, content_encoding: str | None
+) -> BodyDecoder | None:
+    """The decoder for a response's ``Transfer-Encoding`` and ``Content-Encoding``.
+
+    None when the body needs no decoding (identity; ``chunked`` itself is the parser's).
+    Codings are listed in the order they were applied, so they are undone last first;
+    transfer codings are undone before content codings (RFC 9110 8.4, RFC 9112 6.1).
+    Raises ValueError naming the header and the coding this client cannot undo.
+    """
+    steps: list[tuple[Decoder, str]] = []
+    for header, value, suffix, skip in (
+        ("Transfer-Encoding", transfer_encoding, " (transfer)", ("identity", "chunked")),
+        ("Content-Encoding", content_encoding, "", ("identity",)),
+    ):
+        for coding in reversed(_codings(value)):
+            if coding in skip:
+                continue
+            if coding not in SUPPORTED_ENCODINGS:
+                raise ValueError(
+                    f"a body with {header} {coding!r}, which this client cannot decode "
+                    "(it decodes gzip and deflate)"
+                )
+            steps.append((Decoder(coding), coding + suffix))
+    return BodyDecoder(steps) if steps else None

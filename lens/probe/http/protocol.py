@@ -23,7 +23,7 @@ from lens.probe.http.errors import (
     ProtocolError,
     ResponseTooLarge,
 )
-from lens.probe.http.message import SUPPORTED_ENCODINGS, Decoder, Headers, keep_alive_params
+from lens.probe.http.message import BodyDecoder, Headers, body_decoder, keep_alive_params
 
 if TYPE_CHECKING:
     from lens.probe.http.client import Observer
@@ -128,7 +128,7 @@ class HttpConnection(asyncio.Protocol):
         self._status = 0
         self._reason = ""
         self._headers = Headers()
-        self._decoder: Decoder | None = None
+        self._decoder: BodyDecoder | None = None
         self._body_n = 0
         self._cb_exc: BaseException | None = None
         self._max_body = _NO_LIMIT
@@ -311,17 +311,10 @@ class HttpConnection(asyncio.Protocol):
                 # max= is the total (some servers) or what is left (Apache): honour both
                 if maximum <= 1 or self.requests >= self.ka_max:
                     self._keep = False
-        enc = h.get("content-encoding")
-        if enc is not None:
-            enc = enc.strip().lower()
-            if enc in SUPPORTED_ENCODINGS:
-                self._decoder = Decoder(enc)
-            elif enc not in ("", "identity"):
-                raise ProtocolError(
-                    f"{self.address} sent a body with content-encoding {enc!r}, which this "
-                    "client cannot decode (it asked for identity)",
-                    address=self.address,
-                )
+        try:
+            self._decoder = body_decoder(te, h.get("content-encoding"))
+        except ValueError as exc:
+            raise ProtocolError(f"{self.address} sent {exc}", address=self.address) from None
         self._got_head = True
         self._head_n = 0  # from here on: trailer bytes
         obs = self._obs

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from lens.probe.http.errors import ProxyError
+from lens.spec.hosts import ascii_host
 
 __all__ = ["ProxyInfo", "parse_proxy", "proxy_from_env"]
 
@@ -62,6 +63,10 @@ def parse_proxy(url: str) -> ProxyInfo:
     parts = urlsplit(text)
     host = parts.hostname or ""
     try:
+        host = ascii_host(host)
+    except ValueError as exc:
+        raise ProxyError(f"the proxy {exc}", address="the configured proxy") from None
+    try:
         port = parts.port or 80
     except ValueError:
         port = -1
@@ -98,7 +103,21 @@ def proxy_bypassed(host: str, port: int, proxies: dict[str, str] | None = None) 
         return False
     if _in_cidr(host, proxies["no"]):
         return True
+    # hosts reach here in their xn-- form: an entry written in Unicode must match it too
+    proxies = {**proxies, "no": ",".join(_ascii_entry(e) for e in proxies["no"].split(","))}
     return bool(urllib.request.proxy_bypass_environment(f"{host}:{port}", proxies))  # type: ignore[attr-defined]  # not in typeshed's urllib stubs
+
+
+def _ascii_entry(entry: str) -> str:
+    entry = entry.strip()
+    if entry.isascii():
+        return entry
+    dot = "." if entry.startswith(".") else ""
+    name, sep, port = entry.lstrip(".").partition(":")
+    try:
+        return dot + ascii_host(name) + sep + port
+    except ValueError:
+        return entry
 
 
 def _in_cidr(host: str, no_proxy: str) -> bool:
