@@ -187,6 +187,8 @@ def timing_error(sim: Sim, variant: str, level: int, requests: int, shape: str) 
         by_req.setdefault(c.request_id, []).append(c)
     chunk_err: list[float] = []
     ttft_err: list[float] = []
+    where: list[tuple[float, int, str, float | None]] = []  # per event, for --worst
+    t_first = min(res.origins_ns.values()) if res.origins_ns else 0
     bad = 0
     sim_lag = 0
     for r in res.records:
@@ -204,7 +206,12 @@ def timing_error(sim: Sim, variant: str, level: int, requests: int, shape: str) 
         chunk_err.extend(
             c.t_ms - (e["write_start_ns"] - o) / 1e6 for c, e in zip(chunks, evs, strict=True)
         )
+        where.extend(
+            ((e["write_start_ns"] - t_first) / 1e6, k, r.request_id, r.client_lag_ms)
+            for k, e in enumerate(evs)
+        )
     ce = np.array(chunk_err)
+    order = np.argsort(-ce)
     te = np.array(ttft_err)
     return {
         "variant": variant,
@@ -226,6 +233,8 @@ def timing_error(sim: Sim, variant: str, level: int, requests: int, shape: str) 
         "lag_p99_ms": (res.client or {}).get("lag_p99_ms", float("nan")),
         "cpu_wait": (res.client or {}).get("cpu_wait", float("nan")),
         "flagged": bool(saturated(res.client)) if res.client else False,
+        # the most late events: error, ms into the burst, event index, request, its client_lag_ms
+        "worst": [(float(ce[i]), *where[i]) for i in order[:20]],
     }
 
 
@@ -261,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="fire each timing row this many times (e.g. 10 for the saturation "
                          "flag's false-positive rate)")
     ap.add_argument("--no-capacity", action="store_true", help="skip the capacity table")
+    ap.add_argument("--worst", type=int, default=0, metavar="N",
+                    help="after each row, its N latest events: when in the burst, which event "
+                         "of which request, and that request's own client_lag_ms")
     ap.add_argument("--tls", action="store_true", help="the sim serves HTTPS (a throwaway test CA)")
     ap.add_argument(
         "--no-pin", action="store_true", help="let the OS place client and sim (busy shared box)"
@@ -301,6 +313,10 @@ def main(argv: list[str] | None = None) -> int:
                             f"{'YES ' if r['flagged'] else 'no  '} {r['failed']}",
                             flush=True,
                         )
+                        for err, at, k, rid, lag in r["worst"][: args.worst]:
+                            shown = "-" if lag is None else f"{lag:.2f}"
+                            print(f"    late {err:6.2f} ms: event {k} of request ...{rid[-6:]}, "
+                                  f"{at:7.1f} ms into the burst; its client_lag_ms {shown}")
         if args.no_capacity:
             return 0
         print("\n## client capacity (sim with zero gaps, 256 tokens per stream)")
