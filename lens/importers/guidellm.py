@@ -154,6 +154,34 @@ def _targeted_starts(benches: list[tuple[int, dict[str, Any]]]) -> list[float]:
     return out
 
 
+def _notes(requests: pd.DataFrame, scenarios: list[str], sampled: list[str],
+           provider: str) -> list[str]:
+    """What the import could not carry over from GuideLLM, and how lens read it."""
+    notes = [
+        "GuideLLM keeps no per-event times: there are no chunk rows, and itl_p50_ms, "
+        "itl_p99_ms and itl_max_ms are null (itl_mean_ms is (last - first token) / "
+        "(iterations - 1)).",
+        "GuideLLM records no connection phases: dns_ms, connect_ms, sent_ms, headers_ms "
+        "and conn_reused are null.",
+        "Each GuideLLM benchmark is a scenario of this run: " + ", ".join(scenarios)
+        + ".",
+    ]
+    if (requests["status"] == "truncated").any():
+        notes.append("GuideLLM's 'incomplete' requests (cancelled at the end of a "
+                      "benchmark) have status 'truncated'.")
+    if requests["warmup"].any():
+        notes.append("Requests outside GuideLLM's measurement window (warm-up and "
+                     "cool-down) are marked warmup, so lens leaves them out as GuideLLM does.")
+    if sampled:
+        notes.append("GuideLLM kept only a sample of the successful requests ("
+                     + "; ".join(sampled) + "); its summaries cover all of them, so lens's "
+                     "figures from the kept rows will differ.")
+    if not provider:
+        notes.append("GuideLLM does not name the provider: provider is 'unknown' "
+                     "(pass provider= to set it).")
+    return notes
+
+
 def _build(path: Path, doc: dict[str, Any], benches: list[tuple[int, dict[str, Any]]],
            options: dict[str, Any]) -> ImportedRun:
     rows: list[dict[str, Any]] = []
@@ -204,28 +232,7 @@ def _build(path: Path, doc: dict[str, Any], benches: list[tuple[int, dict[str, A
     }
     requests = derive.request_frame(rows, defaults)
     version = (doc.get("metadata") or {}).get("guidellm_version")
-    notes = [
-        "GuideLLM keeps no per-event times: there are no chunk rows, and itl_p50_ms, "
-        "itl_p99_ms and itl_max_ms are null (itl_mean_ms is (last - first token) / "
-        "(iterations - 1)).",
-        "GuideLLM records no connection phases: dns_ms, connect_ms, sent_ms, headers_ms "
-        "and conn_reused are null.",
-        "Each GuideLLM benchmark is a scenario of this run: " + ", ".join(scenarios.values())
-        + ".",
-    ]
-    if (requests["status"] == "truncated").any():
-        notes.append("GuideLLM's 'incomplete' requests (cancelled at the end of a "
-                      "benchmark) have status 'truncated'.")
-    if requests["warmup"].any():
-        notes.append("Requests outside GuideLLM's measurement window (warm-up and "
-                     "cool-down) are marked warmup, so lens leaves them out as GuideLLM does.")
-    if sampled:
-        notes.append("GuideLLM kept only a sample of the successful requests ("
-                     + "; ".join(sampled) + "); its summaries cover all of them, so lens's "
-                     "figures from the kept rows will differ.")
-    if not provider:
-        notes.append("GuideLLM does not name the provider: provider is 'unknown' "
-                     "(pass provider= to set it).")
+    notes = _notes(requests, list(scenarios.values()), sampled, provider)
     imported = ImportedRun(
         requests=requests, chunks=None, run_id=run_id,
         name=options.get("name") or str(first["config"].get("run_id") or path.stem),
