@@ -15,7 +15,7 @@ import pandas as pd
 from lens.analysis import stats
 from lens.analysis.reporting import fmt
 
-__all__ = ["compare_keys", "people_table"]
+__all__ = ["compare_keys", "markdown", "people_table", "verdict_counts"]
 
 COLUMNS = ("metric", "pctl", "baseline", "candidate", "change [CI]", "effect size", "verdict")
 
@@ -53,3 +53,10 @@ def people_table(cmp: pd.DataFrame, keys: Sequence[str] = ()) -> pd.DataFrame:
 def markdown(table: pd.DataFrame) -> str:
     """The people table as GitHub Markdown."""
     return stats.to_markdown(table)
+
+
+def verdict_counts(cmp: pd.DataFrame) -> pd.DataFrame:
+    """How many comparisons (groups x percentiles) got each verdict, per metric, labelled."""
+    counts = pd.crosstab(cmp["metric"].map(fmt.label), cmp["verdict"].astype(str))
+    counts.index.name, counts.columns.name = "metric", None
+    return counts.reset_index()

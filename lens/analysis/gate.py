@@ -158,8 +158,11 @@ def evaluate(base: pd.DataFrame, cand: pd.DataFrame, thresholds: GateThresholds,
         parts = [stats.compare(base, cand, [r.metric], [r.percentile], r.max_increase,
                                level=t.confidence, reps=t.reps, seed=t.seed) for r in rules]
         res.comparison = pd.concat(parts, ignore_index=True)
+        from lens.analysis.reporting import fmt
+
         for r, row in zip(rules, res.comparison.itertuples(index=False), strict=True):
-            detail = f"{row.base:.1f} -> {row.cand:.1f}; {row.verdict}"
+            unit = fmt.unit(r.metric)
+            detail = f"{fmt.qty(row.base, unit)} -> {fmt.qty(row.cand, unit)}; {row.verdict}"
             if row.verdict == "insufficient data":
                 # Cannot verify is not a pass: e.g. a candidate whose requests all failed.
                 tail = min(r.percentile, 100 - r.percentile) / 100
@@ -167,7 +170,7 @@ def evaluate(base: pd.DataFrame, cand: pd.DataFrame, thresholds: GateThresholds,
                           f"successful requests; p{r.percentile:g} needs at least "
                           f"{math.ceil(1 / tail)} on each side")
             res.checks.append(Check(
-                f"p{r.percentile:g} {r.metric} regression",
+                f"p{r.percentile:g} {fmt.label(r.metric)} regression",
                 row.verdict not in ("regressed", "insufficient data"),
                 f"x{row.ratio:.3f} [{row.ratio_low:.3f}, {row.ratio_high:.3f}]",
                 f"<= x{1 + r.max_increase:.3f} (or CI includes 1)", detail))
@@ -245,7 +248,8 @@ def to_markdown(res: GateResult, base_label: str = "baseline",
             lines.append(f"| {label} | {a.met}/{a.n} | {a.attainment:.2%} [{a.ci_low:.2%}, "
                          f"{a.ci_high:.2%}] | {a.goodput_rps:.3g} | {a.goodput_tok_s:.3g} |")
     if res.comparison is not None and len(res.comparison):
-        cols = ["metric", "stat", "base", "cand", "ratio", "ratio_low", "ratio_high", "mw_p",
-                "cliffs_delta", "verdict"]
-        lines += ["", "### Percentiles", "", stats.to_markdown(res.comparison[cols]).rstrip()]
+        # for people, as `lens compare` shows it: labels, units, the change with its CI
+        from lens.analysis.compare_view import markdown, people_table
+
+        lines += ["", "### Percentiles", "", markdown(people_table(res.comparison)).rstrip()]
     return "\n".join(lines) + "\n"

@@ -44,15 +44,18 @@ def test_pass_and_fail() -> None:
                              max_total_cost="10")
     ok = gate.evaluate(base, same, t)
     assert ok.passed and ok.exit_code == 0
-    assert [c.name for c in ok.checks] == ["p95 ttft_ms regression", "error rate",
+    assert [c.name for c in ok.checks] == ["p95 TTFT regression", "error rate",
                                            "cost per request", "total cost"]
     bad = gate.evaluate(base, slow, t)
     assert bad.exit_code == 1
     failed = {c.name for c in bad.checks if not c.passed}
-    assert failed == {"p95 ttft_ms regression", "error rate"}
+    assert failed == {"p95 TTFT regression", "error rate"}
     md = gate.to_markdown(bad, "base", "cand")
     assert md.startswith("## lens gate: FAIL")
-    assert "| p95 ttft_ms regression | **FAIL** |" in md and "### Percentiles" in md
+    assert "| p95 TTFT regression | **FAIL** |" in md and "### Percentiles" in md
+    # for a PR comment: people's labels and units, not column names
+    assert "ttft_ms" not in md and "ratio_low" not in md and "cliffs_delta" not in md
+    assert " ms -> " in md and "| TTFT | p95 |" in md
 
 
 def test_cost_checks_fail_when_unpriced_or_too_dear() -> None:
@@ -76,7 +79,7 @@ def test_a_candidate_whose_requests_all_failed_cannot_pass() -> None:
     cand["status"] = "timeout"
     res = gate.evaluate(base, cand, gate.load_thresholds(None))
     assert res.exit_code == 1
-    (check,) = [c for c in res.checks if "ttft_ms" in c.name]
+    (check,) = [c for c in res.checks if "TTFT" in c.name]
     assert not check.passed and "cannot verify: 200 baseline and 0 candidate" in check.detail
     assert "FAIL" in gate.to_markdown(res)
 
