@@ -80,7 +80,11 @@ def _sigterm_as_interrupt() -> Callable[[], None]:
     if old is not signal.SIG_DFL:
         return lambda: None
     signal.signal(signal.SIGTERM, _interrupt)
-    return lambda: signal.signal(signal.SIGTERM, old)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, old)
+
+    return restore
 
 
 def _call(args: argparse.Namespace) -> int:
