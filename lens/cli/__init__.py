@@ -11,8 +11,11 @@ import argparse
 import importlib
 import io
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from lens.errors import LensError
 
@@ -55,6 +58,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    restore = _sigterm_as_interrupt()
+    try:
+        return _call(args)
+    finally:
+        restore()
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _sigterm_as_interrupt() -> Callable[[], None]:
+    """SIGTERM (``timeout``, ``docker stop``, systemd) stops lens as Ctrl-C does, also
+    outside a burst (which handles both itself): between ``--repeat`` runs, at start-up.
+    Killed outright, lens skipped its closers (exporter sinks' last flush). Returns the
+    undo; a handler someone else installed is left alone."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    old = signal.getsignal(signal.SIGTERM)
+    if old is not signal.SIG_DFL:
+        return lambda: None
+    signal.signal(signal.SIGTERM, _interrupt)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, old)
+
+    return restore
+
+
+def _call(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args) or 0)
     except LensError as err:

@@ -161,8 +161,21 @@ _PY_TO_FLAG = [
 ]
 
 
+# One pass, leftmost match first: a quoted span the user wrote ('model=model*2', a column
+# name) is matched as a whole and kept; option patterns start before their own quotes.
+_FLAG_OR_QUOTED = re.compile("|".join(
+    [f"(?:{p.pattern})" for p, _ in _PY_TO_FLAG] + ["(?P<quoted>'[^']*')"]))
+
+
 def for_cli(text: str) -> str:
     """Importer messages name Python options (``provider=``); the CLI's user has flags."""
-    for pattern, repl in _PY_TO_FLAG:
-        text = pattern.sub(repl, text)
-    return text
+    def one(m: re.Match[str]) -> str:
+        if m.group("quoted") is not None:
+            return m.group(0)
+        for pattern, repl in _PY_TO_FLAG:
+            hit = pattern.fullmatch(m.group(0))
+            if hit is not None:
+                return repl(hit)
+        return m.group(0)  # pragma: no cover - every alternative is one of the patterns
+
+    return _FLAG_OR_QUOTED.sub(one, text)

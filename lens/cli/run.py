@@ -202,7 +202,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             if args.repeat == 0 or i < args.repeat:
                 try:
                     time.sleep(max(0.0, args.interval - (time.monotonic() - t0)))
-                except KeyboardInterrupt:
+                except KeyboardInterrupt:  # Ctrl-C or SIGTERM: fewer runs than asked for
+                    err.print("lens: interrupted between runs", markup=False)
+                    code = 130
                     break
         return code
 

@@ -242,6 +242,7 @@ def _build(path: Path, raw: pd.DataFrame, theirs: list[str], maps: list[ColumnMa
     if "target" not in df.columns:
         df["target"] = options.get("target") or [
             derive.target_for(provider, str(m)) for m in df["model"]]
+    _refuse_ancient(df["started_at"], path)
     rid = options.get("run_id")
     # format="mixed" as lens.record.frames reads them: no pandas warning for cells that are
     # no time at all (check_frame names those)
@@ -267,6 +268,28 @@ def _build(path: Path, raw: pd.DataFrame, theirs: list[str], maps: list[ColumnMa
                        name=options.get("name") or file_stem(path), started_at=started,
                        source_tool="csv", source_version=None, source_path=str(path),
                        notes=notes)
+
+
+_EPOCH = pd.Timestamp(0, tz="UTC")
+
+
+def _refuse_ancient(started: pd.Series, path: Path) -> None:
+    """Text pandas' date guessing (dateutil) reads with no year, such as ``m1``, ``may`` or
+    ``1.5s``, lands in year 1: a column mapped to started_at by mistake, refused, named."""
+    text = started.map(lambda v: isinstance(v, str))
+    if not text.any():
+        return
+    parsed = pd.to_datetime(started[text], utc=True, errors="coerce", format="mixed")
+    early = parsed[parsed.notna() & (parsed < _EPOCH)]
+    if not len(early):
+        return
+    pos = int(started.index.get_loc(early.index[0]))
+    raise PeerImportError(
+        f"{path}: 'started_at': row {pos + 1} (line {pos + 2}) holds \"{started[early.index[0]]}\""
+        f", which reads as {early.iloc[0]:%Y-%m-%d %H:%M:%S}, before 1970: not the date and "
+        f"time a request started ({len(early)} such row{'s' * (len(early) != 1)})",
+        hint="map a date-time or epoch column to started_at (e.g. started_at=ts:s), or leave "
+             "started_at out to place the requests at the file's modification time")
 
 
 def _truthy(v: Any) -> bool:

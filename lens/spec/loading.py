@@ -103,6 +103,8 @@ def _fix_for(err: dict[str, Any]) -> str:
             return "add base_url: the server's API root, e.g. http://localhost:8000/v1"
         if "share the label" in msg:
             return _VALUE_FIXES["targets"]
+        if "internationalised domain name" in msg:
+            return "correct the host name in base_url, or give its ASCII (xn--) form"
         if "carries credentials" in msg or "query or fragment" in msg:
             return "give base_url as scheme://host[:port]/path only; credentials go in api_key_env or headers_env"
         if "completion per request" in msg:

@@ -15,7 +15,8 @@ frame exported, nulls included. Format details that keep round trips exact:
   round-trip precision, timestamps ISO 8601 with offset. A text cell starting with ``=``,
   ``+``, ``-``, ``@``, tab, carriage return or ``'`` gets one leading ``'`` (OWASP's CSV
   injection rule: a spreadsheet shows it as text, never runs it as a formula); lens's CSV
-  readers take exactly one leading ``'`` off text cells, so the round trip stays exact.
+  readers take that ``'`` off again (only where the guard could have put it), so the round
+  trip stays exact and an older export's ``'quoted'`` text is read as it stands.
 - JSONL: one JSON object per line, null as ``null``, floats via ``repr`` (exact),
   timestamps ISO 8601 with offset.
 """
@@ -68,9 +69,15 @@ def csv_guard(text: str) -> str:
 
 
 def csv_unguard(df: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
-    """``df`` (CSV text) with one leading ``'`` taken off the text cells of ``names``."""
+    """``df`` (CSV text) with the guard's ``'`` taken off the text cells of ``names``.
+
+    Only a ``'`` :func:`csv_guard` could have written comes off (one followed by a formula's
+    start or a quote): a cell such as ``'messages' is required`` from an export made before
+    the guard, or by hand, reads as it stands.
+    """
     def column(s: pd.Series) -> pd.Series:  # object dtype kept: None stays None, not NaN
-        return pd.Series([v[1:] if isinstance(v, str) and v.startswith("'") else v for v in s],
+        return pd.Series([v[1:] if isinstance(v, str) and v.startswith("'")
+                          and v[1:].startswith(_FORMULA_START) else v for v in s],
                          index=s.index, dtype=object)
 
     present = [n for n in names if n in df.columns]

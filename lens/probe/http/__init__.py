@@ -31,8 +31,10 @@ What it does on the wire (details in the modules):
   explicit one; CONNECT for https, absolute-form for http; credentials never in errors;
 - bodies: chunked, Content-Length and close-delimited; gzip/deflate content and transfer
   codings decoded (``Transfer-Encoding: gzip, chunked`` too; the client asks for
-  ``identity``), any other coding refused by name; 1xx interim responses skipped; an
-  optional ``max_body`` cap;
+  ``identity``), any other coding refused by name, as is ``chunked`` that is not the last
+  coding; a compressed body that is corrupt, cut short or followed by garbage is an error,
+  not a short body; 1xx interim responses skipped; an optional ``max_body`` cap on the
+  decoded bytes (decoding stops just past it: a gzip bomb is never inflated);
 - host names: internationalised ones go out in their xn-- form (Host, proxy target, DNS,
   SNI: :mod:`lens.spec.hosts`);
 - errors (:mod:`.errors`): a small typed hierarchy under :class:`HttpClientError`.

@@ -100,37 +100,82 @@ def keep_alive_params(value: str) -> tuple[float | None, int | None]:
     return timeout, maximum
 
 
+# Output is drawn from zlib in pieces this large, so a small compressed body that inflates
+# to gigabytes (a "gzip bomb") is refused at the caller's cap, not after inflating it.
+_STEP = 1 << 16
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
 class Decoder:
-    """Streaming gzip/deflate decoder for a response body (``Content-Encoding``).
+    """Streaming gzip/deflate decoder for a response body (one content or transfer coding).
 
     ``deflate`` is tried as zlib-wrapped first and, if that fails on the first bytes, as raw
-    deflate (some servers send raw, as browsers tolerate).
+    deflate (some servers send raw, as browsers tolerate). gzip may hold several members
+    (RFC 1952 2.2). Anything after the compressed data, or a body that stops before the
+    end of it (the gzip trailer's CRC and length included), raises zlib.error.
     """
 
-    __slots__ = ("_d", "_raw_ok", "encoding")
+    __slots__ = ("_d", "_fed", "_gzip", "_raw_ok", "encoding")
 
     def __init__(self, encoding: str) -> None:
         self.encoding = encoding
-        wbits = 16 + zlib.MAX_WBITS if encoding in ("gzip", "x-gzip") else zlib.MAX_WBITS
-        self._d = zlib.decompressobj(wbits)
+        self._gzip = encoding in ("gzip", "x-gzip")
+        self._d = zlib.decompressobj(16 + zlib.MAX_WBITS if self._gzip else zlib.MAX_WBITS)
         self._raw_ok = encoding == "deflate"
+        self._fed = False  # any input since the current stream began
 
-    def feed(self, data: bytes) -> bytes:
-        """Decoded bytes for ``data`` (may be empty). Raises zlib.error on corrupt input."""
+    @property
+    def more(self) -> bool:
+        """True while input is held back because the last call hit its ``limit``."""
+        return bool(self._d.unconsumed_tail) or (self._d.eof and bool(self._d.unused_data))
+
+    def feed(self, data: bytes, limit: int = _STEP) -> bytes:
+        """Decoded bytes for ``data`` (may be empty), at most ``limit``; what is left is
+        held (:attr:`more`) for the next call. Raises zlib.error on corrupt input."""
+        data = self._d.unconsumed_tail + data if self._d.unconsumed_tail else data
+        if self._d.eof:
+            data = self._next_member(data)
+            if not data:
+                return b""
+        self._fed = self._fed or bool(data)
         try:
-            out = self._d.decompress(data)
+            out = self._d.decompress(data, limit)
         except zlib.error:
             if not self._raw_ok:
                 raise
             self._raw_ok = False
             self._d = zlib.decompressobj(-zlib.MAX_WBITS)
-            out = self._d.decompress(data)
+            out = self._d.decompress(data, limit)
         self._raw_ok = False
+        if self._d.eof and self._d.unused_data and len(out) < limit:
+            # another gzip member (or trailing garbage) in the same read
+            out += self.feed(b"", limit - len(out))
         return out
 
+    def _next_member(self, data: bytes) -> bytes:
+        """After the end of a stream: ``data`` (with what zlib read past the end) starts
+        another gzip member, or there is nothing; anything else is trailing garbage."""
+        data = self._d.unused_data + data
+        if not data:
+            return b""
+        if self._gzip and data[:2] == _GZIP_MAGIC[:len(data[:2])]:
+            self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            self._fed = False
+            return data
+        raise zlib.error(f"{len(data)} bytes after the end of the compressed data")
+
     def flush(self) -> bytes:
-        """Whatever the decoder still holds at the end of the body."""
-        return self._d.flush()
+        """Whatever the decoder still holds at the end of the body (at most one step).
+
+        Raises zlib.error when the compressed data stopped before its end.
+        """
+        out = self._d.flush(_STEP)
+        if self._d.eof and self._d.unused_data:
+            self._next_member(b"")  # trailing garbage raises; another member began:
+            raise zlib.error("the compressed data stops before its end")
+        if self._fed and not self._d.eof:
+            raise zlib.error("the compressed data stops before its end")
+        return out
 
 
 SUPPORTED_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate"})
@@ -148,18 +193,30 @@ class BodyDecoder:
         self._ds = [d for d, _ in decoders]
         self.encoding = ", ".join(label for _, label in decoders)
 
-    def feed(self, data: bytes) -> bytes:
-        for d in self._ds:
-            if not data:
-                return b""
-            data = d.feed(data)
-        return data
+    def feed(self, data: bytes, limit: int = 1 << 62) -> bytes:
+        """The decoded bytes for ``data``: all of them, or (past ``limit``) at least
+        ``limit + 1``, the rest left undecoded, so that a cap of ``limit`` is refused early."""
+        return self._feed(0, data, limit)
+
+    def _feed(self, i: int, data: bytes, limit: int) -> bytes:
+        if i == len(self._ds):
+            return data
+        d = self._ds[i]
+        out = b""
+        while data or d.more:
+            piece = d.feed(data, min(_STEP, limit + 1 - len(out)) if i == len(self._ds) - 1
+                           else _STEP)
+            data = b""
+            out += self._feed(i + 1, piece, limit - len(out)) if piece else b""
+            if len(out) > limit:
+                break
+        return out
 
     def flush(self) -> bytes:
         out = b""
         for d in self._ds:
             # what the previous stage still held goes through this one before it flushes
-            out = (d.feed(out) if out else b"") + d.flush()
+            out = (d.feed(out, 1 << 62) if out else b"") + d.flush()
         return out
 
 
@@ -177,6 +234,12 @@ def body_decoder(
     transfer codings are undone before content codings (RFC 9110 8.4, RFC 9112 6.1).
     Raises ValueError naming the header and the coding this client cannot undo.
     """
+    te = _codings(transfer_encoding)
+    if "chunked" in te[:-1]:  # RFC 9112 6.1 and 7: chunked only once, and last
+        raise ValueError(
+            f"a body with Transfer-Encoding {transfer_encoding!r}, where chunked is not the "
+            "last coding or comes twice (HTTP/1.1 allows neither)"
+        )
     steps: list[tuple[Decoder, str]] = []
     for header, value, suffix, skip in (
         ("Transfer-Encoding", transfer_encoding, " (transfer)", ("identity", "chunked")),

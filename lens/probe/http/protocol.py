@@ -335,20 +335,22 @@ class HttpConnection(asyncio.Protocol):
             return
         dec = self._decoder
         if dec is not None:
-            try:
-                body = dec.feed(body)
+            try:  # decoded only up to just past the cap: a gzip bomb is never inflated
+                body = dec.feed(body, self._max_body - self._body_n)
             except Exception as exc:
-                raise self._bad_encoding(exc) from None
+                bad = self._cb_exc = self._bad_encoding(exc)
+                raise bad from None
             if not body:
                 return
         n = self._body_n + len(body)
         if n > self._max_body:
-            raise ResponseTooLarge(
+            big = self._cb_exc = ResponseTooLarge(
                 f"the response from {self.address} is larger than the limit of "
                 f"{self._max_body} bytes",
                 address=self.address,
                 limit=self._max_body,
             )
+            raise big
         self._body_n = n
         try:
             self._on_body(body, self._t)
@@ -366,8 +368,9 @@ class HttpConnection(asyncio.Protocol):
             self._complete()
 
     # -- outcomes ----------------------------------------------------------------------------
-    def _bad_encoding(self, exc: BaseException) -> ProtocolError:
-        enc = self._decoder.encoding if self._decoder else "?"
+    def _bad_encoding(self, exc: BaseException, dec: BodyDecoder | None = None) -> ProtocolError:
+        dec = dec or self._decoder
+        enc = dec.encoding if dec else "coded"
         return ProtocolError(
             f"{self.address} sent a {enc} body that does not decode ({exc})", address=self.address
         )
@@ -382,7 +385,7 @@ class HttpConnection(asyncio.Protocol):
             try:
                 tail = dec.flush()
             except Exception as exc:
-                self._fail(self._bad_encoding(exc))
+                self._fail(self._bad_encoding(exc, dec))
                 return
             if tail:
                 try:

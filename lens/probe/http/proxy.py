@@ -65,7 +65,8 @@ def parse_proxy(url: str) -> ProxyInfo:
     try:
         host = ascii_host(host)
     except ValueError as exc:
-        raise ProxyError(f"the proxy {exc}", address="the configured proxy") from None
+        raise ProxyError(f"the proxy's {str(exc).removeprefix('the ')}",
+                         address="the configured proxy") from None
     try:
         port = parts.port or 80
     except ValueError:
