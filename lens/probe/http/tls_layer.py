@@ -20,8 +20,11 @@ clock is the raw socket read's, as over plain HTTP.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import ssl
+import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from time import perf_counter_ns
 from typing import Any
@@ -33,6 +36,21 @@ __all__ = ["TlsProtocol", "TlsTransport", "handshake", "tls_workers"]
 _READ = 1 << 17  # plaintext per SSLObject.read call (a record is at most 16 KiB)
 
 
+def _lowest_priority() -> None:
+    """Run this worker thread at nice 19 (Linux: nice is per thread).
+
+    Measured (bench.timing, client pinned to one core): at the default priority the
+    scheduler lets a worker in the middle of a run of handshakes keep the core for up to
+    its time slice (1-4 ms) after the loop's socket wakes up, so stream events arriving
+    during a burst's handshakes were still stamped that late. At nice 19 the waking loop
+    preempts it at once; handshakes only get CPU the loop is not using, which is what
+    ``tls_ms`` then includes (as it included the wait for the loop before).
+    """
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+
+
 def tls_workers() -> ThreadPoolExecutor:
     """The handshake pool: one thread per core the process may use, less the loop's,
     at least one, at most four (handshakes are short; more threads only add switching)."""
@@ -40,7 +58,9 @@ def tls_workers() -> ThreadPoolExecutor:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
-    return ThreadPoolExecutor(max(1, min(4, cores - 1)), thread_name_prefix="lens-tls")
+    return ThreadPoolExecutor(
+        max(1, min(4, cores - 1)), thread_name_prefix="lens-tls", initializer=_lowest_priority
+    )
 
 
 class TlsProtocol(asyncio.Protocol):
