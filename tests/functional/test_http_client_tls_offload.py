@@ -22,7 +22,7 @@ import pytest
 from helpers_http import LOOPS, RawServer, Recorder, Req, TLSFiles, run, tls_files, write_sse
 from helpers_tls_storm import tls_server_files, uvicorn_tls
 
-from lens.probe.http import ConnectError, HttpClient, TLSVerifyError
+from lens.probe.http import ConnectError, ConnectionClosedError, HttpClient, TLSVerifyError
 
 pytestmark = pytest.mark.parametrize("loop", LOOPS)
 
@@ -212,5 +212,41 @@ def test_tls_stream_details(loop: str, tls: TLSFiles) -> None:
             assert tr.is_closing()  # the client's close closed the idle connection
         finally:
             await srv.stop()
+
+    run(loop, main())
+
+
+def test_server_hanging_up_over_tls(loop: str, tls: TLSFiles) -> None:
+    """Closes right after the handshake, and mid-body without close_notify: the same
+    errors as over plain HTTP (before any response byte / after N body bytes)."""
+
+    async def at_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    async def mid_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
+        await writer.drain()
+        writer.transport.abort()  # a TCP reset, no close_notify
+
+    async def main() -> None:
+        servers = [await asyncio.start_server(h, "127.0.0.1", 0, ssl=tls.server_ctx)
+                   for h in (at_once, mid_body)]  # fmt: skip
+        p1, p2 = (s.sockets[0].getsockname()[1] for s in servers)
+        try:
+            async with HttpClient(ca_bundle=tls.ca_pem) as client:
+                with pytest.raises(ConnectionClosedError) as first:
+                    await client.request("GET", f"https://127.0.0.1:{p1}/")
+                rec = Recorder()
+                with pytest.raises(ConnectionClosedError) as second:
+                    await client.request("GET", f"https://127.0.0.1:{p2}/", observer=rec)
+            assert first.value.before_response
+            assert f"127.0.0.1:{p1} closed the connection before sending a response" in str(
+                first.value)
+            assert not second.value.before_response and rec.body == b"partial"
+            assert "in the middle of the response, after 7 body bytes" in str(second.value)
+        finally:
+            for s in servers:
+                s.close()
 
     run(loop, main())

@@ -89,6 +89,8 @@ class TlsProtocol(asyncio.Protocol):
             self.pending.append(data)
             self._wake()
             return
+        if self.eof:
+            return  # after the server's close_notify: nothing more is read
         self.incoming.write(data)
         read = self.obj.read
         parts: list[bytes] = []
@@ -141,6 +143,7 @@ class TlsProtocol(asyncio.Protocol):
         self.raw.abort()
 
     def _end_of_stream(self) -> None:
+        self.eof = True
         self.app.eof_received()
         self.raw.close()
 
@@ -173,12 +176,14 @@ class TlsProtocol(asyncio.Protocol):
     def established(self) -> None:
         """Switch to direct decryption; bytes that came with the last flight go through it."""
         self.handshaking = False
+        eof, self.eof = self.eof, False
         if self.pending:
             data = b"".join(self.pending)
             self.pending.clear()
             self.data_received(data)
-        if self.eof:
-            self.eof = False
+        if self.closed:  # it ended right after the handshake: the app finds it lost
+            self.app.connection_lost(self.error)
+        elif eof:
             self.eof_received()
 
 
