@@ -28,19 +28,30 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
     if scope["path"] != "/stream":
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/plain"), (b"content-length", b"2")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/plain"), (b"content-length", b"2")],
+            }
+        )
         await send({"type": "http.response.body", "body": b"ok"})
         return
     q = parse_qs(scope["query_string"].decode())
     n, gap = int(q["n"][0]), float(q["gap_ms"][0]) / 1e3
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/event-stream")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/event-stream")],
+        }
+    )
     for i in range(n):
         await asyncio.sleep(gap)
         t = time.perf_counter_ns()
-        await send({"type": "http.response.body", "body": b"data: %d %d\n\n" % (i, t),
-                    "more_body": True})
+        await send(
+            {"type": "http.response.body", "body": b"data: %d %d\n\n" % (i, t), "more_body": True}
+        )
     await send({"type": "http.response.body", "body": b""})
 
 

@@ -156,10 +156,12 @@ def test_handshake_failures_say_what_happened(loop: str, tls: TLSFiles, tmp_path
                     await client.request("GET", f"https://127.0.0.1:{hport}/")
             assert str(closed.value).startswith(
                 f"TLS handshake with 127.0.0.1:{cport} failed: the server closed the "
-                "connection during the handshake")
+                "connection during the handshake"
+            )
             assert closed.value.phase == "tls" and "Error" not in str(closed.value)
             assert f"TLS handshake with 127.0.0.1:{hport} failed: WRONG_VERSION_NUMBER" in str(
-                not_tls.value)
+                not_tls.value
+            )
             assert "speaks HTTPS" in str(not_tls.value)
             assert good.requests == [] and wrong.requests == []
         finally:
@@ -242,7 +244,8 @@ def test_server_hanging_up_over_tls(loop: str, tls: TLSFiles) -> None:
                     await client.request("GET", f"https://127.0.0.1:{p2}/", observer=rec)
             assert first.value.before_response
             assert f"127.0.0.1:{p1} closed the connection before sending a response" in str(
-                first.value)
+                first.value
+            )
             assert not second.value.before_response and rec.body == b"partial"
             assert "in the middle of the response, after 7 body bytes" in str(second.value)
         finally:
