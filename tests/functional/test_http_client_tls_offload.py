@@ -112,6 +112,19 @@ def test_client_close_stops_the_handshake_threads(loop: str, tls: TLSFiles) -> N
             with pytest.raises(RuntimeError):
                 await client.request("GET", srv.url())
             assert workers() == []
+            # closed while handshakes are under way: they finish (on the loop), no thread stays
+            client = HttpClient(ca_bundle=tls.ca_pem, force_close=True)
+            recs = [Recorder() for _ in range(32)]
+            tasks = [
+                asyncio.create_task(client.request("GET", srv.url(), observer=r)) for r in recs
+            ]
+            while not any("tls_start" in r.phases() for r in recs):
+                await asyncio.sleep(0)
+            await client.close()
+            assert workers() == []
+            done = await asyncio.gather(*tasks)
+            assert [r.status for r in done] == [200] * 32 and all(r.body == BODY for r in recs)
+            assert all(r.t("tls_end") > r.t("tls_start") for r in recs)
         finally:
             await srv.stop()
             await plain.stop()
@@ -176,6 +189,9 @@ def test_handshake_failures_say_what_happened(loop: str, tls: TLSFiles, tmp_path
 async def _sse(req: Req, w: asyncio.StreamWriter) -> bool:
     await write_sse(w, [b"one", b"two"])
     return True
+
+
+BODY = b"data: one\n\ndata: two\n\n"
 
 
 def test_tls_stream_details(loop: str, tls: TLSFiles) -> None:

@@ -103,12 +103,12 @@ class Opener:
         self._closed = False
 
     def close(self) -> None:
-        """Stop the handshake threads (waits for a step in progress: pure CPU, < 1 ms).
-        A connection still being opened finishes its handshake on the loop."""
+        """Stop the handshake threads: waits for the steps in progress (pure CPU, < 1 ms
+        each); connections still being opened finish their handshakes on the loop."""
         self._closed = True
         workers, self._workers = self._workers, None
         if workers is not None:
-            workers.shutdown(wait=True)
+            workers.shutdown(wait=True, cancel_futures=True)
 
     @property
     def ssl_context(self) -> ssl.SSLContext:

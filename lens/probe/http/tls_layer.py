@@ -304,6 +304,12 @@ async def handshake(
                 except RuntimeError:  # the pool was shut down (client closed): inline
                     workers = None
                     step()
+                except asyncio.CancelledError:
+                    task = asyncio.current_task()
+                    if task is None or task.cancelling():
+                        raise  # our caller's cancellation (the connect timeout, ...)
+                    workers = None  # the pool dropped the queued step as it shut down
+                    step()
             break
         except ssl.SSLWantReadError:
             proto.flush()
