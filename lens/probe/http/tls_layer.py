@@ -91,18 +91,21 @@ class TlsProtocol(asyncio.Protocol):
             return
         if self.eof:
             return  # after the server's close_notify: nothing more is read
-        self.incoming.write(data)
-        read = self.obj.read
+        incoming = self.incoming
+        incoming.write(data)
+        obj = self.obj
         parts: list[bytes] = []
         try:
             while True:
-                chunk = read(_READ)
+                chunk = obj.read(_READ)
                 if not chunk:  # close_notify: the server's end of the stream
                     if parts:
                         self.app.data_received(b"".join(parts), t)
                     self._end_of_stream()
                     return
                 parts.append(chunk)
+                if not incoming.pending and not obj.pending():
+                    break  # all read: saves raising SSLWantReadError (half the cost)
         except ssl.SSLWantReadError:
             pass  # every complete record decrypted; the rest of one is buffered
         except ssl.SSLError as exc:  # a corrupt or forged record: the stream is unusable
