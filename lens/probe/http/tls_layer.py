@@ -39,12 +39,12 @@ _READ = 1 << 17  # plaintext per SSLObject.read call (a record is at most 16 KiB
 def _lowest_priority() -> None:
     """Run this worker thread at nice 19 (Linux: nice is per thread).
 
-    Measured (bench.timing, client pinned to one core): at the default priority the
-    scheduler lets a worker in the middle of a run of handshakes keep the core for up to
-    its time slice (1-4 ms) after the loop's socket wakes up, so stream events arriving
-    during a burst's handshakes were still stamped that late. At nice 19 the waking loop
-    preempts it at once; handshakes only get CPU the loop is not using, which is what
-    ``tls_ms`` then includes (as it included the wait for the loop before).
+    Measured (bench.timing, 64-stream HTTPS burst, client pinned to one core): at the
+    default priority, events written during the burst's handshakes were still stamped up
+    to 4 ms late in 5 of 8 runs (p99 of the first 150 ms: 0.1-4.3 ms): the scheduler let
+    the busy worker run on for a while after the loop's socket woke it. At nice 19 the
+    waking loop preempts it (0.06-0.2 ms, 8 of 8). Handshakes then get the CPU the loop
+    does not need, which ``tls_ms`` includes (before, it included waiting for the loop).
     """
     if sys.platform == "linux":
         with contextlib.suppress(OSError, AttributeError):
