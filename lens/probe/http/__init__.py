@@ -24,7 +24,9 @@ What it does on the wire (details in the modules):
   (EOF, reset, broken pipe) is sent again once on a new connection (``Observer`` mark
   ``resend``, ``Response.resent``); never after a response byte, never on a new connection;
 - phases (:mod:`.connect`): dns, tcp, proxy tunnel and tls are separate marks (TLS is
-  started on the connected socket with ``loop.start_tls``);
+  started on the connected socket by :mod:`.tls_layer`: memory BIOs, the handshake's
+  crypto on a worker thread so a burst of handshakes does not hold the loop, and every
+  read stamped before it is decrypted);
 - TLS (:mod:`.tls`): system store + ``SSL_CERT_FILE`` + ``ca_bundle``; errors say why the
   certificate is not trusted and how to trust a CA;
 - proxies (:mod:`.proxy`): ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` like curl, or an

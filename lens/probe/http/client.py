@@ -181,8 +181,10 @@ class HttpClient:
         await self.close()
 
     async def close(self) -> None:
-        """Close idle connections; requests in flight keep theirs until they end."""
+        """Close idle connections and stop the TLS handshake threads; requests in flight
+        keep their connections until they end."""
         await self._pool.close()
+        self._opener.close()
 
     @property
     def open_connections(self) -> int:

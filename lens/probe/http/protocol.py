@@ -180,8 +180,10 @@ class HttpConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # a stream socket's transport
 
-    def data_received(self, data: bytes) -> None:
-        self._t = perf_counter_ns()  # the socket read's clock: first thing, before parsing
+    def data_received(self, data: bytes, t: int = 0) -> None:
+        # The socket read's clock: first thing, before parsing. Over TLS the layer below
+        # took it before decrypting and passes it as ``t``.
+        self._t = t or perf_counter_ns()
         if self._fut is None:
             # Bytes nobody asked for (an idle timeout's 408, garbage): unusable from now on.
             self._fail(None)

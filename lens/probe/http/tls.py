@@ -128,6 +128,8 @@ def describe_tls_error(exc: BaseException, address: str, host: str) -> ConnectEr
         what = exc.reason or exc.strerror or str(exc)
     elif isinstance(exc, OSError) and exc.strerror:
         what = exc.strerror.lower()
+    elif isinstance(exc, ConnectionError) and not str(exc):
+        what = "the server closed the connection during the handshake"
     else:
         what = str(exc) or type(exc).__name__
     return ConnectError(
