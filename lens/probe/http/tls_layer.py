@@ -38,9 +38,10 @@ _READ = 1 << 17  # plaintext per SSLObject.read call (a record is at most 16 KiB
 
 # A handshake step is under 2 ms of CPU. When the pool finished none for this long while
 # ours waited, its threads are starved (nice 19 against busy nice-0 processes: measured
-# 20-70 ms per step, 0.2-2.4 s for a 64-connection burst on 2 cores with 2 busy loops),
+# 20-70 ms per step, 0.2-2.4 s for a 64-connection burst on 2 cores with 2 busy loops;
+# 20 ms here also fired in a 128-handshake storm on an idle box, 50 ms did not),
 # so a step still queued runs on the loop instead (as ``loop.start_tls`` did).
-STALL_S = 0.02
+STALL_S = 0.05
 _progress: WeakKeyDictionary[ThreadPoolExecutor, int] = WeakKeyDictionary()
 
 
