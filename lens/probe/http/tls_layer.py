@@ -28,12 +28,21 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from time import perf_counter_ns
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from lens.probe.http.protocol import HttpConnection
 
 __all__ = ["TlsProtocol", "TlsTransport", "handshake", "tls_workers"]
 
 _READ = 1 << 17  # plaintext per SSLObject.read call (a record is at most 16 KiB)
+
+# A handshake step is under 2 ms of CPU. When the pool finished none for this long while
+# ours waited, its threads are starved (nice 19 against busy nice-0 processes: measured
+# 20-70 ms per step, 0.2-2.4 s for a 64-connection burst on 2 cores with 2 busy loops;
+# 20 ms here also fired in a 128-handshake storm on an idle box, 50 ms did not),
+# so a step still queued runs on the loop instead (as ``loop.start_tls`` did).
+STALL_S = 0.05
+_progress: WeakKeyDictionary[ThreadPoolExecutor, int] = WeakKeyDictionary()
 
 
 def _lowest_priority() -> None:
@@ -291,28 +300,15 @@ async def handshake(
 
     Raises what the handshake raised (``ssl.SSLError`` incl. certificate errors,
     ``ConnectionResetError`` when the server closed mid-way). Each step runs on
-    ``workers`` (on the loop itself when None, e.g. after the client was closed).
-    """
-    loop = asyncio.get_running_loop()
+    ``workers``; on the loop itself when None (e.g. after the client was closed) or when
+    the pool's threads are starved of CPU (see ``STALL_S``)."""
     proto = TlsProtocol(app, raw, ctx, host)
     raw.set_protocol(proto)
     step = proto.obj.do_handshake
     while True:
         try:
-            if workers is None:
+            if workers is None or not await _on_worker(workers, step):
                 step()
-            else:
-                try:
-                    await loop.run_in_executor(workers, step)
-                except RuntimeError:  # the pool was shut down (client closed): inline
-                    workers = None
-                    step()
-                except asyncio.CancelledError:
-                    task = asyncio.current_task()
-                    if task is None or task.cancelling():
-                        raise  # our caller's cancellation (the connect timeout, ...)
-                    workers = None  # the pool dropped the queued step as it shut down
-                    step()
             break
         except ssl.SSLWantReadError:
             proto.flush()
@@ -323,3 +319,36 @@ async def handshake(
     proto.flush()  # the client Finished
     proto.established()
     return TlsTransport(proto, ctx)
+
+
+def _timed(pool: ThreadPoolExecutor, step: Any) -> None:
+    try:
+        step()
+    finally:
+        _progress[pool] = perf_counter_ns()  # the pool's threads are getting CPU
+
+
+async def _on_worker(pool: ThreadPoolExecutor, step: Any) -> bool:
+    """Run ``step`` on ``pool``; False when it did not run there and must run on the loop:
+    the pool was shut down (client closed), or the step was still queued while the pool
+    finished no step for ``STALL_S`` (its threads starved of CPU)."""
+    try:
+        cf = pool.submit(_timed, pool, step)
+    except RuntimeError:  # shut down
+        return False
+    queued = perf_counter_ns()
+    fut = asyncio.wrap_future(cf)
+    try:
+        while True:
+            await asyncio.wait((fut,), timeout=STALL_S)
+            if fut.done():
+                if fut.cancelled():
+                    return False  # the pool dropped the queued step as it shut down
+                fut.result()  # the step's outcome (SSLWantReadError, ...)
+                return True
+            last = max(_progress.get(pool, 0), queued)
+            if perf_counter_ns() - last > STALL_S * 1e9 and cf.cancel():
+                return False  # not started, and the pool is stuck: on the loop instead
+    except asyncio.CancelledError:
+        fut.cancel()  # a queued step is dropped; a running one finishes unheard
+        raise
