@@ -221,9 +221,18 @@ def proxy_py(*args: str) -> Iterator[int]:
                 time.sleep(0.05)
             yield int(port_file.read_text())
         finally:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+            stop_process(proc)
+
+
+def stop_process(proc: subprocess.Popen[Any]) -> None:
+    """Stop a server process: SIGTERM (a graceful shutdown), SIGKILL after 5 s; close its pipes."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+    for f in (proc.stdout, proc.stderr):
+        if f is not None:
+            f.close()

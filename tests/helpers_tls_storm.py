@@ -71,6 +71,8 @@ def tls_server_files(tmp: Path) -> tuple[Path, Path, Path]:
 @contextlib.contextmanager
 def uvicorn_tls(cert: Path, key: Path) -> Iterator[str]:
     """Run :func:`app` under uvicorn with TLS on a free port; yield its https URL."""
+    from helpers_http import stop_process  # (not at the top: this file is also the server)
+
     proc = subprocess.Popen(
         [sys.executable, __file__, str(cert), str(key)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -83,15 +85,7 @@ def uvicorn_tls(cert: Path, key: Path) -> Iterator[str]:
             raise RuntimeError(f"the uvicorn TLS server did not start: {line!r} {err[-2000:]}")
         yield f"https://127.0.0.1:{int(line.split()[1])}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        for f in (proc.stdout, proc.stderr):
-            if f is not None:
-                f.close()
+        stop_process(proc)
 
 
 def _main(cert: str, key: str) -> None:

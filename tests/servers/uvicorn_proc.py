@@ -147,13 +147,6 @@ def uvicorn_openai(
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        proc.terminate()  # uvicorn shuts down gracefully on SIGTERM
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-    for f in (proc.stdout, proc.stderr):
-        if f is not None:
-            f.close()
+    from helpers_http import stop_process
+
+    stop_process(proc)  # uvicorn shuts down gracefully on SIGTERM
