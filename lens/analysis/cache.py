@@ -22,12 +22,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lens.record.frames import without_warmup
+
 __all__ = ["cache_hit_rates", "cold_warm", "token_hit_rate"]
 
 
 def _reported(df: pd.DataFrame) -> pd.DataFrame:
-    if "warmup" in df.columns:
-        df = df.loc[~df["warmup"].fillna(False).astype(bool)]
+    df = without_warmup(df)
     if "cached_input_tokens" not in df.columns or "input_tokens" not in df.columns:
         return df.iloc[0:0]
     cached = pd.to_numeric(df["cached_input_tokens"], errors="coerce")
@@ -48,7 +49,7 @@ def cache_hit_rates(df: pd.DataFrame, by: Sequence[str] = ("target",)) -> pd.Dat
     """Per group: ``requests`` (measured), ``reported`` (with a cached count),
     ``input_tokens``, ``cached_input_tokens``, ``hit_rate`` (token), ``request_hit_rate``."""
     keys = [k for k in by if k in df.columns]
-    measured = df.loc[~df["warmup"].fillna(False).astype(bool)] if "warmup" in df.columns else df
+    measured = without_warmup(df)
     rows: list[dict[str, Any]] = []
     groups = measured.groupby(keys, observed=True, sort=True, dropna=False) if keys else [((), measured)]
     for key, g in groups:

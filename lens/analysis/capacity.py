@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from lens.analysis.slo import attainment_of, wall_seconds
+from lens.record.frames import without_warmup
 from lens.spec.search import SearchSpec
 from lens.spec.slo import Objective
 
@@ -92,7 +93,7 @@ def measure_level(df: pd.DataFrame, level: float, objectives: list[Objective], t
                   *, phase: str = "sweep", run_id: str | None = None) -> LevelResult:
     """A LevelResult from one level's request rows."""
     a = attainment_of(df, objectives)
-    d = df.loc[~df["warmup"].fillna(False).astype(bool)] if "warmup" in df.columns else df
+    d = without_warmup(df)
     ok = d.loc[d["status"].astype("object") == "ok"]
     r = LevelResult(level=float(level), phase=phase, run_id=run_id, fired=len(df), n=a.n,
                     met=a.met, attainment=a.attainment, ci_low=a.ci_low, ci_high=a.ci_high,

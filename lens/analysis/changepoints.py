@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from lens.errors import AnalysisError
+from lens.record.frames import without_warmup
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +101,7 @@ def series(df: pd.DataFrame, metric: str = "ttft_ms", stat: float = 0.95,
            by: str = "run_id") -> pd.Series:
     """One value per run (default: p95 of ``metric`` over ok, non-warm-up rows), indexed by
     the run's first ``started_at``, in time order: the input ``detect`` expects."""
-    d = df
-    if "warmup" in d.columns:
-        d = d.loc[~d["warmup"].fillna(False).astype(bool)]
+    d = without_warmup(df)
     d = d.loc[d["status"].astype("object") == "ok"]
     g = d.groupby(by, observed=True)
     s = pd.DataFrame({"t": g["started_at"].min(), "v": g[metric].quantile(stat)})

@@ -41,6 +41,7 @@ from lens.analysis.pricing import (
 )
 from lens.analysis.rates import WIDE, ExactRate, Free, GpuRate, TokenRate, Units
 from lens.errors import AnalysisError
+from lens.record.frames import without_warmup
 from lens.spec import PRICE_PROVIDER_IDS
 
 PROVIDER_IDS = PRICE_PROVIDER_IDS  # lens provider -> genai-prices provider id
@@ -221,9 +222,7 @@ def _exact_floats(part: np.ndarray, units: Units, rate: TokenRate) -> np.ndarray
 def cost_summary(priced: pd.DataFrame, by: tuple[str, ...] = ("target",)) -> pd.DataFrame:
     """Per group: requests, priced requests, total and mean cost per measured request
     (warm-up excluded; unpriced rows are excluded from the sums and counted apart)."""
-    d = priced
-    if "warmup" in d.columns:
-        d = d.loc[~d["warmup"].fillna(False).astype(bool)]
+    d = without_warmup(priced)
     keys = [k for k in by if k in d.columns] or None
     g = d.assign(_priced=d["cost_usd"].notna()).groupby(keys or (lambda _: "all"), observed=True)
     out = pd.DataFrame({

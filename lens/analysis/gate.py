@@ -37,6 +37,7 @@ from lens.analysis.cost import price_frame
 from lens.analysis.health import client_health
 from lens.analysis.prices import PriceOverrides
 from lens.errors import ConfigError
+from lens.record.frames import without_warmup
 from lens.spec.slo import SLOSpec
 
 
@@ -211,8 +212,7 @@ def _attainment_checks(base: pd.DataFrame, cand: pd.DataFrame, t: GateThresholds
 
 def _cost_checks(cand: pd.DataFrame, t: GateThresholds, prices: Any, res: GateResult) -> None:
     # Both checks over the same rows (measured, warm-up excluded), in exact Decimal.
-    warm = cand["warmup"].fillna(False).astype(bool) if "warmup" in cand.columns else False
-    measured = cand.loc[~warm] if "warmup" in cand.columns else cand
+    measured = without_warmup(cand)
     _priced, report = price_frame(measured, prices)
     unpriced = ", ".join(report.unpriced_models)
     if t.max_cost_per_request is not None:

@@ -36,7 +36,8 @@ import numpy as np
 import pandas as pd
 
 from lens.analysis.bootstrap import DEFAULT_REPS, quantile_replicates
-from lens.analysis.stats import _check_metrics, _groups, _measured, _ok
+from lens.analysis.stats import _check_metrics, _groups, _ok
+from lens.record.frames import without_warmup
 
 __all__ = ["DEFAULT_METRICS", "detectable", "mde", "requests_needed", "sentence"]
 
@@ -105,7 +106,7 @@ def detectable(
     keys = [k for k in by if k in base.columns and k in cand.columns]
     rng = np.random.default_rng(seed)
     cand_groups = dict(_groups(c_ok, keys))
-    b_all, c_all = dict(_groups(_measured(base), keys)), dict(_groups(_measured(cand), keys))
+    b_all, c_all = dict(_groups(without_warmup(base), keys)), dict(_groups(without_warmup(cand), keys))
     rows: list[dict[str, Any]] = []
     for key, bg in _groups(b_ok, keys):
         cg = cand_groups.get(key)

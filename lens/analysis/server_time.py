@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from lens.record.frames import without_warmup
+
 __all__ = ["SERVER_COLUMNS", "server_split"]
 
 # The server-reported time each source gives, in order of preference per request.
@@ -32,8 +34,7 @@ def server_split(requests: pd.DataFrame, by: Sequence[str] = ("target",)) -> pd.
     d = requests
     if "status" in d.columns:
         d = d.loc[d["status"].astype("object") == "ok"]
-    if "warmup" in d.columns:
-        d = d.loc[~d["warmup"].fillna(False).astype(bool)]
+    d = without_warmup(d)
     cols = [c for c, _ in SERVER_COLUMNS if c in d.columns]
     if d.empty or not cols:
         return pd.DataFrame()

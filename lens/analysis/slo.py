@@ -23,23 +23,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lens.analysis.stats import judged
 from lens.errors import AnalysisError
+from lens.record.frames import without_warmup
 from lens.spec.slo import GAP_METRICS, Objective, ObjectivesLike, as_objectives
 
-EXCLUDED_STATUSES: tuple[str, ...] = ("cancelled",)
 _COMPARE = {"<=": np.less_equal, "<": np.less, ">=": np.greater_equal, ">": np.greater}
 
 
-def _measured(df: pd.DataFrame) -> pd.DataFrame:
-    if "warmup" in df.columns:
-        df = df.loc[~df["warmup"].fillna(False).astype(bool)]
-    return df
-
-
 def counted(df: pd.DataFrame) -> pd.DataFrame:
-    """The rows attainment counts: measured (no warm-up), not cancelled."""
-    d = _measured(df)
-    return d.loc[~d["status"].astype("object").isin(EXCLUDED_STATUSES)]
+    """The rows attainment counts: measured (no warm-up), not cancelled by the client
+    (``lens.analysis.stats.judged``, the rows error rates count)."""
+    return judged(df)
 
 
 def _objectives(objectives: ObjectivesLike) -> list[Objective]:
@@ -126,7 +121,7 @@ def attainment_of(df: pd.DataFrame, objectives: ObjectivesLike, *,
                   level: float = 0.95) -> Attainment:
     """Attainment and goodput of all rows of ``df`` (one group)."""
     objs = _objectives(objectives)
-    measured = _measured(df.reset_index(drop=True))  # concatenated runs may repeat labels
+    measured = without_warmup(df.reset_index(drop=True))  # concatenated runs may repeat labels
     rows = counted(measured)
     out = Attainment(level=level, objectives=[str(o) for o in objs])
     out.cancelled = len(measured) - len(rows)

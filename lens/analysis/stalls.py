@@ -23,6 +23,7 @@ import pandas as pd
 
 from lens.analysis.slo import wilson_interval
 from lens.probe.measure import STALL_MS
+from lens.record.frames import without_warmup
 
 TOKEN_KINDS: tuple[str, ...] = ("text", "reasoning")
 
@@ -70,9 +71,7 @@ def stall_summary(requests: pd.DataFrame, chunks: pd.DataFrame | None = None, *,
     engine's 250 ms threshold; ``threshold_ms`` must then be None or 250). With chunks
     they are recounted at ``threshold_ms`` (default 250).
     """
-    d = requests
-    if "warmup" in d.columns:
-        d = d.loc[~d["warmup"].fillna(False).astype(bool)]
+    d = without_warmup(requests)
     d = d.loc[d["status"].astype("object") == "ok"]
     threshold = STALL_MS if threshold_ms is None else float(threshold_ms)
     if chunks is not None and len(chunks):

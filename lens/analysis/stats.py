@@ -35,6 +35,7 @@ from lens.analysis.bootstrap import (
     quantiles_ci,
 )
 from lens.errors import AnalysisError
+from lens.record.frames import without_warmup
 
 GROUP_KEYS: tuple[str, ...] = ("target", "region", "model", "scenario")
 # metric -> True when higher is better
@@ -52,14 +53,8 @@ VERDICTS: tuple[str, ...] = ("improved", "regressed", "no significant change", "
 CLIENT_STATUSES: frozenset[str] = frozenset({"cancelled"})
 
 
-def _measured(df: pd.DataFrame) -> pd.DataFrame:
-    if "warmup" in df.columns:
-        df = df.loc[~df["warmup"].fillna(False).astype(bool)]
-    return df
-
-
 def _ok(df: pd.DataFrame) -> pd.DataFrame:
-    df = _measured(df)
+    df = without_warmup(df)
     return df.loc[df["status"].astype("object") == "ok"] if "status" in df.columns else df
 
 
@@ -81,9 +76,9 @@ def _groups(df: pd.DataFrame, by: Sequence[str]) -> Iterable[tuple[tuple[Any, ..
         yield (key if isinstance(key, tuple) else (key,)), g
 
 
-def _judged(df: pd.DataFrame) -> pd.DataFrame:
+def judged(df: pd.DataFrame) -> pd.DataFrame:
     """Measured rows the server is judged by: client cancels left out."""
-    df = _measured(df)
+    df = without_warmup(df)
     if "status" not in df.columns:
         return df
     return df.loc[~df["status"].astype("object").isin(CLIENT_STATUSES)]
@@ -94,7 +89,7 @@ def error_rates(df: pd.DataFrame, by: Sequence[str] = GROUP_KEYS) -> pd.DataFram
     ``errors`` (neither ok nor cancelled), ``error_rate`` = errors / (count - cancelled),
     and ``rate_<status>`` = that status's share of ``count`` for each status seen
     (warm-up excluded)."""
-    d = _measured(df)
+    d = without_warmup(df)
     keys = [k for k in by if k in d.columns]
     status = d["status"].astype("object")
     counts = pd.crosstab([d[k].astype("object") for k in keys] if keys else
@@ -193,7 +188,7 @@ def error_rate_test(
     """
     from scipy import stats as sps
 
-    b, c = _judged(base), _judged(cand)
+    b, c = judged(base), judged(cand)
     nb, nc = len(b), len(c)
     if nb == 0 or nc == 0:
         raise AnalysisError("error-rate test needs rows in both runs")

@@ -25,6 +25,7 @@ import pandas as pd
 
 from lens.analysis.slo import counted, meets, wilson_interval
 from lens.errors import AnalysisError
+from lens.record.frames import without_warmup
 from lens.spec.slo import ObjectivesLike, as_objectives
 
 PERCENTILES: tuple[tuple[str, int], ...] = (
@@ -79,9 +80,7 @@ def timeslices(
     if not window_s > 0:
         raise AnalysisError(f"window_s must be > 0, got {window_s!r}",
                             hint="give the window length in seconds, e.g. 10")
-    d = requests
-    if "warmup" in d.columns:
-        d = d.loc[~d["warmup"].fillna(False).astype(bool)]
+    d = without_warmup(requests)
     if d.empty:
         return pd.DataFrame()
     d = d.reset_index(drop=True)  # concatenated runs may repeat index labels
@@ -113,9 +112,7 @@ def drift(requests: pd.DataFrame, metric: str = "ttft_ms", *,
     rho > 0 with a small p says the metric rose during the burst."""
     from scipy import stats as sps
 
-    d = requests
-    if "warmup" in d.columns:
-        d = d.loc[~d["warmup"].fillna(False).astype(bool)]
+    d = without_warmup(requests)
     d = d.loc[d["status"].astype("object") == "ok"]
     d = d.assign(_t=start_offsets(d, clock), _y=pd.to_numeric(d[metric], errors="coerce"))
     d = d.dropna(subset=["_t", "_y"])

@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from lens.analysis.changepoints import ChangePoint
+from lens.record.frames import without_warmup
 
 __all__ = ["Change", "annotate_changepoints", "describe", "what_changed"]
 
@@ -136,8 +137,7 @@ def _run_order(df: pd.DataFrame, by: str = "run_id") -> pd.Series:
     """Each run's first start, in time order, from the rows changepoints.series uses
     (successful, not warm-up), so a change point's ``time`` names its run."""
     d = df.loc[df["status"].astype("object") == "ok"]
-    if "warmup" in d.columns:
-        d = d.loc[~d["warmup"].fillna(False).astype(bool)]
+    d = without_warmup(d)
     return d.groupby(by, observed=True)["started_at"].min().sort_values()
 
 

@@ -91,3 +91,11 @@ def chunks_to_frame(chunks: Iterable[ChunkTiming]) -> pd.DataFrame:
     """ChunkTimings -> chunk frame with the documented dtypes."""
     df = pd.DataFrame([c.to_dict() for c in chunks], columns=[c.name for c in CHUNK_FIELDS])
     return conform(df, CHUNK_FIELDS)
+
+
+def without_warmup(df: pd.DataFrame) -> pd.DataFrame:
+    """The measured rows: warm-up requests (``warmup`` true) left out; a frame without the
+    column (a peer's import, a hand-made one) is all measured."""
+    if "warmup" not in df.columns:
+        return df
+    return df.loc[~df["warmup"].fillna(False).astype(bool)]

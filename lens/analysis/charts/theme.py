@@ -13,6 +13,8 @@ from typing import Any, cast
 
 import pandas as pd
 
+from lens.record.frames import without_warmup
+
 MAX_ROWS = 4000
 FONT = "Inter, Helvetica, Arial, sans-serif"
 PALETTE = ["#3366cc", "#dc3912", "#ff9900", "#109618", "#990099", "#0099c6", "#dd4477",
@@ -61,9 +63,7 @@ def limit_rows(df: pd.DataFrame, n: int = MAX_ROWS, by: Sequence[str] = (),
 
 def measured(df: pd.DataFrame, ok_only: bool = True) -> pd.DataFrame:
     """Rows the charts use: no warm-up; for latency views only successful requests."""
-    d = df
-    if "warmup" in d.columns:
-        d = d.loc[~d["warmup"].fillna(False).astype(bool)]
+    d = without_warmup(df)
     if ok_only and "status" in d.columns:
         d = d.loc[d["status"].astype("object") == "ok"]
     return d

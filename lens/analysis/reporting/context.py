@@ -21,6 +21,7 @@ import pandas as pd
 from lens.analysis import stats
 from lens.analysis.cost import PricingReport, price_frame
 from lens.analysis.prices import PriceOverrides
+from lens.record.frames import without_warmup
 
 BASE_COLOR, CAND_COLOR = "#4c78a8", "#e45756"
 RUN_COLUMN = "run"  # the label column charts colour by
@@ -49,7 +50,7 @@ class ReportContext:
     @cached_property
     def measured(self) -> pd.DataFrame:
         d = self.requests
-        return d.loc[~d["warmup"].fillna(False).astype(bool)] if "warmup" in d.columns else d
+        return without_warmup(d)
 
     @cached_property
     def runs(self) -> list[str]:
